@@ -1,0 +1,464 @@
+package ledger
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Limits of the sequencer. Every queue and batch is bounded (TIGER_STYLE).
+const (
+	// BatchMaxEvents bounds the events of one group commit. A single request larger than
+	// this is still committed whole, alone.
+	BatchMaxEvents = 8192
+	// QueueMax bounds the requests waiting for the sequencer; Submit blocks beyond it.
+	QueueMax = 4096
+	// commitTimeout bounds one append transaction.
+	commitTimeout = 15 * time.Second
+	// syncRetryDelay spaces attempts to re-read the store after a failed commit.
+	syncRetryDelay = 200 * time.Millisecond
+)
+
+// KeyRecord remembers an idempotent request: its key, the fingerprint of its body, the
+// positions of the events it recorded and, for a batch that was not atomic, the commands
+// it refused (JSON), so a retry gets the original answer forever.
+type KeyRecord struct {
+	Key         string
+	RequestHash [32]byte
+	First, Last int64
+	Rejections  []byte // JSON array of {index, code, field, message}; nil when none
+}
+
+// Store is what the sequencer needs of the event store. Implementations append on the
+// session that holds the writer lock.
+type Store interface {
+	// Append stores events (positions head+1, head+2, … in order) and keys in one
+	// transaction. It returns an error when the transaction did not commit or its outcome
+	// is unknown; the sequencer then reads the tail back to learn which.
+	Append(ctx context.Context, events []*Event, keys []KeyRecord) error
+	// ReadFrom calls fn for every event with position > after, in position order.
+	ReadFrom(ctx context.Context, after int64, fn func(*Event) error) error
+	// ReadKeys calls fn for every key record whose first position is > after.
+	ReadKeys(ctx context.Context, after int64, fn func(KeyRecord) error) error
+}
+
+// Request is what a client asks the sequencer to record: one command, or a batch.
+type Request struct {
+	Commands []Command
+	// Atomic makes the request all-or-nothing. A single command is always atomic.
+	Atomic bool
+	// Key is the Idempotency-Key ("" for none) and Hash the fingerprint of the request
+	// body; the same key with another hash is an idempotency conflict.
+	Key  string
+	Hash [32]byte
+	Meta Metadata
+
+	reply chan *Result
+	res   Result
+	first int // index of the request's first event in the batch
+	n     int // number of its events
+}
+
+// Result is the sequencer's answer to a Request.
+type Result struct {
+	// Events are the committed events, in order; nil for a replay.
+	Events []*Event
+	// Replayed is true when the key was seen before with the same body: First..Last are
+	// the positions of the original events and Rejections its original refusals.
+	Replayed    bool
+	First, Last int64
+	// Rejections lists the commands a non-atomic batch refused.
+	Rejections []Rejection
+	// Err is set when the whole request failed; nothing of it was stored.
+	Err error
+}
+
+// Rejection is one refused command of a batch.
+type Rejection struct {
+	Index int
+	Err   error
+}
+
+// Head is the last committed position and hash.
+type Head struct {
+	Position   int64     `json:"position"`
+	Hash       [32]byte  `json:"-"`
+	RecordedAt time.Time `json:"recorded_at"`
+}
+
+// SequencerConfig configures a Sequencer.
+type SequencerConfig struct {
+	Store Store
+	// OnCommit, if set, is called by the sequencer goroutine with every committed batch in
+	// position order. It must not block for long and must not modify the events.
+	OnCommit func(events []*Event)
+	// Now returns the recording time; nil means time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Sequencer is the single writer. One goroutine (Run) owns the write model; Submit is
+// safe for concurrent use. See DESIGN.md §2.1.
+type Sequencer struct {
+	cfg      SequencerConfig
+	in       chan *Request
+	state    State
+	keys     map[string]KeyRecord
+	deferred []*Request
+	needSync bool
+	scratch  []byte
+	// lastSynced maps positions read by the last sync to their event ids (bounded).
+	lastSynced map[int64]uuid.UUID
+	head       atomic.Pointer[Head]
+	running    atomic.Bool
+	done       chan struct{}
+}
+
+// NewSequencer returns a sequencer over cfg.Store. Call Load, then Run.
+func NewSequencer(cfg SequencerConfig) *Sequencer {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Sequencer{cfg: cfg, in: make(chan *Request, QueueMax), keys: map[string]KeyRecord{}, done: make(chan struct{})}
+	s.state.init()
+	s.publishHead()
+	return s
+}
+
+// Load rebuilds the write model from the store: every event and every key record.
+func (s *Sequencer) Load(ctx context.Context) error {
+	return s.sync(ctx)
+}
+
+// Head returns the last committed position, hash and time. It is safe for concurrent use.
+func (s *Sequencer) Head() Head { return *s.head.Load() }
+
+// State returns the write model. Only for tests and tools, while Run is not running.
+func (s *Sequencer) State() *State {
+	invariant(!s.running.Load(), "State called while the sequencer runs")
+	return &s.state
+}
+
+// Submit hands req to the sequencer and waits for its result. The error is ctx's error
+// or ErrClosed; when ctx ends after the request was queued, the request may still be
+// recorded: the client retries with the same key.
+func (s *Sequencer) Submit(ctx context.Context, req *Request) (*Result, error) {
+	if len(req.Commands) == 0 {
+		return &Result{Err: invalid("commands", "at least one command is required")}, nil
+	}
+	req.reply = make(chan *Result, 1)
+	select {
+	case s.in <- req:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-s.done:
+		return nil, ErrClosed
+	}
+	select {
+	case r := <-req.reply:
+		return r, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-s.done:
+		return nil, ErrClosed
+	}
+}
+
+// Run is the sequencer loop. It returns when ctx ends.
+func (s *Sequencer) Run(ctx context.Context) error {
+	s.running.Store(true)
+	defer func() { s.running.Store(false); close(s.done) }()
+	batch := make([]*Request, 0, 256)
+	for {
+		batch = batch[:0]
+		if len(s.deferred) > 0 {
+			batch = append(batch, s.deferred...)
+			s.deferred = s.deferred[:0]
+		} else {
+			select {
+			case r := <-s.in:
+				batch = append(batch, r)
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		// Group commit: take whatever queued while the previous commit was in flight.
+		n := countCommands(batch)
+	drain:
+		for n < BatchMaxEvents {
+			select {
+			case r := <-s.in:
+				batch = append(batch, r)
+				n += len(r.Commands)
+			default:
+				break drain
+			}
+		}
+		s.process(ctx, batch)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+}
+
+func countCommands(reqs []*Request) int {
+	n := 0
+	for _, r := range reqs {
+		n += len(r.Commands)
+	}
+	return n
+}
+
+// process validates, sequences and commits one batch, then answers every request.
+func (s *Sequencer) process(ctx context.Context, batch []*Request) {
+	if s.needSync {
+		if err := s.sync(ctx); err != nil {
+			s.cfg.Logger.Error("store unavailable; refusing writes", "err", err)
+			for _, r := range batch {
+				r.reply <- &Result{Err: ErrUnavailable}
+			}
+			sleep(ctx, syncRetryDelay)
+			return
+		}
+	}
+	now := s.recordingTime()
+	events := make([]*Event, 0, countCommands(batch))
+	var keys []KeyRecord
+	var pending map[string]bool
+	prevTime := s.state.HeadTime
+	live := batch[:0:0]
+	for _, r := range batch {
+		if r.Key != "" {
+			if k, ok := s.keys[r.Key]; ok {
+				r.reply <- replay(k, r.Hash)
+				continue
+			}
+			if pending[r.Key] {
+				// The same key is in this very batch: answer it once the first one's
+				// outcome is known.
+				s.deferred = append(s.deferred, r)
+				continue
+			}
+		}
+		r.res = Result{}
+		r.first = len(events)
+		for i, c := range r.Commands {
+			ev, err := s.record(c, now, r.Meta)
+			if err != nil {
+				if len(r.Commands) > 1 {
+					err = WithFieldPrefix(err, fmt.Sprintf("commands[%d]", i))
+				}
+				if r.Atomic || len(r.Commands) == 1 {
+					for j := len(events) - 1; j >= r.first; j-- {
+						s.state.Revert(events[j], timeBefore(events, j, prevTime))
+					}
+					events = events[:r.first]
+					r.res = Result{Err: err}
+					break
+				}
+				r.res.Rejections = append(r.res.Rejections, Rejection{Index: i, Err: err})
+				continue
+			}
+			events = append(events, ev)
+		}
+		r.n = len(events) - r.first
+		if r.n == 0 {
+			if r.res.Err == nil {
+				r.res.Err = r.res.Rejections[0].Err // a batch refused whole
+			}
+			res := r.res
+			r.reply <- &res
+			continue
+		}
+		if r.Key != "" {
+			if pending == nil {
+				pending = map[string]bool{}
+			}
+			pending[r.Key] = true
+			keys = append(keys, KeyRecord{Key: r.Key, RequestHash: r.Hash, First: events[r.first].Position,
+				Last: events[r.first+r.n-1].Position, Rejections: encodeRejections(r.res.Rejections)})
+		}
+		live = append(live, r)
+	}
+	if len(events) == 0 {
+		return
+	}
+
+	cctx, cancel := context.WithTimeout(ctx, commitTimeout)
+	err := s.cfg.Store.Append(cctx, events, keys)
+	cancel()
+	if err != nil {
+		err = s.recoverCommit(ctx, events, prevTime, err)
+	}
+	if err != nil {
+		for _, r := range live {
+			r.reply <- &Result{Err: ErrUnavailable}
+		}
+		return
+	}
+	for _, k := range keys {
+		s.keys[k.Key] = k
+	}
+	s.publishHead()
+	if s.cfg.OnCommit != nil {
+		s.cfg.OnCommit(events)
+	}
+	for _, r := range live {
+		res := r.res
+		res.Events = events[r.first : r.first+r.n : r.first+r.n]
+		res.First, res.Last = res.Events[0].Position, res.Events[r.n-1].Position
+		r.reply <- &res
+	}
+}
+
+// recoverCommit handles a failed Append: it undoes the batch in the write model, reads
+// back what the store actually holds and returns nil if the batch did commit after all.
+// It never guesses: if the store cannot be read, the outcome stays unknown to the callers
+// (ErrUnavailable) and the next batch re-reads the store first.
+func (s *Sequencer) recoverCommit(ctx context.Context, events []*Event, prevTime time.Time, appendErr error) error {
+	for j := len(events) - 1; j >= 0; j-- {
+		s.state.Revert(events[j], timeBefore(events, j, prevTime))
+	}
+	s.cfg.Logger.Warn("append failed; reading the store back", "position", events[0].Position, "err", appendErr)
+	if err := s.sync(ctx); err != nil {
+		s.needSync = true
+		return err
+	}
+	first := events[0]
+	if s.state.Head >= events[len(events)-1].Position && s.committedID(first.Position) == first.ID {
+		return nil
+	}
+	return appendErr
+}
+
+// committedID returns the id of the event at pos if the write model saw it in the last
+// sync, else uuid.Nil.
+func (s *Sequencer) committedID(pos int64) uuid.UUID {
+	return s.lastSynced[pos]
+}
+
+// sync reads every event and key record after the head from the store into the write
+// model.
+func (s *Sequencer) sync(ctx context.Context) error {
+	from := s.state.Head
+	s.lastSynced = map[int64]uuid.UUID{}
+	err := s.cfg.Store.ReadFrom(ctx, from, func(e *Event) error {
+		if e.Position != s.state.Head+1 || e.PrevHash != s.state.HeadHash {
+			return fmt.Errorf("event at position %d does not link to the head %d: the store is damaged; run ledger verify", e.Position, s.state.Head)
+		}
+		s.state.Apply(e)
+		if len(s.lastSynced) < BatchMaxEvents {
+			s.lastSynced[e.Position] = e.ID
+		}
+		return nil
+	})
+	if err == nil {
+		err = s.cfg.Store.ReadKeys(ctx, from, func(k KeyRecord) error {
+			s.keys[k.Key] = k
+			return nil
+		})
+	}
+	if err != nil {
+		return fmt.Errorf("read the store after position %d: %w", from, err)
+	}
+	s.needSync = false
+	s.publishHead()
+	return nil
+}
+
+// record decides one command, builds its event at the next position, chains its hash
+// and applies it tentatively.
+func (s *Sequencer) record(c Command, now time.Time, meta Metadata) (*Event, error) {
+	typ, date, data, err := s.state.Decide(c)
+	if err != nil {
+		return nil, err
+	}
+	if date == 0 {
+		date = DateOf(now)
+	}
+	e := &Event{Position: s.state.Head + 1, ID: uuid.Must(uuid.NewV7()), Type: typ, EffectiveDate: date,
+		RecordedAt: now, Data: data, Meta: meta, PrevHash: s.state.HeadHash}
+	e.Hash, s.scratch = ChainHash(s.scratch, e.PrevHash, e)
+	s.state.Apply(e)
+	return e, nil
+}
+
+// recordingTime is now at microsecond precision (what PostgreSQL keeps), never before
+// the head's time, so that recorded_at grows with position.
+func (s *Sequencer) recordingTime() time.Time {
+	now := s.cfg.Now().UTC().Truncate(time.Microsecond)
+	if now.Before(s.state.HeadTime) {
+		now = s.state.HeadTime
+	}
+	return now
+}
+
+func (s *Sequencer) publishHead() {
+	s.head.Store(&Head{Position: s.state.Head, Hash: s.state.HeadHash, RecordedAt: s.state.HeadTime})
+}
+
+func timeBefore(events []*Event, j int, prev time.Time) time.Time {
+	if j == 0 {
+		return prev
+	}
+	return events[j-1].RecordedAt
+}
+
+func replay(k KeyRecord, hash [32]byte) *Result {
+	if k.RequestHash != hash {
+		return &Result{Err: ErrIdempotencyConflict}
+	}
+	return &Result{Replayed: true, First: k.First, Last: k.Last, Rejections: decodeRejections(k.Rejections)}
+}
+
+type rejectionJSON struct {
+	Index   int    `json:"index"`
+	Code    string `json:"code"`
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
+}
+
+func encodeRejections(rs []Rejection) []byte {
+	if len(rs) == 0 {
+		return nil
+	}
+	out := make([]rejectionJSON, len(rs))
+	for i, r := range rs {
+		out[i] = rejectionJSON{Index: r.Index, Code: Code(r.Err), Field: Field(r.Err), Message: r.Err.Error()}
+	}
+	b, err := json.Marshal(out)
+	invariant(err == nil, "rejections encode")
+	return b
+}
+
+func decodeRejections(b []byte) []Rejection {
+	if len(b) == 0 {
+		return nil
+	}
+	var in []rejectionJSON
+	if err := json.Unmarshal(b, &in); err != nil {
+		return []Rejection{{Index: -1, Err: fmt.Errorf("stored rejections unreadable: %w", err)}}
+	}
+	out := make([]Rejection, len(in))
+	for i, r := range in {
+		out[i] = Rejection{Index: r.Index, Err: &Error{Code: r.Code, Field: r.Field, Message: r.Message}}
+	}
+	return out
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
