@@ -20,6 +20,8 @@ const (
 	QueueMax = 4096
 	// commitTimeout bounds one append transaction.
 	commitTimeout = 15 * time.Second
+	// syncChunk is how many events read back from the store are handed to OnCommit at once.
+	syncChunk = 1024
 	// syncRetryDelay spaces attempts to re-read the store after a failed commit.
 	syncRetryDelay = 200 * time.Millisecond
 )
@@ -114,9 +116,11 @@ type Sequencer struct {
 	scratch  []byte
 	// lastSynced maps positions read by the last sync to their event ids (bounded).
 	lastSynced map[int64]uuid.UUID
-	head       atomic.Pointer[Head]
-	running    atomic.Bool
-	done       chan struct{}
+	// keysFrom is the position after which key records have not been read back yet.
+	keysFrom int64
+	head     atomic.Pointer[Head]
+	running  atomic.Bool
+	done     chan struct{}
 }
 
 // NewSequencer returns a sequencer over cfg.Store. Call Load, then Run.
@@ -307,6 +311,7 @@ func (s *Sequencer) process(ctx context.Context, batch []*Request) {
 	for _, k := range keys {
 		s.keys[k.Key] = k
 	}
+	s.keysFrom = s.state.Head
 	s.publishHead()
 	if s.cfg.OnCommit != nil {
 		s.cfg.OnCommit(events)
@@ -346,10 +351,18 @@ func (s *Sequencer) committedID(pos int64) uuid.UUID {
 }
 
 // sync reads every event and key record after the head from the store into the write
-// model.
+// model, and hands the events to OnCommit in chunks, so that projections see every
+// committed event whoever wrote it.
 func (s *Sequencer) sync(ctx context.Context) error {
 	from := s.state.Head
 	s.lastSynced = map[int64]uuid.UUID{}
+	chunk := make([]*Event, 0, syncChunk)
+	flush := func() {
+		if len(chunk) > 0 && s.cfg.OnCommit != nil {
+			s.cfg.OnCommit(chunk)
+		}
+		chunk = make([]*Event, 0, syncChunk)
+	}
 	err := s.cfg.Store.ReadFrom(ctx, from, func(e *Event) error {
 		if e.Position != s.state.Head+1 || e.PrevHash != s.state.HeadHash {
 			return fmt.Errorf("event at position %d does not link to the head %d: the store is damaged; run ledger verify", e.Position, s.state.Head)
@@ -358,25 +371,35 @@ func (s *Sequencer) sync(ctx context.Context) error {
 		if len(s.lastSynced) < BatchMaxEvents {
 			s.lastSynced[e.Position] = e.ID
 		}
+		if chunk = append(chunk, e); len(chunk) == syncChunk {
+			flush()
+		}
 		return nil
 	})
+	flush()
 	if err == nil {
-		err = s.cfg.Store.ReadKeys(ctx, from, func(k KeyRecord) error {
+		err = s.cfg.Store.ReadKeys(ctx, s.keysFrom, func(k KeyRecord) error {
 			s.keys[k.Key] = k
 			return nil
 		})
 	}
+	if err == nil {
+		s.keysFrom = s.state.Head
+	}
+	s.publishHead()
 	if err != nil {
 		return fmt.Errorf("read the store after position %d: %w", from, err)
 	}
 	s.needSync = false
-	s.publishHead()
 	return nil
 }
 
-// record decides one command, builds its event at the next position, chains its hash
+// record validates and decides one command, builds its event at the next position, chains its hash
 // and applies it tentatively.
 func (s *Sequencer) record(c Command, now time.Time, meta Metadata) (*Event, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
 	typ, date, data, err := s.state.Decide(c)
 	if err != nil {
 		return nil, err
