@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"time"
@@ -29,15 +30,8 @@ func AppendCanonical(b []byte, e *Event) []byte {
 	b = append(b, `","id":"`...)
 	b = appendUUID(b, e.ID)
 	b = append(b, '"')
-	if e.Meta != (Metadata{}) {
-		b = append(b, `,"metadata":`...)
-		o := object{b: b}
-		o.str("actor", e.Meta.Actor)
-		o.str("client", e.Meta.Client)
-		o.str("idempotency_key", e.Meta.IdempotencyKey)
-		o.str("request_id", e.Meta.RequestID)
-		b = o.end()
-	}
+	b = append(b, `,"metadata":`...)
+	b = AppendCanonicalMeta(b, &e.Meta)
 	b = append(b, `,"position":`...)
 	b = strconv.AppendInt(b, e.Position, 10)
 	b = append(b, `,"recorded_at":"`...)
@@ -267,6 +261,9 @@ func Canonicalize(doc []byte) ([]byte, error) {
 	if err := d.Decode(&v); err != nil {
 		return nil, err
 	}
+	if _, err := d.Token(); err != io.EOF {
+		return nil, fmt.Errorf("data after the JSON value")
+	}
 	return appendValue(nil, v)
 }
 
@@ -333,7 +330,7 @@ func isZeroJSON(v any) bool {
 	case string:
 		return v == ""
 	case json.Number:
-		return v == "0"
+		return v == "0" || v == "-0"
 	}
 	return false
 }

@@ -45,7 +45,7 @@ func ParseLineID(id string) (Line, error) {
 		return Line{}, invalid("line_id", "must be program:year:source:project:unit, got %q", id)
 	}
 	year, err := strconv.Atoi(parts[1])
-	if err != nil {
+	if err != nil || strconv.Itoa(year) != parts[1] {
 		return Line{}, invalid("line_id", "year must be a number, got %q", parts[1])
 	}
 	l := Line{Program: parts[0], Year: year, Source: parts[2], Project: parts[3], Unit: parts[4]}

@@ -31,7 +31,7 @@ func ParseAmount(n json.Number, field string) (int64, error) {
 		}
 	}
 	v, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
+	if err != nil || strconv.FormatInt(v, 10) != s {
 		return 0, invalid(field, "must be a whole number of đồng between 1 and %d, got %s", MaxAmount, s)
 	}
 	return v, checkAmount(v, field)

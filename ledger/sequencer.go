@@ -299,8 +299,10 @@ func (s *Sequencer) process(ctx context.Context, batch []*Request) {
 	cctx, cancel := context.WithTimeout(ctx, commitTimeout)
 	err := s.cfg.Store.Append(cctx, events, keys)
 	cancel()
+	recovered := false // read back by recoverCommit, which already handed them to OnCommit
 	if err != nil {
 		err = s.recoverCommit(ctx, events, prevTime, err)
+		recovered = err == nil
 	}
 	if err != nil {
 		for _, r := range live {
@@ -313,7 +315,7 @@ func (s *Sequencer) process(ctx context.Context, batch []*Request) {
 	}
 	s.keysFrom = s.state.Head
 	s.publishHead()
-	if s.cfg.OnCommit != nil {
+	if s.cfg.OnCommit != nil && !recovered {
 		s.cfg.OnCommit(events)
 	}
 	for _, r := range live {

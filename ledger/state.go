@@ -16,7 +16,8 @@ type LineBalance struct {
 	Cancelled      int64
 	Disbursed      int64 // gross, advances and payments
 	Reversed       int64
-	events         int // events touching the line; Revert drops the line at zero
+	events         int           // events touching the line; Revert drops the line at zero
+	carriedInto    map[int]int64 // carried over, by the year carried into
 }
 
 // Available is allocated + transferred in − transferred out − cancelled − net disbursed;
@@ -44,10 +45,13 @@ type disbursement struct {
 	settled  int64
 }
 
-// remaining is what a reversal may still take back. For an advance, the settled part is
-// a final payment now and is reversed through the settlement's own correction path, so it
-// is not counted (DOMAIN.md §4 rule 4).
-func (d *disbursement) remaining() int64 { return d.amount - d.reversed - d.settled }
+// remaining is what a reversal may still take back (DOMAIN.md §4 rule 4): the amount less
+// what was already reversed. For an advance, a settled part is a final payment and may
+// still be reversed.
+func (d *disbursement) remaining() int64 { return d.amount - d.reversed }
+
+// outstanding is the part of an advance not yet settled nor reversed.
+func (d *disbursement) outstanding() int64 { return max(0, d.amount-d.reversed-d.settled) }
 
 // State is the fold of the event log: the catalog, every line's balance, what remains
 // of every disbursement, the vouchers accepted and the head of the hash chain. The zero
@@ -61,7 +65,6 @@ type State struct {
 	Head       int64
 	HeadHash   [32]byte
 	HeadTime   time.Time
-	MaxDate    Date // latest effective date seen; informational
 	EventCount int64
 }
 
@@ -140,8 +143,16 @@ func (s *State) Decide(cmd Command) (typ string, date Date, data EventData, err 
 		if err = s.checkExisting(cmd.Line, cmd.EffectiveDate); err != nil {
 			return
 		}
-		if err = s.checkAvailable(cmd.Line, cmd.Amount, "line"); err != nil {
-			return
+		// Capital carried into a year once may not be carried into the same year again:
+		// the execution-year report would count it twice.
+		b := s.lines[cmd.Line]
+		already := b.carriedInto[cmd.IntoYear]
+		if cmd.Amount > b.Available()-already {
+			return "", 0, data, &InsufficientFundsError{Field: "line", Line: cmd.Line.ID(), Requested: cmd.Amount,
+				Available: max(0, b.Available()-already)}
+		}
+		if _, ok := Sum(b.CarriedOver, cmd.Amount); !ok {
+			return "", 0, data, invalid("amount", "would overflow the line's total")
 		}
 		l := cmd.Line
 		return TypeCarriedOver, cmd.EffectiveDate, EventData{Line: &l, Amount: cmd.Amount, IntoYear: cmd.IntoYear,
@@ -164,6 +175,9 @@ func (s *State) Decide(cmd Command) (typ string, date Date, data EventData, err 
 		if err = s.checkAvailable(cmd.Line, cmd.Amount, "line"); err != nil {
 			return
 		}
+		if _, ok := Sum(s.lines[cmd.Line].Disbursed, cmd.Amount); !ok {
+			return "", 0, data, invalid("amount", "would overflow the line's total")
+		}
 		if err = s.checkVoucher(cmd.Voucher); err != nil {
 			return
 		}
@@ -182,8 +196,8 @@ func (s *State) Decide(cmd Command) (typ string, date Date, data EventData, err 
 		if cmd.EffectiveDate < d.date {
 			return "", 0, data, invalid("effective_date", "must not be before the advance's date %s", d.date)
 		}
-		if cmd.Amount > d.remaining() {
-			return "", 0, data, &InsufficientFundsError{Field: "amount", Line: d.line.Line.ID(), Requested: cmd.Amount, Available: d.remaining()}
+		if cmd.Amount > d.outstanding() {
+			return "", 0, data, &InsufficientFundsError{Field: "amount", Line: d.line.Line.ID(), Requested: cmd.Amount, Available: d.outstanding()}
 		}
 		if err = s.checkVoucher(cmd.Voucher); err != nil {
 			return
@@ -299,7 +313,12 @@ func (s *State) Apply(e *Event) {
 		s.touch(*d.From).TransferredOut += d.Amount
 		s.touch(*d.To).TransferredIn += d.Amount
 	case TypeCarriedOver:
-		s.touch(*d.Line).CarriedOver += d.Amount
+		b := s.touch(*d.Line)
+		b.CarriedOver += d.Amount
+		if b.carriedInto == nil {
+			b.carriedInto = map[int]int64{}
+		}
+		b.carriedInto[d.IntoYear] += d.Amount
 	case TypeCancelled:
 		s.touch(*d.Line).Cancelled += d.Amount
 	case TypeDisbursed:
@@ -330,9 +349,6 @@ func (s *State) Apply(e *Event) {
 	}
 	s.Head, s.HeadHash, s.HeadTime = e.Position, e.Hash, e.RecordedAt
 	s.EventCount++
-	if e.EffectiveDate > s.MaxDate {
-		s.MaxDate = e.EffectiveDate
-	}
 }
 
 // Revert undoes Apply of the head event e; the sequencer uses it when a batch does not
@@ -347,7 +363,14 @@ func (s *State) Revert(e *Event, headTime time.Time) {
 		s.untouch(*d.From).TransferredOut -= d.Amount
 		s.untouch(*d.To).TransferredIn -= d.Amount
 	case TypeCarriedOver:
-		s.untouch(*d.Line).CarriedOver -= d.Amount
+		b := s.untouch(*d.Line)
+		b.CarriedOver -= d.Amount
+		if b.carriedInto[d.IntoYear] -= d.Amount; b.carriedInto[d.IntoYear] == 0 {
+			delete(b.carriedInto, d.IntoYear)
+		}
+		if len(b.carriedInto) == 0 {
+			b.carriedInto = nil // as a fresh fold leaves it
+		}
 	case TypeCancelled:
 		s.untouch(*d.Line).Cancelled -= d.Amount
 	case TypeDisbursed:

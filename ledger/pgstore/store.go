@@ -1,0 +1,305 @@
+package pgstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver that goose uses
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	"github.com/vnntp/ledger/ledger"
+	"github.com/vnntp/ledger/migrations"
+)
+
+// Limits of the read path.
+const (
+	// ReadPageEvents is how many events ReadFrom fetches per query: enough to amortise the
+	// round trip, few enough that a replay of ten million events never holds more than one
+	// page in the driver's buffers.
+	ReadPageEvents = 10_000
+	// ReadPageKeys is how many key records ReadKeys fetches per query.
+	ReadPageKeys = 10_000
+	// EventsLimitMax bounds the events one call of Events or LineEvents returns.
+	EventsLimitMax = 1_000
+	// EventsRangeMax bounds the events one call of EventsRange returns: a replayed batch
+	// request is answered from its range, so it is far above any batch the API accepts.
+	EventsRangeMax = 100_000
+	// migrateLockSeconds and migrateLockAttempts bound how long Migrate waits for another
+	// process that is migrating the same database (goose's session lock).
+	migrateLockSeconds  = 1
+	migrateLockAttempts = 300
+)
+
+// eventColumns is the column list every event query selects; scanEvent reads it.
+const eventColumns = `position, id, type, effective_date, recorded_at, data, metadata, prev_hash, hash`
+
+// Migrate applies the embedded migrations (migrations/) that databaseURL's database
+// lacks, with goose. Concurrent calls on the same database wait for each other (goose's
+// session advisory lock). It returns the first migration error, wrapped.
+func Migrate(ctx context.Context, databaseURL string) error {
+	db, err := sql.Open("pgx", databaseURL)
+	if err != nil {
+		return fmt.Errorf("migrate: open database: %w", err)
+	}
+	defer db.Close()
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(migrateLockSeconds, migrateLockAttempts))
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS, goose.WithSessionLocker(locker))
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// Store reads the event store through a connection pool. It is safe for concurrent use.
+// Appending needs a Writer (AcquireWriter).
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+// Open connects a pool to databaseURL (a postgres:// URL or a key=value string; pool
+// options such as pool_max_conns are accepted) and checks that the server answers. It
+// does not migrate: call Migrate first.
+func Open(ctx context.Context, databaseURL string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("parse database URL: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to PostgreSQL at %s:%d: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, err)
+	}
+	return &Store{pool: pool}, nil
+}
+
+// Close closes the pool; it waits for connections in use to be released. Writers
+// acquired from s have their own connection and must be closed separately.
+func (s *Store) Close() { s.pool.Close() }
+
+// Pool returns the connection pool, for read models and tools that query PostgreSQL
+// themselves.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// ReadFrom calls fn for every event with position > after, in position order, fetching
+// ReadPageEvents events per query. It stops at the first error of fn and returns it
+// unwrapped; store errors are wrapped. fn may keep the events it is given.
+func (s *Store) ReadFrom(ctx context.Context, after int64, fn func(*ledger.Event) error) error {
+	var d decoder
+	for {
+		n := 0
+		err := s.queryEvents(ctx, &d, `SELECT `+eventColumns+` FROM events WHERE position > $1 ORDER BY position LIMIT $2`,
+			func(e *ledger.Event) error {
+				n++
+				after = e.Position
+				return fn(e)
+			}, after, ReadPageEvents)
+		if err != nil {
+			return err
+		}
+		if n < ReadPageEvents {
+			return nil
+		}
+	}
+}
+
+// ReadKeys calls fn for every idempotency key record whose first position is > after, in
+// order of first position, ReadPageKeys per query. It returns fn's first error unwrapped;
+// store errors are wrapped.
+func (s *Store) ReadKeys(ctx context.Context, after int64, fn func(ledger.KeyRecord) error) error {
+	// Pages continue after the last (first_position, key) read: a failed batch could not
+	// have left two records at one first position, but the order must not depend on it.
+	const firstPage = `SELECT key, request_hash, first_position, last_position, rejections
+		FROM idempotency_keys WHERE first_position > $1 ORDER BY first_position, key LIMIT $2`
+	const nextPage = `SELECT key, request_hash, first_position, last_position, rejections
+		FROM idempotency_keys WHERE (first_position, key) > ($1, $3) ORDER BY first_position, key LIMIT $2`
+	sql, args := firstPage, []any{after, ReadPageKeys}
+	for {
+		rows, err := s.pool.Query(ctx, sql, args...)
+		if err != nil {
+			return fmt.Errorf("read idempotency keys after position %d: %w", args[0], err)
+		}
+		n := 0
+		var fnErr error
+		for rows.Next() {
+			var k ledger.KeyRecord
+			var hash pgtype.DriverBytes
+			if err := rows.Scan(&k.Key, &hash, &k.First, &k.Last, &k.Rejections); err != nil {
+				rows.Close()
+				return fmt.Errorf("read idempotency keys: %w", err)
+			}
+			if len(hash) != len(k.RequestHash) {
+				rows.Close()
+				return fmt.Errorf("idempotency key %q: request hash has %d bytes", k.Key, len(hash))
+			}
+			copy(k.RequestHash[:], hash)
+			n++
+			sql, args = nextPage, []any{k.First, ReadPageKeys, k.Key}
+			if fnErr = fn(k); fnErr != nil {
+				break
+			}
+		}
+		rows.Close()
+		if fnErr != nil {
+			return fnErr
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read idempotency keys: %w", err)
+		}
+		if n < ReadPageKeys {
+			return nil
+		}
+	}
+}
+
+// Events returns up to limit events with position > after, in position order. A limit
+// outside 1..EventsLimitMax means EventsLimitMax.
+func (s *Store) Events(ctx context.Context, after int64, limit int) ([]*ledger.Event, error) {
+	limit = clampLimit(limit)
+	return s.collect(ctx, limit, `SELECT `+eventColumns+` FROM events WHERE position > $1 ORDER BY position LIMIT $2`,
+		after, limit)
+}
+
+// EventsRange returns the events at positions first..last inclusive, in position order
+// (fewer if the head is before last). It returns an invalid_argument *ledger.Error when
+// the range is empty or longer than EventsRangeMax.
+func (s *Store) EventsRange(ctx context.Context, first, last int64) ([]*ledger.Event, error) {
+	if first < 1 || last < first {
+		return nil, &ledger.Error{Code: ledger.CodeInvalidArgument, Field: "range",
+			Message: fmt.Sprintf("positions %d..%d are not a range of positions from 1", first, last)}
+	}
+	if last-first >= EventsRangeMax {
+		return nil, &ledger.Error{Code: ledger.CodeInvalidArgument, Field: "range",
+			Message: fmt.Sprintf("at most %d events can be read at once", EventsRangeMax)}
+	}
+	return s.collect(ctx, int(last-first+1), `SELECT `+eventColumns+` FROM events WHERE position BETWEEN $1 AND $2 ORDER BY position`,
+		first, last)
+}
+
+// Event returns the event with id, or ledger.ErrNotFound.
+func (s *Store) Event(ctx context.Context, id uuid.UUID) (*ledger.Event, error) {
+	evs, err := s.collect(ctx, 1, `SELECT `+eventColumns+` FROM events WHERE id = $1`, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(evs) == 0 {
+		return nil, ledger.ErrNotFound
+	}
+	return evs[0], nil
+}
+
+// LineEvents returns up to limit events with position > after that debit or credit the
+// line with canonical id lineID (as its line, or as the line a transfer credits), in
+// position order. A limit outside 1..EventsLimitMax means EventsLimitMax. An unknown line
+// has no events: the result is empty, not an error.
+func (s *Store) LineEvents(ctx context.Context, lineID string, after int64, limit int) ([]*ledger.Event, error) {
+	limit = clampLimit(limit)
+	// Two index range scans, one per column, merged: an OR over both columns would not use
+	// the (line, position) and (counter_line, position) indexes for the ordered limit.
+	return s.collect(ctx, limit, `SELECT `+eventColumns+` FROM events WHERE position IN (
+			(SELECT position FROM events WHERE line = $1 AND position > $2 ORDER BY position LIMIT $3)
+			UNION
+			(SELECT position FROM events WHERE counter_line = $1 AND position > $2 ORDER BY position LIMIT $3))
+		ORDER BY position LIMIT $3`, lineID, after, limit)
+}
+
+// Head returns the position and hash of the last event; 0 and 32 zero bytes (the
+// genesis hash) when the store is empty.
+func (s *Store) Head(ctx context.Context) (position int64, hash [32]byte, err error) {
+	var h []byte
+	err = s.pool.QueryRow(ctx, `SELECT position, hash FROM events ORDER BY position DESC LIMIT 1`).Scan(&position, &h)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, hash, nil
+	}
+	if err != nil {
+		return 0, hash, fmt.Errorf("read the head: %w", err)
+	}
+	copy(hash[:], h)
+	return position, hash, nil
+}
+
+func clampLimit(limit int) int {
+	if limit < 1 || limit > EventsLimitMax {
+		return EventsLimitMax
+	}
+	return limit
+}
+
+// collect runs an event query and returns its events; capHint sizes the slice.
+func (s *Store) collect(ctx context.Context, capHint int, sql string, args ...any) ([]*ledger.Event, error) {
+	evs := make([]*ledger.Event, 0, min(capHint, EventsLimitMax))
+	var d decoder
+	err := s.queryEvents(ctx, &d, sql, func(e *ledger.Event) error {
+		evs = append(evs, e)
+		return nil
+	}, args...)
+	return evs, err
+}
+
+// queryEvents runs sql, which selects eventColumns, and calls fn with each decoded event.
+// fn's error is returned unwrapped.
+func (s *Store) queryEvents(ctx context.Context, d *decoder, sql string, fn func(*ledger.Event) error, args ...any) error {
+	rows, err := s.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return fmt.Errorf("read events: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		e, err := d.scan(rows)
+		if err != nil {
+			return err
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read events: %w", err)
+	}
+	return nil
+}
+
+// decoder turns rows of eventColumns into events. The jsonb and bytea columns are read
+// as pgtype.DriverBytes, without copying, and decoded before the next row.
+type decoder struct {
+	effective, recorded        time.Time
+	data, meta, prevHash, hash pgtype.DriverBytes
+}
+
+func (d *decoder) scan(rows pgx.Rows) (*ledger.Event, error) {
+	e := new(ledger.Event)
+	if err := rows.Scan(&e.Position, &e.ID, &e.Type, &d.effective, &d.recorded, &d.data, &d.meta, &d.prevHash, &d.hash); err != nil {
+		return nil, fmt.Errorf("read events: %w", err)
+	}
+	e.EffectiveDate = ledger.DateOf(d.effective)
+	e.RecordedAt = d.recorded.UTC()
+	if err := json.Unmarshal(d.data, &e.Data); err != nil {
+		return nil, fmt.Errorf("event at position %d: decode data: %w", e.Position, err)
+	}
+	if err := json.Unmarshal(d.meta, &e.Meta); err != nil {
+		return nil, fmt.Errorf("event at position %d: decode metadata: %w", e.Position, err)
+	}
+	if len(d.prevHash) != len(e.PrevHash) || len(d.hash) != len(e.Hash) {
+		return nil, fmt.Errorf("event at position %d: hashes must have %d bytes", e.Position, len(e.Hash))
+	}
+	copy(e.PrevHash[:], d.prevHash)
+	copy(e.Hash[:], d.hash)
+	return e, nil
+}

@@ -1,0 +1,307 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/vnntp/ledger/ledger"
+)
+
+// WriterLockKey is the key of the session advisory lock that makes a process the writer
+// of a database (advisory locks are per database). It is part of the operating contract:
+// `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 AND objid =
+// 1818584167 AND objsubid = 1` shows the writer of each database (a bigint key appears
+// split in its high and low 32 bits). Never change it: two versions with different keys
+// would both write.
+const WriterLockKey int64 = 0x6c656467 // "ledg"
+
+// writerLockPoll is how often a standby retries the writer lock. A short interval makes
+// fail-over quick; each try is one cheap query.
+const writerLockPoll = 250 * time.Millisecond
+
+// Constraint names the store translates; they are defined in migrations/00001_events.sql.
+const (
+	constraintPosition = "events_pkey"
+	constraintVoucher  = "events_voucher_key"
+	sqlstateUnique     = "23505"
+)
+
+// ErrFenced means another writer has already recorded a position this writer tried to
+// append: this process lost the writer lock (or never should have held it) and must not
+// write. The sequencer reads the store back and answers from what is there.
+var ErrFenced = &ledger.Error{Code: ledger.CodeUnavailable,
+	Message: "another writer has recorded this position; this process is not the writer"}
+
+// ErrWriterClosed is returned by Append after Close.
+var ErrWriterClosed = errors.New("pgstore: writer is closed")
+
+// errDuplicateVoucher is what a violation of the voucher index becomes: the sequencer
+// checks vouchers in memory, so it only happens when another writer recorded the voucher.
+var errDuplicateVoucher = &ledger.Error{Code: ledger.CodeInvalidArgument, Field: "voucher",
+	Message: "this treasury voucher was already recorded"}
+
+// Writer appends events on the dedicated connection that holds the writer lock. It
+// implements ledger.Store. Its methods are safe for concurrent use, but appends are
+// serialised: the sequencer is its only caller.
+type Writer struct {
+	s      *Store
+	mu     sync.Mutex
+	conn   *pgx.Conn // nil after the connection broke; the next Append reconnects
+	closed bool
+	rows   eventRows
+}
+
+// AcquireWriter connects a dedicated session and blocks, trying pg_try_advisory_lock
+// every writerLockPoll, until that session holds the writer lock; a second server waits
+// here as a standby. It returns ctx's error (wrapped) when ctx ends first, or a wrapped
+// connection error.
+func (s *Store) AcquireWriter(ctx context.Context) (*Writer, error) {
+	w := &Writer{s: s}
+	conn, err := s.lockedConn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	w.conn = conn
+	return w, nil
+}
+
+// lockedConn opens a connection outside the pool and waits until it holds the lock.
+func (s *Store) lockedConn(ctx context.Context) (*pgx.Conn, error) {
+	cfg := s.pool.Config().ConnConfig.Copy()
+	cfg.RuntimeParams["application_name"] = "ledger writer"
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect the writer session: %w", err)
+	}
+	t := time.NewTicker(writerLockPoll)
+	defer t.Stop()
+	for {
+		var locked bool
+		if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, WriterLockKey).Scan(&locked); err != nil {
+			conn.Close(context.Background())
+			return nil, fmt.Errorf("take the writer lock: %w", err)
+		}
+		if locked {
+			return conn, nil
+		}
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			conn.Close(context.Background())
+			return nil, fmt.Errorf("wait for the writer lock: %w", ctx.Err())
+		}
+	}
+}
+
+// Close releases the writer lock and closes the session. A standby waiting in
+// AcquireWriter takes over. Append returns ErrWriterClosed afterwards.
+func (w *Writer) Close() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.closed = true
+	w.dropConn()
+}
+
+// dropConn closes the session; ending it releases the advisory lock too, so the explicit
+// unlock only saves the server noticing the closed socket.
+func (w *Writer) dropConn() {
+	if w.conn == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if !w.conn.IsClosed() {
+		_, _ = w.conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, WriterLockKey)
+	}
+	_ = w.conn.Close(ctx)
+	w.conn = nil
+}
+
+// Append stores events and keys in one transaction on the writer's session, the events
+// with COPY. Events must be in position order, continuing the store's head; their data
+// and metadata are stored as their canonical bytes. It returns:
+//   - ErrFenced (wrapped) when another writer already recorded one of the positions;
+//   - an invalid_argument *ledger.Error on field "voucher" when a voucher was already
+//     recorded;
+//   - ErrWriterClosed after Close;
+//   - otherwise a wrapped driver error, and then the outcome may be unknown (a connection
+//     lost during COMMIT): the caller reads the store back.
+//
+// When the session breaks, Append closes it; the next Append reconnects and waits for the
+// writer lock again, as a standby would, for as long as its ctx allows.
+func (w *Writer) Append(ctx context.Context, events []*ledger.Event, keys []ledger.KeyRecord) error {
+	if len(events) == 0 && len(keys) == 0 {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return ErrWriterClosed
+	}
+	first := int64(0)
+	if len(events) > 0 {
+		first = events[0].Position
+	}
+	if w.conn == nil {
+		conn, err := w.s.lockedConn(ctx)
+		if err != nil {
+			return fmt.Errorf("append at position %d: %w", first, err)
+		}
+		w.conn = conn
+	}
+	err := w.append(ctx, events, keys)
+	if err == nil {
+		return nil
+	}
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || w.conn.IsClosed() {
+		// Not an error the server reported in an otherwise healthy session: the session is
+		// broken or in an unknown state. Drop it, and the lock with it.
+		w.dropConn()
+	}
+	return fmt.Errorf("append at position %d: %w", first, translate(err))
+}
+
+func (w *Writer) append(ctx context.Context, events []*ledger.Event, keys []ledger.KeyRecord) error {
+	tx, err := w.conn.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback(context.Background()) }() // a no-op after Commit
+	if len(events) > 0 {
+		w.rows.reset(events)
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"events"}, eventCopyColumns, &w.rows); err != nil {
+			return err
+		}
+	}
+	if len(keys) > 0 {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"idempotency_keys"}, keyCopyColumns, newKeyRows(keys)); err != nil {
+			return err
+		}
+	}
+	return tx.Commit(ctx)
+}
+
+// translate maps the driver errors callers can act on to ledger errors.
+func translate(err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == sqlstateUnique {
+		switch pgErr.ConstraintName {
+		case constraintPosition:
+			return fmt.Errorf("%w (%s)", ErrFenced, pgErr.Detail)
+		case constraintVoucher:
+			return errDuplicateVoucher
+		}
+	}
+	return err
+}
+
+var eventCopyColumns = []string{"position", "id", "type", "effective_date", "recorded_at", "amount", "line",
+	"counter_line", "original_id", "voucher_office", "voucher_type", "voucher_number", "voucher_date",
+	"data", "metadata", "prev_hash", "hash"}
+
+// eventRows is a pgx.CopyFromSource over events that reuses one row of values and the
+// JSON buffers: pgx encodes each row before asking for the next.
+type eventRows struct {
+	events     []*ledger.Event
+	i          int
+	values     []any
+	data, meta []byte
+	err        error
+}
+
+func (r *eventRows) reset(events []*ledger.Event) {
+	r.events, r.i, r.err = events, -1, nil
+	if r.values == nil {
+		r.values = make([]any, len(eventCopyColumns))
+	}
+}
+
+func (r *eventRows) Next() bool {
+	r.i++
+	return r.i < len(r.events) && r.err == nil
+}
+
+func (r *eventRows) Err() error { return r.err }
+
+func (r *eventRows) Values() ([]any, error) {
+	e := r.events[r.i]
+	v := r.values
+	clear(v)
+	v[0], v[1], v[2] = e.Position, e.ID, e.Type
+	v[3], v[4] = e.EffectiveDate.Time(), e.RecordedAt
+	d := &e.Data
+	if l := e.MainLine(); l != nil {
+		v[5], v[6] = d.Amount, l.ID()
+	}
+	if d.To != nil {
+		v[7] = d.To.ID()
+	}
+	if d.EventID != "" {
+		id, err := uuid.Parse(d.EventID)
+		if err != nil {
+			r.err = fmt.Errorf("event at position %d: event_id: %w", e.Position, err)
+			return nil, r.err
+		}
+		v[8] = id
+	}
+	if vo := d.Voucher; vo != nil {
+		v[9], v[10], v[11] = vo.Office, vo.Type, vo.Number
+		if vo.Date != 0 {
+			v[12] = vo.Date.Time()
+		}
+	}
+	r.data = ledger.AppendCanonicalData(r.data[:0], d)
+	r.meta = ledger.AppendCanonicalMeta(r.meta[:0], &e.Meta)
+	v[13], v[14] = r.data, r.meta
+	v[15], v[16] = e.PrevHash[:], e.Hash[:]
+	return v, nil
+}
+
+var keyCopyColumns = []string{"key", "request_hash", "first_position", "last_position", "rejections"}
+
+// keyRows is a pgx.CopyFromSource over key records.
+type keyRows struct {
+	keys   []ledger.KeyRecord
+	i      int
+	values []any
+}
+
+func newKeyRows(keys []ledger.KeyRecord) *keyRows {
+	return &keyRows{keys: keys, i: -1, values: make([]any, len(keyCopyColumns))}
+}
+
+func (r *keyRows) Next() bool { r.i++; return r.i < len(r.keys) }
+func (r *keyRows) Err() error { return nil }
+
+func (r *keyRows) Values() ([]any, error) {
+	k := &r.keys[r.i]
+	r.values[0], r.values[1], r.values[2], r.values[3] = k.Key, k.RequestHash[:], k.First, k.Last
+	r.values[4] = nil
+	if len(k.Rejections) > 0 {
+		r.values[4] = k.Rejections
+	}
+	return r.values, nil
+}
+
+// ReadFrom calls fn for every event with position > after, in position order; see
+// Store.ReadFrom. It reads through the pool, not the writer's session, so that the
+// sequencer can read the store back while that session is being re-established.
+func (w *Writer) ReadFrom(ctx context.Context, after int64, fn func(*ledger.Event) error) error {
+	return w.s.ReadFrom(ctx, after, fn)
+}
+
+// ReadKeys calls fn for every key record whose first position is > after; see
+// Store.ReadKeys.
+func (w *Writer) ReadKeys(ctx context.Context, after int64, fn func(ledger.KeyRecord) error) error {
+	return w.s.ReadKeys(ctx, after, fn)
+}
+
+var _ ledger.Store = (*Writer)(nil)
