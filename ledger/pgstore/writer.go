@@ -22,9 +22,14 @@ import (
 // would both write.
 const WriterLockKey int64 = 0x6c656467 // "ledg"
 
-// writerLockPoll is how often a standby retries the writer lock. A short interval makes
-// fail-over quick; each try is one cheap query.
-const writerLockPoll = 250 * time.Millisecond
+// Timing of the writer session.
+const (
+	// writerLockPoll is how often a standby retries the writer lock. A short interval
+	// makes fail-over quick; each try is one cheap query.
+	writerLockPoll = 250 * time.Millisecond
+	// cleanupTimeout bounds a rollback or an unlock on a session that may be broken.
+	cleanupTimeout = 5 * time.Second
+)
 
 // Constraint names the store translates; they are defined in migrations/00001_events.sql.
 const (
@@ -40,7 +45,7 @@ var ErrFenced = &ledger.Error{Code: ledger.CodeUnavailable,
 	Message: "another writer has recorded this position; this process is not the writer"}
 
 // ErrWriterClosed is returned by Append after Close.
-var ErrWriterClosed = errors.New("pgstore: writer is closed")
+var ErrWriterClosed = &ledger.Error{Code: ledger.CodeUnavailable, Message: "the store writer is closed"}
 
 // errDuplicateVoucher is what a violation of the voucher index becomes: the sequencer
 // checks vouchers in memory, so it only happens when another writer recorded the voucher.
@@ -115,7 +120,7 @@ func (w *Writer) dropConn() {
 	if w.conn == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 	defer cancel()
 	if !w.conn.IsClosed() {
 		_, _ = w.conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, WriterLockKey)
@@ -174,7 +179,13 @@ func (w *Writer) append(ctx context.Context, events []*ledger.Event, keys []ledg
 	if err != nil {
 		return err
 	}
-	defer func() { _ = tx.Rollback(context.Background()) }() // a no-op after Commit
+	defer func() {
+		// A no-op after Commit. A failed rollback leaves the session broken, which Append
+		// notices (IsClosed) and drops.
+		rctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+		defer cancel()
+		_ = tx.Rollback(rctx)
+	}()
 	if len(events) > 0 {
 		w.rows.reset(events)
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"events"}, eventCopyColumns, &w.rows); err != nil {

@@ -1,0 +1,60 @@
+# The ledger's developer commands. PostgreSQL comes from scripts/pg-env.sh: the server at
+# 127.0.0.1:5432 if one answers, else a project-local one in .data/pg started from the
+# installed binaries, else a message saying what to install.
+#
+#   make run     the server with the demo data (embedded NATS, local PostgreSQL)
+#   make test    go vet, then the whole suite against real PostgreSQL and NATS
+#
+# Variables: BENCHTIME (make bench), FUZZTIME (make fuzz), SOAKTIME (make soak).
+
+SHELL := /bin/bash
+GO ?= go
+BENCHTIME ?= 1s
+FUZZTIME ?= 30s
+SOAKTIME ?= 10m
+# The whole suite takes seconds; the limit catches a hung test, not a slow one.
+TEST_TIMEOUT ?= 15m
+# The race detector slows tests down several times on two cores.
+RACE_TIMEOUT ?= 45m
+
+# PG_ENV exports LEDGER_DATABASE_URL and LEDGER_TEST_DATABASE_URL, or stops the recipe.
+PG_ENV = set -euo pipefail; pg_env="$$(scripts/pg-env.sh)"; eval "$$pg_env";
+
+.PHONY: run test test-race bench lint fuzz soak build clean pg-stop
+
+run:
+	@$(PG_ENV) $(GO) run ./cmd/ledger serve --demo
+
+test:
+	$(GO) vet ./...
+	@$(PG_ENV) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+test-race:
+	@$(PG_ENV) $(GO) test -race -count=1 -timeout $(RACE_TIMEOUT) ./...
+
+# A later issue replaces this with the load generator of DESIGN.md §6.
+bench:
+	@$(PG_ENV) $(GO) test -run '^$$' -bench . -benchtime=$(BENCHTIME) ./...
+
+lint:
+	@unformatted="$$(gofmt -l .)"; if [ -n "$$unformatted" ]; then \
+		echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+fuzz:
+	@$(PG_ENV) FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
+
+# Placeholder: runs the tests named Soak*, with LEDGER_SOAK_TIME telling them how long.
+soak:
+	@$(PG_ENV) LEDGER_SOAK_TIME=$(SOAKTIME) $(GO) test -count=1 -timeout 0 -run 'Soak' ./...
+
+build:
+	$(GO) build -o bin/ledger ./cmd/ledger
+
+# Stops the project-local PostgreSQL, if scripts/pg-env.sh started one; .data/ keeps its data.
+pg-stop:
+	@scripts/pg-env.sh --stop
+
+clean:
+	rm -rf bin/
+	$(GO) clean -testcache
