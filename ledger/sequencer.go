@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
@@ -74,7 +75,8 @@ type Result struct {
 	// the positions of the original events and Rejections its original refusals.
 	Replayed    bool
 	First, Last int64
-	// Rejections lists the commands a non-atomic batch refused.
+	// Rejections lists the commands a non-atomic batch of two or more commands refused.
+	// A request of one command is atomic: its refusal is Err, with an unprefixed field.
 	Rejections []Rejection
 	// Err is set when the whole request failed; nothing of it was stored.
 	Err error
@@ -444,11 +446,16 @@ func replay(k KeyRecord, hash [32]byte) *Result {
 	return &Result{Replayed: true, First: k.First, Last: k.Last, Rejections: decodeRejections(k.Rejections)}
 }
 
+// rejectionJSON is how a refused command of a non-atomic batch is kept with its key, so a
+// replay answers with the same problem, numbers included.
 type rejectionJSON struct {
-	Index   int    `json:"index"`
-	Code    string `json:"code"`
-	Field   string `json:"field,omitempty"`
-	Message string `json:"message"`
+	Index     int    `json:"index"`
+	Code      string `json:"code"`
+	Field     string `json:"field,omitempty"`
+	Message   string `json:"message,omitempty"`
+	Line      string `json:"line,omitempty"`
+	Requested int64  `json:"requested,omitempty"`
+	Available int64  `json:"available,omitempty"`
 }
 
 func encodeRejections(rs []Rejection) []byte {
@@ -457,7 +464,16 @@ func encodeRejections(rs []Rejection) []byte {
 	}
 	out := make([]rejectionJSON, len(rs))
 	for i, r := range rs {
-		out[i] = rejectionJSON{Index: r.Index, Code: Code(r.Err), Field: Field(r.Err), Message: r.Err.Error()}
+		j := rejectionJSON{Index: r.Index, Code: Code(r.Err), Field: Field(r.Err), Message: r.Err.Error()}
+		var ife *InsufficientFundsError
+		var e *Error
+		switch {
+		case errors.As(r.Err, &ife):
+			j.Message, j.Line, j.Requested, j.Available = "", ife.Line, ife.Requested, ife.Available
+		case errors.As(r.Err, &e):
+			j.Message = e.Message
+		}
+		out[i] = j
 	}
 	b, err := json.Marshal(out)
 	invariant(err == nil, "rejections encode")
@@ -474,7 +490,11 @@ func decodeRejections(b []byte) []Rejection {
 	}
 	out := make([]Rejection, len(in))
 	for i, r := range in {
-		out[i] = Rejection{Index: r.Index, Err: &Error{Code: r.Code, Field: r.Field, Message: r.Message}}
+		var err error = &Error{Code: r.Code, Field: r.Field, Message: r.Message}
+		if r.Code == CodeInsufficientFunds {
+			err = &InsufficientFundsError{Field: r.Field, Line: r.Line, Requested: r.Requested, Available: r.Available}
+		}
+		out[i] = Rejection{Index: r.Index, Err: err}
 	}
 	return out
 }

@@ -1,0 +1,351 @@
+package api
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+	"github.com/vnntp/ledger/ledger"
+)
+
+// writeJSON sends v as JSON with status.
+func writeJSON(c echo.Context, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return c.Blob(status, echo.MIMEApplicationJSON, b)
+}
+
+// headJSON is the answer of GET /v1/head.
+type headJSON struct {
+	Position   int64      `json:"position"`
+	Hash       string     `json:"hash"`
+	RecordedAt *time.Time `json:"recorded_at"` // null for an empty ledger
+}
+
+func (s *Server) handleHead(c echo.Context) error {
+	h := s.cfg.Writer.Head()
+	out := headJSON{Position: h.Position, Hash: hex.EncodeToString(h.Hash[:])}
+	if h.Position > 0 {
+		t := h.RecordedAt.UTC()
+		out.RecordedAt = &t
+	}
+	return writeJSON(c, http.StatusOK, out)
+}
+
+// Catalog kinds served by GET /v1/catalog/{kind}.
+const (
+	catalogPrograms = "programs"
+	catalogProjects = "projects"
+	catalogUnits    = "units"
+	catalogSources  = "sources"
+)
+
+// catalogItem is one catalog entry with its id: the code for programs and sources, the
+// stable id for units, program/code for projects (a project code is unique only within
+// its program).
+type catalogItem struct {
+	ID    string `json:"id"`
+	Entry any    `json:"-"`
+}
+
+// MarshalJSON renders the entry's own members with "id" first. A unit carries its own id.
+func (ci catalogItem) MarshalJSON() ([]byte, error) {
+	b, err := json.Marshal(ci.Entry)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := ci.Entry.(*ledger.Unit); ok {
+		return b, nil
+	}
+	id, err := json.Marshal(ci.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := append([]byte(`{"id":`), id...)
+	if len(b) > 2 { // the entry's members, after its opening brace
+		out = append(out, ',')
+	}
+	return append(out, b[1:]...), nil
+}
+
+func (s *Server) handleCatalog(kind string) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		var items []catalogItem
+		s.cfg.Balances.Read(func(st *ledger.State) {
+			cat := &st.Catalog
+			switch kind {
+			case catalogPrograms:
+				for id, p := range cat.Programs {
+					v := *p
+					items = append(items, catalogItem{id, &v})
+				}
+			case catalogProjects:
+				for id, p := range cat.Projects {
+					v := *p
+					items = append(items, catalogItem{id, &v})
+				}
+			case catalogUnits:
+				for id, u := range cat.Units {
+					v := *u
+					items = append(items, catalogItem{id, &v})
+				}
+			case catalogSources:
+				for id, src := range cat.Sources {
+					v := *src
+					items = append(items, catalogItem{id, &v})
+				}
+			}
+		})
+		sort.Slice(items, func(i, j int) bool { return items[i].ID < items[j].ID })
+		if items == nil {
+			items = []catalogItem{}
+		}
+		return writeJSON(c, http.StatusOK, struct {
+			Items []catalogItem `json:"items"`
+		}{items})
+	}
+}
+
+// lineJSON is one line's balance as GET /v1/lines shows it, in đồng.
+type lineJSON struct {
+	ID             string      `json:"id"`
+	Line           ledger.Line `json:"line"`
+	Plan           int64       `json:"plan"`
+	Allocated      int64       `json:"allocated"`
+	TransferredIn  int64       `json:"transferred_in"`
+	TransferredOut int64       `json:"transferred_out"`
+	CarriedOver    int64       `json:"carried_over"`
+	Cancelled      int64       `json:"cancelled"`
+	Disbursed      int64       `json:"disbursed"`
+	Reversed       int64       `json:"reversed"`
+	NetDisbursed   int64       `json:"net_disbursed"`
+	Available      int64       `json:"available"`
+}
+
+func lineOf(b *ledger.LineBalance, id string) lineJSON {
+	return lineJSON{ID: id, Line: b.Line, Plan: b.Plan(), Allocated: b.Allocated, TransferredIn: b.TransferredIn,
+		TransferredOut: b.TransferredOut, CarriedOver: b.CarriedOver, Cancelled: b.Cancelled, Disbursed: b.Disbursed,
+		Reversed: b.Reversed, NetDisbursed: b.NetDisbursed(), Available: b.Available()}
+}
+
+// handleLines serves GET /v1/lines: lines sorted by id, filtered, one page after the
+// line id "after". unit and project select their whole subtree (a province's lines
+// include its districts' and communes'; DA3 includes DA3.TDA1).
+func (s *Server) handleLines(c echo.Context) error {
+	q := c.QueryParams()
+	if err := onlyParams(q, "program", "year", "source", "project", "unit", "after", "limit"); err != nil {
+		return err
+	}
+	limit, err := pageLimit(q, LinesPageMax)
+	if err != nil {
+		return err
+	}
+	program, source, project, unit, after := q.Get("program"), q.Get("source"), q.Get("project"), q.Get("unit"), q.Get("after")
+	year := 0
+	if v := q.Get("year"); v != "" {
+		if year, err = strconv.Atoi(v); err != nil || year < 1 {
+			return invalidArg("year", fmt.Sprintf("must be a plan year, got %q", v))
+		}
+	}
+	if after != "" {
+		if _, err := ledger.ParseLineID(after); err != nil {
+			return ledger.WithFieldPrefix(err, "after")
+		}
+	}
+	var lines []lineJSON
+	s.cfg.Balances.Read(func(st *ledger.State) {
+		cat := &st.Catalog
+		st.Lines(func(b *ledger.LineBalance) {
+			l := b.Line
+			if program != "" && l.Program != program || source != "" && l.Source != source ||
+				year != 0 && l.Year != year ||
+				project != "" && !cat.IsProjectWithin(l.Program, l.Project, project) ||
+				unit != "" && !cat.IsUnitWithin(l.Unit, unit) {
+				return
+			}
+			if id := l.ID(); id > after {
+				lines = append(lines, lineOf(b, id))
+			}
+		})
+	})
+	sort.Slice(lines, func(i, j int) bool { return lines[i].ID < lines[j].ID })
+	out := struct {
+		Lines []lineJSON `json:"lines"`
+		Next  *string    `json:"next"` // the after of the next page; null on the last one
+	}{Lines: lines}
+	if len(lines) > limit {
+		out.Lines = lines[:limit]
+		next := lines[limit-1].ID
+		out.Next = &next
+	}
+	if out.Lines == nil {
+		out.Lines = []lineJSON{}
+	}
+	return writeJSON(c, http.StatusOK, out)
+}
+
+// lineIDParam returns the canonical line id of the :line_id path parameter, which a
+// client may send with its colons percent-encoded.
+func lineIDParam(c echo.Context) (ledger.Line, string, error) {
+	raw, err := url.PathUnescape(c.Param("line_id"))
+	if err != nil {
+		return ledger.Line{}, "", invalidArg("line_id", "is not a valid path segment")
+	}
+	l, err := ledger.ParseLineID(raw)
+	if err != nil {
+		return ledger.Line{}, "", err
+	}
+	return l, l.ID(), nil
+}
+
+func (s *Server) handleLine(c echo.Context) error {
+	l, id, err := lineIDParam(c)
+	if err != nil {
+		return err
+	}
+	var out *lineJSON
+	s.cfg.Balances.Read(func(st *ledger.State) {
+		if b := st.Line(l); b != nil {
+			v := lineOf(b, id)
+			out = &v
+		}
+	})
+	if out == nil {
+		return &ledger.Error{Code: ledger.CodeNotFound, Field: "line_id", Message: "no event has touched line " + id}
+	}
+	return writeJSON(c, http.StatusOK, out)
+}
+
+func (s *Server) handleLineEvents(c echo.Context) error {
+	_, id, err := lineIDParam(c)
+	if err != nil {
+		return err
+	}
+	q := c.QueryParams()
+	if err := onlyParams(q, "after", "limit"); err != nil {
+		return err
+	}
+	after, limit, err := eventPage(q)
+	if err != nil {
+		return err
+	}
+	events, err := s.cfg.Events.LineEvents(c.Request().Context(), id, after, limit)
+	if err != nil {
+		return storeError(err, "read events of line "+id)
+	}
+	return writeEventPage(c, events, after)
+}
+
+func (s *Server) handleEvents(c echo.Context) error {
+	q := c.QueryParams()
+	if err := onlyParams(q, "after", "limit"); err != nil {
+		return err
+	}
+	after, limit, err := eventPage(q)
+	if err != nil {
+		return err
+	}
+	events, err := s.cfg.Events.Events(c.Request().Context(), after, limit)
+	if err != nil {
+		return storeError(err, "read events")
+	}
+	return writeEventPage(c, events, after)
+}
+
+func (s *Server) handleEvent(c echo.Context) error {
+	id, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		return invalidArg("id", "must be an event id (UUID)")
+	}
+	e, err := s.cfg.Events.Event(c.Request().Context(), id)
+	if errors.Is(err, ledger.ErrNotFound) {
+		return &ledger.Error{Code: ledger.CodeNotFound, Field: "id", Message: "no event " + id.String()}
+	}
+	if err != nil {
+		return storeError(err, "read event "+id.String())
+	}
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, e.AppendJSON(make([]byte, 0, 1024)))
+}
+
+// storeError keeps a coded store error (unavailable) as it is and wraps any other, which
+// the error handler then logs and shows as "internal error".
+func storeError(err error, what string) error {
+	if ledger.Code(err) != ledger.CodeInternal {
+		return err
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// writeEventPage answers {"events":[…], "next_after": n}: n is the after of the next
+// page, the position of the last event returned, or the given after when there was none,
+// so a client that follows the log keeps polling with it.
+func writeEventPage(c echo.Context, events []*ledger.Event, after int64) error {
+	b := make([]byte, 0, 64+len(events)*768)
+	b = append(b, `{"events":[`...)
+	for i, e := range events {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = e.AppendJSON(b)
+		after = e.Position
+	}
+	b = append(b, `],"next_after":`...)
+	b = strconv.AppendInt(b, after, 10)
+	b = append(b, '}')
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, b)
+}
+
+// eventPage parses after (a position, default 0) and limit.
+func eventPage(q url.Values) (after int64, limit int, err error) {
+	if v := q.Get("after"); v != "" {
+		if after, err = strconv.ParseInt(v, 10, 64); err != nil || after < 0 {
+			return 0, 0, invalidArg("after", fmt.Sprintf("must be a ledger position ≥ 0, got %q", v))
+		}
+	}
+	limit, err = pageLimit(q, EventsPageMax)
+	return after, limit, err
+}
+
+// pageLimit parses limit: 1..maxLimit, default PageDefault.
+func pageLimit(q url.Values, maxLimit int) (int, error) {
+	v := q.Get("limit")
+	if v == "" {
+		return min(PageDefault, maxLimit), nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > maxLimit {
+		return 0, invalidArg("limit", fmt.Sprintf("must be a whole number from 1 to %d, got %q", maxLimit, v))
+	}
+	return n, nil
+}
+
+// onlyParams refuses unknown or repeated query parameters, so that a misspelt filter
+// (?unti=062) is an error rather than a silently unfiltered answer.
+func onlyParams(q url.Values, known ...string) error {
+	for name, vals := range q {
+		ok := false
+		for _, k := range known {
+			if name == k {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return invalidArg(name, "is not a known query parameter")
+		}
+		if len(vals) > 1 {
+			return invalidArg(name, "must be given once")
+		}
+	}
+	return nil
+}

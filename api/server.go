@@ -1,0 +1,228 @@
+package api
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+	"github.com/vnntp/ledger/ledger"
+	"github.com/vnntp/ledger/projections"
+)
+
+// Limits of the HTTP layer (TIGER_STYLE: everything bounded, every bound named).
+const (
+	// DefaultBodyMaxBytes bounds the body of a single-command write. The largest command
+	// (a transfer with two lines, a decision and a note of textMaxLen bytes each) is far
+	// below it.
+	DefaultBodyMaxBytes = 64 << 10
+	// DefaultBatchBodyMaxBytes bounds the body of POST /v1/batch: BatchMaxCommands
+	// disbursements of ordinary size fit with room to spare.
+	DefaultBatchBodyMaxBytes = 32 << 20
+	// BatchMaxCommands is the most commands one POST /v1/batch may carry. It is of the
+	// order of the sequencer's group-commit size (ledger.BatchMaxEvents); a full batch is
+	// one transaction and holds the single writer for tens of milliseconds, not seconds.
+	// Larger imports are split by the client.
+	BatchMaxCommands = 10_000
+	// IdempotencyKeyMaxLen bounds the Idempotency-Key header; the key is stored forever.
+	IdempotencyKeyMaxLen = 255
+	// RequestIDMaxLen bounds an X-Request-Id taken from the client; it is stored in every
+	// event's metadata.
+	RequestIDMaxLen = 128
+	// PageDefault is the page size of list endpoints when limit is not given.
+	PageDefault = 100
+	// EventsPageMax is the largest limit of GET /v1/events and /v1/lines/{id}/events.
+	EventsPageMax = 1000
+	// LinesPageMax is the largest limit of GET /v1/lines.
+	LinesPageMax = 1000
+	// submitTimeout bounds how long a write waits for the sequencer. The answer after it
+	// is 503 "outcome unknown": the command may still commit, so the client retries with
+	// the same Idempotency-Key.
+	submitTimeout = 30 * time.Second
+)
+
+// Anonymous is the actor recorded while access control is not enforced.
+const Anonymous = "anonymous"
+
+// Writer is the write path: the single sequencer (*ledger.Sequencer).
+type Writer interface {
+	// Submit records req and returns its result. The error is the caller's ctx error or
+	// ledger.ErrClosed; then the outcome is unknown and the client retries with the same
+	// Idempotency-Key. Refusals (bad reference, insufficient funds, idempotency conflict,
+	// store unavailable) come as Result.Err.
+	Submit(ctx context.Context, req *ledger.Request) (*ledger.Result, error)
+	// Head returns the last committed position, hash and recording time.
+	Head() ledger.Head
+}
+
+// EventReader reads committed events from the store (*pgstore.Store). Every method
+// returns an error wrapping ledger.ErrUnavailable, or another error, when the store
+// cannot be read.
+type EventReader interface {
+	// Events returns up to limit events with position > after, in position order.
+	Events(ctx context.Context, after int64, limit int) ([]*ledger.Event, error)
+	// EventsRange returns the events with first ≤ position ≤ last, in position order.
+	EventsRange(ctx context.Context, first, last int64) ([]*ledger.Event, error)
+	// Event returns the event with id, or ledger.ErrNotFound.
+	Event(ctx context.Context, id uuid.UUID) (*ledger.Event, error)
+	// LineEvents returns up to limit events touching the line with canonical id lineID
+	// and position > after, in position order.
+	LineEvents(ctx context.Context, lineID string, after int64, limit int) ([]*ledger.Event, error)
+}
+
+// Config configures a Server. Writer, Events and Balances are required.
+type Config struct {
+	Writer   Writer
+	Events   EventReader
+	Balances *projections.Balances
+	// Logger receives internal errors and recovered panics; nil discards.
+	Logger *slog.Logger
+	// Ready reports whether the server may take traffic (GET /readyz); nil means always.
+	Ready func() error
+	// BootstrapToken is LEDGER_BOOTSTRAP_TOKEN, the admin token defined at start. It is
+	// accepted but not enforced yet: every request is recorded as actor "anonymous".
+	BootstrapToken string
+	// BodyMaxBytes bounds single-command write bodies; 0 means DefaultBodyMaxBytes.
+	BodyMaxBytes int64
+	// BatchBodyMaxBytes bounds POST /v1/batch bodies; 0 means DefaultBatchBodyMaxBytes.
+	BatchBodyMaxBytes int64
+}
+
+// Server is the HTTP API of DESIGN.md §4. It is safe for concurrent use.
+type Server struct {
+	cfg  Config
+	log  *slog.Logger
+	echo *echo.Echo
+}
+
+//go:embed openapi.yaml
+var openAPISpec []byte
+
+// New returns a Server over cfg. It panics when a required dependency is missing: that
+// is a wiring bug in main, found at start.
+func New(cfg Config) *Server {
+	if cfg.Writer == nil || cfg.Events == nil || cfg.Balances == nil {
+		panic("api.New: Writer, Events and Balances are required")
+	}
+	if cfg.BodyMaxBytes <= 0 {
+		cfg.BodyMaxBytes = DefaultBodyMaxBytes
+	}
+	if cfg.BatchBodyMaxBytes <= 0 {
+		cfg.BatchBodyMaxBytes = DefaultBatchBodyMaxBytes
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.errorHandler
+	e.Use(requestIDMiddleware, s.recoverMiddleware)
+	s.routes(e)
+	s.echo = e
+	return s
+}
+
+// Handler returns the http.Handler serving the API.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// routes registers every route. TestOpenAPICoversRoutes keeps openapi.yaml in step.
+func (s *Server) routes(e *echo.Echo) {
+	for _, k := range commandKinds {
+		e.POST(k.path, s.handleWrite(k))
+	}
+	e.POST("/v1/batch", s.handleBatch)
+
+	e.GET("/v1/head", s.handleHead)
+	e.GET("/v1/catalog/programs", s.handleCatalog(catalogPrograms))
+	e.GET("/v1/catalog/projects", s.handleCatalog(catalogProjects))
+	e.GET("/v1/catalog/units", s.handleCatalog(catalogUnits))
+	e.GET("/v1/catalog/sources", s.handleCatalog(catalogSources))
+	e.GET("/v1/lines", s.handleLines)
+	e.GET("/v1/lines/:line_id", s.handleLine)
+	e.GET("/v1/lines/:line_id/events", s.handleLineEvents)
+	e.GET("/v1/events", s.handleEvents)
+	e.GET("/v1/events/:id", s.handleEvent)
+
+	e.GET("/healthz", s.handleHealthz)
+	e.GET("/readyz", s.handleReadyz)
+	e.GET("/openapi.yaml", func(c echo.Context) error {
+		return c.Blob(http.StatusOK, "application/yaml", openAPISpec)
+	})
+}
+
+// requestIDKey is the echo.Context key of the request id.
+const requestIDKey = "request_id"
+
+// requestIDMiddleware takes X-Request-Id from the client when it is well formed, else
+// makes one, and echoes it in the response, so a client can quote it and an operator
+// find the request in the log and in the events' metadata.
+func requestIDMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id := c.Request().Header.Get(echo.HeaderXRequestID)
+		if !visibleASCII(id, RequestIDMaxLen) {
+			id = uuid.NewString()
+		}
+		c.Set(requestIDKey, id)
+		c.Response().Header().Set(echo.HeaderXRequestID, id)
+		return next(c)
+	}
+}
+
+func requestIDOf(c echo.Context) string {
+	id, _ := c.Get(requestIDKey).(string)
+	return id
+}
+
+// visibleASCII reports whether s is 1..maxLen bytes of printable ASCII without spaces.
+func visibleASCII(s string, maxLen int) bool {
+	if s == "" || len(s) > maxLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// recoverMiddleware turns a panic in a handler into a 500 problem and a log entry with
+// the stack: one bad request must not take the connection down with a crash.
+// http.ErrAbortHandler is re-raised, since net/http uses it to abort a response on
+// purpose.
+func (s *Server) recoverMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			r := recover()
+			if r == nil {
+				return
+			}
+			if r == http.ErrAbortHandler {
+				panic(r)
+			}
+			s.log.Error("panic in handler", "request_id", requestIDOf(c), "method", c.Request().Method,
+				"path", c.Request().URL.Path, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			err = fmt.Errorf("panic: %v", r) // no code: shown to the client as "internal error"
+		}()
+		return next(c)
+	}
+}
+
+func (s *Server) handleHealthz(c echo.Context) error {
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, []byte(`{"status":"ok"}`))
+}
+
+func (s *Server) handleReadyz(c echo.Context) error {
+	if s.cfg.Ready != nil {
+		if err := s.cfg.Ready(); err != nil {
+			return unavailable("not ready: " + err.Error())
+		}
+	}
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, []byte(`{"status":"ready"}`))
+}

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"time"
+)
+
+// Defaults. The database URL matches what `make run` prepares.
+const (
+	defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/ledger?sslmode=disable"
+	defaultHTTPAddr    = "127.0.0.1:8080"
+	defaultDataDir     = ".data"
+	// defaultAdminURL is where bench creates its scratch databases.
+	defaultAdminURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+)
+
+// Config is the configuration of every command, filled from flags and LEDGER_*
+// variables (a flag given on the command line wins over the variable).
+type Config struct {
+	DatabaseURL    string
+	HTTPAddr       string
+	DataDir        string
+	NATSURL        string
+	BootstrapToken string
+	Demo           bool
+	LogLevel       string
+
+	BenchDuration time.Duration
+	BenchClients  int
+	BenchRuns     int
+	BenchOut      string
+
+	Logger *slog.Logger
+	envs   map[string]string // flag name → variable name
+}
+
+func newConfig(fs *flag.FlagSet, cmd string) *Config {
+	c := &Config{envs: map[string]string{}}
+	if cmd == "bench" {
+		c.str(fs, &c.DatabaseURL, "database-url", "LEDGER_DATABASE_URL", defaultAdminURL, "PostgreSQL server URL; bench creates and drops scratch databases there")
+	} else {
+		c.str(fs, &c.DatabaseURL, "database-url", "LEDGER_DATABASE_URL", defaultDatabaseURL, "PostgreSQL URL of the event store")
+	}
+	c.str(fs, &c.LogLevel, "log-level", "LEDGER_LOG_LEVEL", "info", "log level: debug, info, warn or error")
+	if cmd == "serve" {
+		c.str(fs, &c.HTTPAddr, "http-addr", "LEDGER_HTTP_ADDR", defaultHTTPAddr, "address the HTTP API listens on")
+		c.str(fs, &c.DataDir, "data-dir", "LEDGER_DATA_DIR", defaultDataDir, "directory for local state (embedded NATS store, keys)")
+		c.str(fs, &c.NATSURL, "nats-url", "LEDGER_NATS_URL", "", "external NATS URL; empty runs NATS in-process (event distribution is not wired yet)")
+		c.str(fs, &c.BootstrapToken, "bootstrap-token", "LEDGER_BOOTSTRAP_TOKEN", "", "admin token defined at start (enforced once access control lands)")
+		c.boolean(fs, &c.Demo, "demo", "LEDGER_DEMO", "load the sample scenario (DOMAIN.md §6) into an empty ledger")
+	}
+	if cmd == "bench" {
+		fs.DurationVar(&c.BenchDuration, "duration", 10*time.Second, "how long each measurement runs [LEDGER_BENCH_DURATION]")
+		c.envs["duration"] = "LEDGER_BENCH_DURATION"
+		fs.IntVar(&c.BenchClients, "clients", 64, "concurrent HTTP clients of the write-path load [LEDGER_BENCH_CLIENTS]")
+		c.envs["clients"] = "LEDGER_BENCH_CLIENTS"
+		fs.IntVar(&c.BenchRuns, "runs", 3, "runs of every measurement; the median is reported [LEDGER_BENCH_RUNS]")
+		c.envs["runs"] = "LEDGER_BENCH_RUNS"
+		fs.StringVar(&c.BenchOut, "out", "bench-results.json", "machine-readable result file [LEDGER_BENCH_OUT]")
+		c.envs["out"] = "LEDGER_BENCH_OUT"
+	}
+	return c
+}
+
+func (c *Config) str(fs *flag.FlagSet, p *string, name, env, def, help string) {
+	fs.StringVar(p, name, def, fmt.Sprintf("%s [%s]", help, env))
+	c.envs[name] = env
+}
+
+func (c *Config) boolean(fs *flag.FlagSet, p *bool, name, env, help string) {
+	fs.BoolVar(p, name, false, fmt.Sprintf("%s [%s]", help, env))
+	c.envs[name] = env
+}
+
+// finish applies the environment to flags not given on the command line, validates
+// everything and reports all problems at once.
+func (c *Config) finish(fs *flag.FlagSet) error {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var errs []error
+	for name, env := range c.envs {
+		if v, ok := os.LookupEnv(env); ok && !set[name] {
+			if err := fs.Set(name, v); err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: %v", env, v, err))
+			}
+		}
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		errs = append(errs, fmt.Errorf("log-level: %q is not debug, info, warn or error", c.LogLevel))
+	}
+	if !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		errs = append(errs, fmt.Errorf("database-url: must start with postgres://"))
+	}
+	if c.BenchRuns < 0 || c.BenchClients < 0 || c.BenchDuration < 0 {
+		errs = append(errs, fmt.Errorf("runs, clients and duration must not be negative"))
+	}
+	if c.HTTPAddr != "" {
+		if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+			errs = append(errs, fmt.Errorf("http-addr: %v", err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	c.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	return nil
+}

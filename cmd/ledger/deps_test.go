@@ -1,0 +1,43 @@
+package main
+
+import (
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestDependencyDirection keeps the layout of DESIGN.md §5: the domain imports nothing of
+// ours and no driver; projections and api import only the domain (and api the
+// projections), never the adapters.
+func TestDependencyDirection(t *testing.T) {
+	const mod = "github.com/vnntp/ledger/"
+	drivers := []string{"github.com/jackc/", "github.com/nats-io/", "github.com/pressly/"}
+	rules := []struct {
+		pkg     string
+		ownDeps []string // packages of this module it may import
+	}{
+		{"ledger", nil},
+		{"projections", []string{"ledger"}},
+		{"api", []string{"ledger", "projections"}},
+	}
+	for _, r := range rules {
+		out, err := exec.Command("go", "list", "-deps", "../../"+r.pkg).Output()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v", r.pkg, err)
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			if own, ok := strings.CutPrefix(dep, mod); ok {
+				if own != r.pkg && !slices.Contains(r.ownDeps, own) {
+					t.Errorf("%s imports %s", r.pkg, dep)
+				}
+				continue
+			}
+			for _, d := range drivers {
+				if strings.HasPrefix(dep, d) {
+					t.Errorf("%s imports the driver %s", r.pkg, dep)
+				}
+			}
+		}
+	}
+}

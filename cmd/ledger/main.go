@@ -1,0 +1,93 @@
+// Command ledger is the budget disbursement ledger: the server, its migrations and the
+// offline tools. It is the only package that reads flags and the environment, and the
+// only one that wires the adapters together (DESIGN.md §5).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `ledger — the ledger of record for national target program capital.
+
+Usage:
+  ledger <command> [flags]
+
+Commands:
+  serve     run the HTTP server and the single writer (--demo loads the sample scenario)
+  migrate   apply the database migrations and exit
+  bench     measure the write path against a same-run baseline (scratch databases)
+  help      show help for a command: ledger help serve
+
+Every flag can also be set by an environment variable (LEDGER_*); run
+"ledger <command> --help" to see them.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "ledger:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+// command is one subcommand: its flags and what it does.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, cfg *Config, stdout io.Writer) error
+}
+
+var commands = []command{
+	{name: "serve", summary: "Run the HTTP API and the single writer.", run: serve},
+	{name: "migrate", summary: "Apply the database migrations and exit.", run: migrate},
+	{name: "bench", summary: "Measure the write path over HTTP against a same-run PostgreSQL baseline.", run: bench},
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	name := args[0]
+	if name == "help" {
+		if len(args) < 2 {
+			fmt.Fprint(stdout, usage)
+			return nil
+		}
+		name, args = args[1], []string{args[1], "--help"}
+	}
+	for _, c := range commands {
+		if c.name != name {
+			continue
+		}
+		fs := flag.NewFlagSet("ledger "+c.name, flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		cfg := newConfig(fs, c.name)
+		fs.Usage = func() {
+			fmt.Fprintf(stderr, "ledger %s — %s\n\nUsage:\n  ledger %s [flags]\n\nFlags (environment variable in brackets):\n", c.name, c.summary, c.name)
+			fs.PrintDefaults()
+		}
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		if fs.NArg() > 0 {
+			return fmt.Errorf("%s: unexpected arguments %q", c.name, fs.Args())
+		}
+		if err := cfg.finish(fs); err != nil {
+			return err
+		}
+		return c.run(ctx, cfg, stdout)
+	}
+	return fmt.Errorf("unknown command %q; run \"ledger help\"", name)
+}

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/vnntp/ledger/internal/testenv"
+)
+
+// TestReadmeExamples runs every shell example of the README's API section, as written,
+// against `ledger serve --demo`, so the README stays true. Each curl's HTTP status goes to
+// stderr through --write-out; the only refusal the examples show is the over-spending one.
+func TestReadmeExamples(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	section := string(readme)
+	start := strings.Index(section, "## The API by example")
+	end := strings.Index(section, "## Configuration")
+	if start < 0 || end < start {
+		t.Fatal("README has no 'The API by example' section before 'Configuration'")
+	}
+	section = section[start:end]
+	var script strings.Builder
+	for _, m := range regexp.MustCompile("(?s)```sh\n(.*?)```").FindAllStringSubmatch(section, -1) {
+		script.WriteString(m[1])
+	}
+	if !strings.Contains(script.String(), "L=http://127.0.0.1:8080") {
+		t.Fatal("README examples no longer set L=http://127.0.0.1:8080")
+	}
+
+	s := startServer(t, testenv.DB(t), "--demo")
+	body := strings.Replace(script.String(), "L=http://127.0.0.1:8080", "L="+s.url, 1)
+	prelude := "set -euo pipefail\ncurl() { command curl --write-out '%{stderr}HTTP %{http_code}\\n' \"$@\"; }\n"
+	cmd := exec.Command("bash", "-c", prelude+body)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("README examples failed: %v\nstderr:\n%s\nstdout:\n%s", err, stderr.String(), stdout.String())
+	}
+	var bad []string
+	calls := 0
+	for _, line := range strings.Split(stderr.String(), "\n") {
+		code, ok := strings.CutPrefix(line, "HTTP ")
+		if !ok {
+			continue
+		}
+		calls++
+		if code != "200" && code != "201" {
+			bad = append(bad, code)
+		}
+	}
+	if len(bad) != 1 || bad[0] != "422" || !strings.Contains(stdout.String(), `"insufficient_funds"`) {
+		t.Errorf("want every example to succeed except one 422 insufficient_funds; got statuses %v of %d calls\nstdout:\n%s", bad, calls, stdout.String())
+	}
+	if calls < 25 {
+		t.Errorf("only %d curl calls ran; the README examples were not all executed", calls)
+	}
+}
