@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -192,6 +193,17 @@ func httpWriteLoad(ctx context.Context, cfg *Config, dbURL string) (rate, p50, p
 		return 0, 0, 0, fmt.Errorf("setup: %w", err)
 	}
 
+	if cfg.CPUProfile != "" {
+		f, err := os.Create(cfg.CPUProfile)
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return 0, 0, 0, err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	deadline := time.Now().Add(cfg.BenchDuration)
 	lat := make([][]time.Duration, cfg.BenchClients)
 	var wg sync.WaitGroup

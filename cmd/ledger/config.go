@@ -35,6 +35,7 @@ type Config struct {
 	BenchClients  int
 	BenchRuns     int
 	BenchOut      string
+	CPUProfile    string
 
 	Logger *slog.Logger
 	envs   map[string]string // flag name → variable name
@@ -64,6 +65,7 @@ func newConfig(fs *flag.FlagSet, cmd string) *Config {
 		c.envs["runs"] = "LEDGER_BENCH_RUNS"
 		fs.StringVar(&c.BenchOut, "out", "bench-results.json", "machine-readable result file [LEDGER_BENCH_OUT]")
 		c.envs["out"] = "LEDGER_BENCH_OUT"
+		fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of the write-path load to this file (go tool pprof)")
 	}
 	return c
 }

@@ -6,4 +6,5 @@ import "time"
 const (
 	concurrentLoadDuration = 10 * time.Second
 	killCycles             = 3
+	standbyWait            = 2 * time.Second // how long the standby must keep waiting
 )

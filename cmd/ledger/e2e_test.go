@@ -342,3 +342,36 @@ func checkLiveEqualsRebuild(t *testing.T, base, dbURL string) {
 		}
 	}
 }
+
+// TestStandbyTakesOverAfterKill starts two servers on one database: the second waits for
+// the writer lock and serves only once the first is gone.
+func TestStandbyTakesOverAfterKill(t *testing.T) {
+	dbURL := testenv.DB(t)
+	primary := startServer(t, dbURL)
+	setupLines(t, primary.url, 1, 1_000_000)
+
+	standbyReady := make(chan *server, 1)
+	go func() { standbyReady <- startServer(t, dbURL) }()
+	select {
+	case <-standbyReady:
+		t.Fatal("the standby started serving while the primary holds the writer lock")
+	case <-time.After(standbyWait):
+	}
+	primary.kill(t)
+	var standby *server
+	select {
+	case standby = <-standbyReady:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the standby did not take over after the primary was killed")
+	}
+	resp, err := client.Get(standby.url + "/v1/head")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var head struct{ Position int64 }
+	_ = json.NewDecoder(resp.Body).Decode(&head)
+	resp.Body.Close()
+	if head.Position != 6 {
+		t.Errorf("standby head %d, want 6 (what the primary committed)", head.Position)
+	}
+}
