@@ -22,8 +22,14 @@ PG_ENV = set -euo pipefail; pg_env="$$(scripts/pg-env.sh)"; eval "$$pg_env";
 
 .PHONY: run test test-race bench lint fuzz soak build clean pg-stop
 
+# The admin token `make run` defines (LEDGER_BOOTSTRAP_TOKEN); the README's examples use
+# it. It is for a local demo only: set your own, of at least 16 characters, anywhere else.
+DEMO_BOOTSTRAP_TOKEN ?= demo-admin-token-change-me
+
 run:
-	@$(PG_ENV) $(GO) run ./cmd/ledger serve --demo
+	@echo "bootstrap admin token (T in the README's examples): $(DEMO_BOOTSTRAP_TOKEN)"
+	@mkdir -p .data; [ -f .data/signing-key.pem ] || $(GO) run ./cmd/ledger keys --generate --out .data/signing-key.pem
+	@$(PG_ENV) LEDGER_BOOTSTRAP_TOKEN="$(DEMO_BOOTSTRAP_TOKEN)" $(GO) run ./cmd/ledger serve --demo --signing-key .data/signing-key.pem
 
 test:
 	$(GO) vet ./...

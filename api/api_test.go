@@ -44,6 +44,7 @@ func newHarness(t *testing.T) *harness {
 	go func() { _ = hs.seq.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 	hs.h = New(Config{Writer: hs.seq, Events: hs.store, Balances: bal,
+		BootstrapToken: testAdminToken, Tokens: newMemTokens(), Limits: Limits{RatePerSecond: -1},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Ready:  func() error { return hs.ready }}).Handler()
 	return hs
@@ -60,6 +61,7 @@ func (hs *harness) do(method, path, body string, headers ...string) *httptest.Re
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	req.Header.Set("Authorization", testAuthFor(method, path))
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
@@ -192,7 +194,7 @@ func TestWriteEndpointsRecordEvents(t *testing.T) {
 			t.Errorf("X-Request-Id %q not echoed", rid)
 		}
 		md := ev["metadata"].(map[string]any)
-		if md["request_id"] != fmt.Sprintf("req-%d", i) || md["actor"] != Anonymous {
+		if md["request_id"] != fmt.Sprintf("req-%d", i) || md["actor"] != "test officer (officer)" {
 			t.Errorf("metadata %v", md)
 		}
 	}
@@ -303,6 +305,7 @@ func TestBadInputIsRefusedNamingTheField(t *testing.T) {
 	// An oversized body of unknown length (chunked) is cut off at the limit.
 	req := httptest.NewRequest(http.MethodPost, "/v1/allocations", io.MultiReader(strings.NewReader(big)))
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+testOfficerToken)
 	if req.ContentLength != -1 && req.ContentLength != 0 {
 		t.Fatalf("request has a known length %d", req.ContentLength)
 	}
@@ -311,6 +314,7 @@ func TestBadInputIsRefusedNamingTheField(t *testing.T) {
 	checkProblem(t, rec, http.StatusRequestEntityTooLarge, ledger.CodePayloadTooLarge, "")
 	// No Content-Type at all.
 	req = httptest.NewRequest(http.MethodPost, "/v1/allocations", strings.NewReader(alloc(line062, "5", `"2024-01-15"`)))
+	req.Header.Set("Authorization", "Bearer "+testOfficerToken)
 	rec = httptest.NewRecorder()
 	hs.h.ServeHTTP(rec, req)
 	checkProblem(t, rec, http.StatusUnsupportedMediaType, "invalid_argument", "")
@@ -564,10 +568,12 @@ func TestSubmitTimeoutAndPanic(t *testing.T) {
 		}, 500, ledger.CodeInternal, "internal error"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			h := New(Config{Writer: fakeWriter{c.submit}, Events: &memStore{}, Balances: &projections.Balances{}}).Handler()
+			h := New(Config{Writer: fakeWriter{c.submit}, Events: &memStore{}, Balances: &projections.Balances{},
+				Tokens: newMemTokens()}).Handler()
 			req := httptest.NewRequest(http.MethodPost, "/v1/allocations",
 				strings.NewReader(`{"line":`+line062+`,"amount":5,"effective_date":"2024-01-15","decision":"QĐ"}`))
 			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+testOfficerToken)
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, req)
 			p := checkProblem(t, rec, c.status, c.code, "")
@@ -760,6 +766,7 @@ func BenchmarkDisbursementHandler(b *testing.B) {
 			req := httptest.NewRequest(http.MethodPost, "/v1/disbursements", strings.NewReader(disbursement(line062, 1000, num)))
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("Idempotency-Key", "bench-"+num)
+			req.Header.Set("Authorization", "Bearer "+testOfficerToken)
 			rec := httptest.NewRecorder()
 			hs.h.ServeHTTP(rec, req)
 			if rec.Code != http.StatusCreated {

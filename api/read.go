@@ -163,14 +163,23 @@ func (s *Server) handleLines(c echo.Context) error {
 		}
 	}
 	var lines []lineJSON
+	scope := scopeOf(c)
+	var refused error
 	s.cfg.Balances.Read(func(st *ledger.State) {
 		cat := &st.Catalog
+		// A unit filter outside the token's subtree is refused, not answered empty: an
+		// empty list would read as "nothing recorded there".
+		if scope != "" && unit != "" && !cat.IsUnitWithin(unit, scope) {
+			refused = outOfScope("unit", scope)
+			return
+		}
 		st.Lines(func(b *ledger.LineBalance) {
 			l := b.Line
 			if program != "" && l.Program != program || source != "" && l.Source != source ||
 				year != 0 && l.Year != year ||
 				project != "" && !cat.IsProjectWithin(l.Program, l.Project, project) ||
-				unit != "" && !cat.IsUnitWithin(l.Unit, unit) {
+				unit != "" && !cat.IsUnitWithin(l.Unit, unit) ||
+				scope != "" && !cat.IsUnitWithin(l.Unit, scope) {
 				return
 			}
 			if id := l.ID(); id > after {
@@ -178,6 +187,9 @@ func (s *Server) handleLines(c echo.Context) error {
 			}
 		})
 	})
+	if refused != nil {
+		return refused
+	}
 	sort.Slice(lines, func(i, j int) bool { return lines[i].ID < lines[j].ID })
 	out := struct {
 		Lines []lineJSON `json:"lines"`
@@ -213,6 +225,9 @@ func (s *Server) handleLine(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := s.checkLineScope(c, l, "line_id"); err != nil {
+		return err
+	}
 	var out *lineJSON
 	s.cfg.Balances.Read(func(st *ledger.State) {
 		if b := st.Line(l); b != nil {
@@ -227,8 +242,11 @@ func (s *Server) handleLine(c echo.Context) error {
 }
 
 func (s *Server) handleLineEvents(c echo.Context) error {
-	_, id, err := lineIDParam(c)
+	l, id, err := lineIDParam(c)
 	if err != nil {
+		return err
+	}
+	if err := s.checkLineScope(c, l, "line_id"); err != nil {
 		return err
 	}
 	q := c.QueryParams()
@@ -259,6 +277,12 @@ func (s *Server) handleEvents(c echo.Context) error {
 	if err != nil {
 		return storeError(err, "read events")
 	}
+	if len(events) > 0 {
+		// next_after stays the last position read, even when the events around it are
+		// outside the token's subtree and left out: the client must not read them again.
+		last := events[len(events)-1].Position
+		return writeEventPageNext(c, s.visibleEvents(c, events), last)
+	}
 	return writeEventPage(c, events, after)
 }
 
@@ -273,6 +297,9 @@ func (s *Server) handleEvent(c echo.Context) error {
 	}
 	if err != nil {
 		return storeError(err, "read event "+id.String())
+	}
+	if len(s.visibleEvents(c, []*ledger.Event{e})) == 0 {
+		return outOfScope("id", scopeOf(c))
 	}
 	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, e.AppendJSON(make([]byte, 0, 1024)))
 }
@@ -290,6 +317,15 @@ func storeError(err error, what string) error {
 // page, the position of the last event returned, or the given after when there was none,
 // so a client that follows the log keeps polling with it.
 func writeEventPage(c echo.Context, events []*ledger.Event, after int64) error {
+	if len(events) > 0 {
+		after = events[len(events)-1].Position
+	}
+	return writeEventPageNext(c, events, after)
+}
+
+// writeEventPageNext answers {"events":[…], "next_after": next}.
+func writeEventPageNext(c echo.Context, events []*ledger.Event, next int64) error {
+	after := next
 	b := make([]byte, 0, 64+len(events)*768)
 	b = append(b, `{"events":[`...)
 	for i, e := range events {
@@ -297,7 +333,6 @@ func writeEventPage(c echo.Context, events []*ledger.Event, after int64) error {
 			b = append(b, ',')
 		}
 		b = e.AppendJSON(b)
-		after = e.Position
 	}
 	b = append(b, `],"next_after":`...)
 	b = strconv.AppendInt(b, after, 10)

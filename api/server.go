@@ -46,7 +46,8 @@ const (
 	submitTimeout = 30 * time.Second
 )
 
-// Anonymous is the actor recorded while access control is not enforced.
+// Anonymous is the actor recorded for a write without a principal, which the access
+// policy allows to no route; it is kept so that such a bug shows in the metadata.
 const Anonymous = "anonymous"
 
 // Writer is the write path: the single sequencer (*ledger.Sequencer).
@@ -84,9 +85,19 @@ type Config struct {
 	Logger *slog.Logger
 	// Ready reports whether the server may take traffic (GET /readyz); nil means always.
 	Ready func() error
-	// BootstrapToken is LEDGER_BOOTSTRAP_TOKEN, the admin token defined at start. It is
-	// accepted but not enforced yet: every request is recorded as actor "anonymous".
+	// BootstrapToken is LEDGER_BOOTSTRAP_TOKEN, an admin token defined at start and kept
+	// in memory only (name "bootstrap"); "" defines none. It must be at least
+	// BootstrapTokenMinLen printable ASCII characters.
 	BootstrapToken string
+	// Audit serves the export, verify and checkpoint routes (api/audit.go); nil answers
+	// them 503.
+	Audit Auditor
+	// Tokens keeps the other access tokens; nil means only the bootstrap token exists.
+	Tokens TokenStore
+	// Limits bounds traffic (rate per token, requests in flight); zero means defaults.
+	Limits Limits
+	// Now is the clock of token expiry and rate limits; nil means time.Now.
+	Now func() time.Time
 	// BodyMaxBytes bounds single-command write bodies; 0 means DefaultBodyMaxBytes.
 	BodyMaxBytes int64
 	// BatchBodyMaxBytes bounds POST /v1/batch bodies; 0 means DefaultBatchBodyMaxBytes.
@@ -98,6 +109,12 @@ type Server struct {
 	cfg  Config
 	log  *slog.Logger
 	echo *echo.Echo
+
+	auth       *authenticator
+	rate       *rateLimiter    // per token
+	failures   *rateLimiter    // unknown tokens per client address
+	inflight   chan struct{}   // the semaphore of Limits.ConcurrentMax
+	registered map[string]bool // "METHOD /route" of every registered route
 }
 
 //go:embed openapi.yaml
@@ -119,11 +136,18 @@ func New(cfg Config) *Server {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.initAccess()
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
-	e.Use(requestIDMiddleware, s.recoverMiddleware)
+	// Order: every answer gets its request id and secure headers; malformed requests are
+	// refused before the semaphore, authentication and the route's policy.
+	e.Use(requestIDMiddleware, s.recoverMiddleware, secureHeadersMiddleware, hygieneMiddleware,
+		s.concurrencyMiddleware, s.authMiddleware)
 	s.routes(e)
+	for _, r := range e.Routes() {
+		s.registered[r.Method+" "+r.Path] = true
+	}
 	s.echo = e
 	return s
 }
@@ -148,6 +172,11 @@ func (s *Server) routes(e *echo.Echo) {
 	e.GET("/v1/lines/:line_id/events", s.handleLineEvents)
 	e.GET("/v1/events", s.handleEvents)
 	e.GET("/v1/events/:id", s.handleEvent)
+	e.POST("/v1/tokens", s.handleCreateToken)
+	e.GET("/v1/tokens", s.handleTokens)
+	e.DELETE("/v1/tokens/:id", s.handleRevokeToken)
+
+	s.auditRoutes(e)
 
 	e.GET("/healthz", s.handleHealthz)
 	e.GET("/readyz", s.handleReadyz)

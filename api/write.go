@@ -80,6 +80,9 @@ func (s *Server) handleWrite(k *commandKind) echo.HandlerFunc {
 		if err := cmd.Validate(); err != nil {
 			return err
 		}
+		if err := s.authorizeCommands(c, []ledger.Command{cmd}, func(int) string { return "" }); err != nil {
+			return err
+		}
 		req := &ledger.Request{Commands: []ledger.Command{cmd}, Atomic: true, Key: key, Meta: meta(c, key)}
 		if key != "" {
 			req.Hash = fingerprint(k.path, cmd)
@@ -136,9 +139,10 @@ func (s *Server) resultEvents(c echo.Context, res *ledger.Result, want int) ([]*
 	return events, nil
 }
 
-// meta is the metadata recorded with every event of a request.
+// meta is the metadata recorded with every event of a request: who (the token's name
+// and role), through which client (User-Agent), and which request.
 func meta(c echo.Context, key string) ledger.Metadata {
-	return ledger.Metadata{Actor: Anonymous, RequestID: requestIDOf(c), IdempotencyKey: key}
+	return ledger.Metadata{Actor: actorOf(c), Client: clientOf(c), RequestID: requestIDOf(c), IdempotencyKey: key}
 }
 
 // idempotencyKey returns the request's Idempotency-Key, "" when none, or an
@@ -456,6 +460,11 @@ func (s *Server) handleBatch(c echo.Context) error {
 	}
 	if len(cmds) == 0 {
 		return refusedWhole(refused)
+	}
+	// A valid command outside the token's subtree refuses the whole batch, atomic or not:
+	// it is an authorization failure of the request, not a refusal of one command.
+	if err := s.authorizeCommands(c, cmds, func(j int) string { return "commands[" + strconv.Itoa(orig[j]) + "]" }); err != nil {
+		return err
 	}
 	req := &ledger.Request{Commands: cmds, Atomic: br.atomic, Key: key, Meta: meta(c, key)}
 	if key != "" {

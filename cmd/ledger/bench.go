@@ -170,11 +170,17 @@ func rawInsertBaseline(ctx context.Context, dbURL string, d time.Duration) (floa
 func httpWriteLoad(ctx context.Context, cfg *Config, dbURL string) (rate, p50, p99 float64, err error) {
 	ncfg := *cfg
 	ncfg.DatabaseURL = dbURL
+	// One officer token posts the whole load: no per-token rate limit (token.go).
+	ncfg.BootstrapToken, ncfg.Access.RatePerSecond = benchAdminToken, -1
 	n, err := startNode(ctx, &ncfg)
 	if err != nil {
 		return 0, 0, 0, err
 	}
 	defer n.Close()
+	auth, err := benchAuth(ctx, n)
+	if err != nil {
+		return 0, 0, 0, err
+	}
 	n.ready.Store(true)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -184,7 +190,7 @@ func httpWriteLoad(ctx context.Context, cfg *Config, dbURL string) (rate, p50, p
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
 	base := "http://" + ln.Addr().String()
-	hc := &http.Client{Timeout: benchHTTPTimeout, Transport: &http.Transport{MaxIdleConnsPerHost: cfg.BenchClients * 2}}
+	hc := &http.Client{Timeout: benchHTTPTimeout, Transport: auth(&http.Transport{MaxIdleConnsPerHost: cfg.BenchClients * 2})}
 
 	sctx, cancel := context.WithTimeout(ctx, benchSetupTimeout)
 	defer cancel()

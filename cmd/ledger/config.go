@@ -37,8 +37,14 @@ type Config struct {
 	BenchOut      string
 	CPUProfile    string
 
+	Audit AuditConfig // verify, export, import, keys; serve's checkpoints (verify.go)
+
+	Access AccessConfig // serve's traffic limits; `ledger token` (token.go)
+	Args   []string     // positional arguments of commands that take them (token)
+
 	Logger *slog.Logger
 	envs   map[string]string // flag name → variable name
+	cmd    string
 }
 
 func newConfig(fs *flag.FlagSet, cmd string) *Config {
@@ -53,9 +59,12 @@ func newConfig(fs *flag.FlagSet, cmd string) *Config {
 		c.str(fs, &c.HTTPAddr, "http-addr", "LEDGER_HTTP_ADDR", defaultHTTPAddr, "address the HTTP API listens on")
 		c.str(fs, &c.DataDir, "data-dir", "LEDGER_DATA_DIR", defaultDataDir, "directory for local state (embedded NATS store, keys)")
 		c.str(fs, &c.NATSURL, "nats-url", "LEDGER_NATS_URL", "", "external NATS URL; empty runs NATS in-process (event distribution is not wired yet)")
-		c.str(fs, &c.BootstrapToken, "bootstrap-token", "LEDGER_BOOTSTRAP_TOKEN", "", "admin token defined at start (enforced once access control lands)")
+		c.str(fs, &c.BootstrapToken, "bootstrap-token", "LEDGER_BOOTSTRAP_TOKEN", "", "admin token defined at start, kept in memory only (at least 16 characters)")
 		c.boolean(fs, &c.Demo, "demo", "LEDGER_DEMO", "load the sample scenario (DOMAIN.md §6) into an empty ledger")
 	}
+	c.Audit.register(fs, c, cmd)
+	c.Access.register(fs, c, cmd)
+	c.cmd = cmd
 	if cmd == "bench" {
 		fs.DurationVar(&c.BenchDuration, "duration", 10*time.Second, "how long each measurement runs [LEDGER_BENCH_DURATION]")
 		c.envs["duration"] = "LEDGER_BENCH_DURATION"
@@ -108,6 +117,7 @@ func (c *Config) finish(fs *flag.FlagSet) error {
 			errs = append(errs, fmt.Errorf("http-addr: %v", err))
 		}
 	}
+	errs = append(errs, c.Access.check(c, c.cmd)...)
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("invalid configuration:\n%w", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -54,7 +55,7 @@ type server struct {
 func startServer(t *testing.T, dbURL string, args ...string) *server {
 	t.Helper()
 	cmd := exec.Command(binary, append([]string{"serve", "--http-addr", "127.0.0.1:0", "--database-url", dbURL,
-		"--data-dir", t.TempDir()}, args...)...)
+		"--data-dir", t.TempDir(), "--bootstrap-token", e2eAdminToken, "--rate-limit", "-1"}, args...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +80,58 @@ func startServer(t *testing.T, dbURL string, args ...string) *server {
 	case <-time.After(60 * time.Second):
 		t.Fatalf("server did not start; log:\n%s", s.log)
 	}
+	if !slices.Contains(args, "--bootstrap-token") { // a caller with its own admin token makes its own officers
+		ensureOfficer(t, dbURL, s.url)
+	}
 	return s
+}
+
+// e2eAdminToken is the bootstrap (admin) token of the servers these tests start.
+const e2eAdminToken = "e2e-admin-token-0123456789"
+
+// dbOfficers holds the officer token created in each test database (dbURL → token), and
+// baseOfficers the one each running server accepts (base URL → token): post sends it for
+// money writes, which admins may not make.
+var dbOfficers, baseOfficers sync.Map
+
+// ensureOfficer creates an unscoped officer token in dbURL's database once, through the
+// API of the server at base, and records it for base.
+func ensureOfficer(t *testing.T, dbURL, base string) {
+	t.Helper()
+	if tok, ok := dbOfficers.Load(dbURL); ok {
+		baseOfficers.Store(base, tok)
+		return
+	}
+	status, out, err := post(base+"/v1/tokens", "", map[string]any{"name": "e2e officer", "role": "officer"})
+	tok, _ := out["token"].(string)
+	if err != nil || status != http.StatusCreated || tok == "" {
+		t.Fatalf("create the officer token: %d %v %v", status, out, err)
+	}
+	dbOfficers.Store(dbURL, tok)
+	baseOfficers.Store(base, tok)
+}
+
+// getAuth sends a GET with the admin token, which reads everything.
+func getAuth(url string) (*http.Response, error) {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+e2eAdminToken)
+	return client.Do(req)
+}
+
+// authFor is the Authorization of a request to url: the admin token for reference data,
+// tokens and reads, the officer token of the server for money writes.
+func authFor(url string) string {
+	base, rest, _ := strings.Cut(url, "/v1/")
+	if strings.HasPrefix(rest, "catalog/") || strings.HasPrefix(rest, "tokens") {
+		return "Bearer " + e2eAdminToken
+	}
+	if tok, ok := baseOfficers.Load(base); ok {
+		return "Bearer " + tok.(string)
+	}
+	return "Bearer " + e2eAdminToken
 }
 
 func (s *server) kill(t *testing.T) {
@@ -106,6 +158,7 @@ func post(url, key string, body any) (int, map[string]any, error) {
 	b, _ := json.Marshal(body)
 	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(b))
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", authFor(url))
 	if key != "" {
 		req.Header.Set("Idempotency-Key", key)
 	}
@@ -313,7 +366,7 @@ func checkLiveEqualsRebuild(t *testing.T, base, dbURL string) {
 	if err := st.ReadFrom(ctx, 0, func(e *ledger.Event) error { rebuilt.Apply(e); return nil }); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := client.Get(base + "/v1/lines?limit=1000")
+	resp, err := getAuth(base + "/v1/lines?limit=1000")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -364,7 +417,7 @@ func TestStandbyTakesOverAfterKill(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("the standby did not take over after the primary was killed")
 	}
-	resp, err := client.Get(standby.url + "/v1/head")
+	resp, err := getAuth(standby.url + "/v1/head")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,11 @@ Usage:
 Commands:
   serve     run the HTTP server and the single writer (--demo loads the sample scenario)
   migrate   apply the database migrations and exit
+  verify    check the hash chain and the signed checkpoints, offline (progress on stderr)
+  export    stream the events as JSON Lines or CSV (--format, --after, --out)
+  import    restore a JSON Lines export into an empty ledger, same ids and hashes
+  keys      generate a checkpoint signing key (--generate --out FILE) or list the registered keys
+  token     create, list or revoke access tokens: ledger token create --role officer --unit 062 --name NAME
   bench     measure the write path against a same-run baseline (scratch databases)
   help      show help for a command: ledger help serve
 
@@ -46,11 +51,19 @@ type command struct {
 	name    string
 	summary string
 	run     func(ctx context.Context, cfg *Config, stdout io.Writer) error
+	// args says the command takes positional arguments (cfg.Args), between or after its
+	// flags: ledger token create --role officer, ledger token revoke ID.
+	args bool
 }
 
 var commands = []command{
 	{name: "serve", summary: "Run the HTTP API and the single writer.", run: serve},
 	{name: "migrate", summary: "Apply the database migrations and exit.", run: migrate},
+	{name: "verify", summary: "Check every hash, link, position and signed checkpoint; name the first bad position.", run: verify},
+	{name: "export", summary: "Stream the events as JSON Lines (what import restores) or CSV.", run: export},
+	{name: "import", summary: "Restore a JSON Lines export into an EMPTY ledger with the same ids, times and hashes.", run: importEvents},
+	{name: "keys", summary: "Generate a checkpoint signing key, or list the registered public keys.", run: keys},
+	{name: "token", summary: "Create (create --role R --name N [--unit U] [--expires 720h]), list, or revoke (revoke ID) access tokens.", run: token, args: true},
 	{name: "bench", summary: "Measure the write path over HTTP against a same-run PostgreSQL baseline.", run: bench},
 }
 
@@ -81,7 +94,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
-		if fs.NArg() > 0 {
+		if c.args {
+			var err error
+			if cfg.Args, err = interleaved(fs); err != nil {
+				return err
+			}
+		} else if fs.NArg() > 0 {
 			return fmt.Errorf("%s: unexpected arguments %q", c.name, fs.Args())
 		}
 		if err := cfg.finish(fs); err != nil {

@@ -33,7 +33,19 @@ func TestReadmeExamples(t *testing.T) {
 		t.Fatal("README examples no longer set L=http://127.0.0.1:8080")
 	}
 
-	s := startServer(t, testenv.DB(t), "--demo")
+	// The examples use the bootstrap token that `make run` defines; the server gets the same.
+	m := regexp.MustCompile(`(?m)^T=(\S+)`).FindStringSubmatch(script.String())
+	if m == nil {
+		t.Fatal("README examples no longer set T=<bootstrap token>")
+	}
+	makefile, err := os.ReadFile("../../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(makefile), "DEMO_BOOTSTRAP_TOKEN ?= "+m[1]+"\n") {
+		t.Errorf("the README's T=%s is not the bootstrap token of `make run` (DEMO_BOOTSTRAP_TOKEN in the Makefile)", m[1])
+	}
+	s := startServer(t, testenv.DB(t), "--demo", "--bootstrap-token", m[1])
 	body := strings.Replace(script.String(), "L=http://127.0.0.1:8080", "L="+s.url, 1)
 	prelude := "set -euo pipefail\ncurl() { command curl --write-out '%{stderr}HTTP %{http_code}\\n' \"$@\"; }\n"
 	cmd := exec.Command("bash", "-c", prelude+body)

@@ -38,6 +38,7 @@ type node struct {
 	ready    atomic.Bool
 	seqDone  chan error
 	cancel   context.CancelFunc
+	stopCP   func() // stops the checkpointer after signing the last head
 }
 
 // startNode starts, in order: migrations, store, writer lock (a standby waits here while
@@ -68,12 +69,22 @@ func startNode(ctx context.Context, cfg *Config) (*node, error) {
 	var runCtx context.Context
 	runCtx, n.cancel = context.WithCancel(context.Background())
 	go func() { n.seqDone <- n.seq.Run(runCtx) }()
+	if n.stopCP, err = startCheckpointer(cfg, store, n.seq.Head, nil); err != nil {
+		n.cancel()
+		<-n.seqDone
+		n.writer.Close()
+		store.Close()
+		return nil, err
+	}
 	n.handler = api.New(api.Config{
 		Writer:         n.seq,
 		Events:         store,
+		Audit:          store,
 		Balances:       n.balances,
 		Logger:         log,
 		BootstrapToken: cfg.BootstrapToken,
+		Tokens:         apiTokens{store},
+		Limits:         cfg.Access.limits(),
 		Ready: func() error {
 			if !n.ready.Load() {
 				return errors.New("starting")
@@ -88,6 +99,7 @@ func startNode(ctx context.Context, cfg *Config) (*node, error) {
 func (n *node) Close() {
 	n.cancel()
 	<-n.seqDone
+	n.stopCP()
 	n.writer.Close()
 	n.store.Close()
 }
@@ -118,7 +130,8 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	}
 	n.ready.Store(true)
 	url := "http://" + ln.Addr().String()
-	fmt.Fprintf(stdout, "ledger serving on %s (position %d)\n  try: curl -s %s/v1/head\n", url, n.seq.Head().Position, url)
+	fmt.Fprintf(stdout, "ledger serving on %s (position %d)\n  try: curl -s -H \"Authorization: Bearer $T\" %s/v1/head  (T: the bootstrap token)\n",
+		url, n.seq.Head().Position, url)
 
 	select {
 	case err = <-httpDone:

@@ -1,0 +1,319 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"net"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+	"github.com/vnntp/ledger/ledger"
+)
+
+// Roles (DESIGN.md §4). An officer records money movements and reads, within its unit
+// subtree; a leader reads within its subtree; an auditor reads everything, verifies and
+// exports; an admin registers reference data, manages tokens and reads everything. An
+// admin does not move money: whoever issues credentials must not also spend with them.
+const (
+	RoleOfficer = "officer"
+	RoleLeader  = "leader"
+	RoleAuditor = "auditor"
+	RoleAdmin   = "admin"
+)
+
+// Limits of authentication.
+const (
+	// BootstrapTokenMinLen is the shortest LEDGER_BOOTSTRAP_TOKEN accepted: it is an admin
+	// credential, so it must not be guessable.
+	BootstrapTokenMinLen = 16
+	// BootstrapTokenName is the name (and id) of the principal of the bootstrap token.
+	BootstrapTokenName = "bootstrap"
+	// TokenNameMaxLen bounds a token's name; it is recorded in every event's metadata.
+	TokenNameMaxLen = 64
+	// ClientMaxLen bounds the User-Agent kept in an event's metadata (Metadata.Client).
+	ClientMaxLen = 200
+	// authorizationMaxLen bounds the Authorization header that is hashed and looked up.
+	authorizationMaxLen = 512
+	// tokenCacheTTL is how long a looked-up token is trusted without asking the store
+	// again. A revocation through this server's API takes effect at once; one made
+	// elsewhere (`ledger token revoke`, another server) within this delay.
+	tokenCacheTTL = 5 * time.Second
+	// tokenCacheMax bounds the cache; when full it is emptied and refilled on demand.
+	tokenCacheMax = 10_000
+)
+
+// Token is an access token as the API shows it; the secret is never kept.
+type Token struct {
+	ID        uuid.UUID
+	Name      string
+	Role      string
+	Unit      string // "" is every unit
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	RevokedAt time.Time // zero while not revoked
+}
+
+// TokenSpec describes a token to create.
+type TokenSpec struct {
+	Name      string
+	Role      string
+	Unit      string
+	ExpiresAt time.Time
+}
+
+// TokenStore keeps access tokens, hashed (*pgstore.Store through an adapter in
+// cmd/ledger). Errors other than ledger.ErrNotFound are store failures.
+type TokenStore interface {
+	// TokenBySecret returns the token whose secret is secret, revoked or expired ones
+	// included, or ledger.ErrNotFound.
+	TokenBySecret(ctx context.Context, secret string) (*Token, error)
+	// CreateToken stores a new token and its audit record naming actor; it returns the
+	// token and its secret, which exists nowhere else.
+	CreateToken(ctx context.Context, spec TokenSpec, actor string, now time.Time) (*Token, string, error)
+	// Tokens lists every token, oldest first.
+	Tokens(ctx context.Context) ([]*Token, error)
+	// RevokeToken revokes token id (idempotently) and records who did it; it returns
+	// ledger.ErrNotFound for an unknown id.
+	RevokeToken(ctx context.Context, id uuid.UUID, actor string, now time.Time) (*Token, error)
+}
+
+// Principal is who a request acts as.
+type Principal struct {
+	TokenID string
+	Name    string
+	Role    string
+	// Unit is the root of the unit subtree an officer or leader is held to; "" is every unit.
+	Unit string
+}
+
+// Actor is the Metadata.Actor of the events the principal records: "<name> (<role>)".
+func (p *Principal) Actor() string { return p.Name + " (" + p.Role + ")" }
+
+// scope returns the unit subtree p is held to, "" when p sees everything. Auditors and
+// admins are never scoped, whatever their token says.
+func (p *Principal) scope() string {
+	if p.Role == RoleOfficer || p.Role == RoleLeader {
+		return p.Unit
+	}
+	return ""
+}
+
+// principalKey is the echo.Context key of the request's *Principal.
+const principalKey = "principal"
+
+func principalOf(c echo.Context) *Principal {
+	p, _ := c.Get(principalKey).(*Principal)
+	return p
+}
+
+// actorOf is the actor recorded for the request: its principal, or Anonymous.
+func actorOf(c echo.Context) string {
+	if p := principalOf(c); p != nil {
+		return p.Actor()
+	}
+	return Anonymous
+}
+
+// clientOf is the request's User-Agent, with control characters dropped and cut to
+// ClientMaxLen bytes on a character boundary: it is stored, hashed, in the event.
+func clientOf(c echo.Context) string {
+	ua := c.Request().UserAgent()
+	var b strings.Builder
+	for _, r := range ua {
+		if r < ' ' || r == 0x7f || r == utf8.RuneError {
+			continue
+		}
+		if b.Len()+utf8.RuneLen(r) > ClientMaxLen {
+			break
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// cachedToken is a token looked up in the store, or a known miss (tok nil).
+type cachedToken struct {
+	tok     *Token
+	fetched time.Time
+}
+
+// authenticator resolves bearer tokens to principals: the bootstrap token in memory,
+// the others through the store with a short cache. It is safe for concurrent use.
+type authenticator struct {
+	store     TokenStore // nil: only the bootstrap token exists
+	bootstrap [32]byte   // SHA-256 of the bootstrap token; hasBoot says whether there is one
+	hasBoot   bool
+	now       func() time.Time
+
+	mu    sync.Mutex
+	cache map[[32]byte]cachedToken
+}
+
+func newAuthenticator(store TokenStore, bootstrap string, now func() time.Time) *authenticator {
+	a := &authenticator{store: store, now: now, cache: map[[32]byte]cachedToken{}}
+	if bootstrap != "" {
+		if len(bootstrap) < BootstrapTokenMinLen || !visibleASCII(bootstrap, authorizationMaxLen) {
+			panic("api.New: the bootstrap token must be 16 to 512 printable ASCII characters (checked by cmd/ledger)")
+		}
+		a.bootstrap, a.hasBoot = sha256.Sum256([]byte(bootstrap)), true
+	}
+	return a
+}
+
+// errUnauthenticated carries the reason shown to the client; the WWW-Authenticate header
+// is set by the middleware.
+func errUnauthenticated(detail string) error {
+	return &ledger.Error{Code: ledger.CodeUnauthenticated, Message: detail}
+}
+
+func errForbidden(field, detail string) error {
+	return &ledger.Error{Code: ledger.CodeForbidden, Field: field, Message: detail}
+}
+
+// bearer returns the token of the request's Authorization header, or an
+// unauthenticated error. Only the header is read: a token in the URL is refused earlier
+// (hygieneMiddleware), since URLs end up in logs, histories and Referer headers.
+func bearer(hdr []string) (string, error) {
+	switch {
+	case len(hdr) == 0:
+		return "", errUnauthenticated("send an access token: Authorization: Bearer <token>")
+	case len(hdr) > 1:
+		return "", errUnauthenticated("the Authorization header must be given once")
+	}
+	scheme, tok, ok := strings.Cut(hdr[0], " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", errUnauthenticated("the Authorization header must be \"Bearer <token>\"")
+	}
+	tok = strings.TrimLeft(tok, " ")
+	if !visibleASCII(tok, authorizationMaxLen) {
+		return "", errUnauthenticated("the access token is malformed")
+	}
+	return tok, nil
+}
+
+// authenticate returns the principal of secret, or an unauthenticated error for an
+// unknown, revoked or expired token. lookup reports whether the store was asked (a miss
+// of the cache), so that the caller can charge failed lookups to the client's budget.
+func (a *authenticator) authenticate(ctx context.Context, secret string) (p *Principal, lookedUp bool, err error) {
+	sum := sha256.Sum256([]byte(secret))
+	if a.hasBoot && subtle.ConstantTimeCompare(sum[:], a.bootstrap[:]) == 1 {
+		return &Principal{TokenID: BootstrapTokenName, Name: BootstrapTokenName, Role: RoleAdmin}, false, nil
+	}
+	now := a.now()
+	a.mu.Lock()
+	ct, ok := a.cache[sum]
+	a.mu.Unlock()
+	if !ok || now.Sub(ct.fetched) >= tokenCacheTTL || now.Before(ct.fetched) {
+		if a.store == nil {
+			return nil, false, errUnauthenticated("unknown access token")
+		}
+		lookedUp = true
+		tok, err := a.store.TokenBySecret(ctx, secret)
+		switch {
+		case errors.Is(err, ledger.ErrNotFound):
+			tok = nil
+		case err != nil:
+			return nil, true, storeError(err, "look up access token")
+		}
+		ct = cachedToken{tok: tok, fetched: now}
+		a.mu.Lock()
+		if len(a.cache) >= tokenCacheMax {
+			clear(a.cache)
+		}
+		a.cache[sum] = ct
+		a.mu.Unlock()
+	}
+	switch t := ct.tok; {
+	case t == nil:
+		return nil, lookedUp, errUnauthenticated("unknown access token")
+	case !t.RevokedAt.IsZero():
+		return nil, lookedUp, errUnauthenticated("the access token was revoked")
+	case !now.Before(t.ExpiresAt):
+		return nil, lookedUp, errUnauthenticated("the access token has expired")
+	}
+	t := ct.tok
+	return &Principal{TokenID: t.ID.String(), Name: t.Name, Role: t.Role, Unit: t.Unit}, lookedUp, nil
+}
+
+// forget drops every cached entry of token id, so that its revocation through this
+// server takes effect at once.
+func (a *authenticator) forget(id uuid.UUID) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for k, ct := range a.cache {
+		if ct.tok != nil && ct.tok.ID == id {
+			delete(a.cache, k)
+		}
+	}
+}
+
+// remoteHost is the client's address as the connection shows it. X-Forwarded-For is not
+// trusted: any client can write it.
+func remoteHost(c echo.Context) string {
+	host, _, err := net.SplitHostPort(c.Request().RemoteAddr)
+	if err != nil {
+		return c.Request().RemoteAddr
+	}
+	return host
+}
+
+// authMiddleware authenticates every request to a non-public route, applies the
+// per-token rate limit, and checks the route's policy (authPolicy). It runs after
+// routing, so c.Path() is the matched route.
+func (s *Server) authMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		method, route := c.Request().Method, c.Path()
+		pol, known := routePolicies[method+" "+route]
+		if known && pol.public {
+			return next(c)
+		}
+		secret, err := bearer(c.Request().Header.Values(echo.HeaderAuthorization))
+		if err != nil {
+			return s.unauthenticated(c, err)
+		}
+		host := remoteHost(c)
+		if ok, retry := s.failures.peek("ip:"+host, s.now()); !ok {
+			return rateLimited(c, retry)
+		}
+		p, lookedUp, err := s.auth.authenticate(c.Request().Context(), secret)
+		if err != nil {
+			if ledger.Code(err) != ledger.CodeUnauthenticated {
+				return err
+			}
+			if lookedUp {
+				s.failures.allow("ip:"+host, s.now())
+			}
+			return s.unauthenticated(c, err)
+		}
+		c.Set(principalKey, p)
+		if ok, retry := s.rate.allow("token:"+p.TokenID, s.now()); !ok {
+			return rateLimited(c, retry)
+		}
+		if !s.registered[method+" "+route] {
+			return next(c) // no such route or method: the router's 404 or 405
+		}
+		if !known {
+			return errForbidden("", "no access policy covers "+method+" "+route)
+		}
+		if !pol.allows(p.Role) {
+			return errForbidden("", "the role "+p.Role+" may not "+method+" "+route)
+		}
+		return next(c)
+	}
+}
+
+// unauthenticated answers 401 with the challenge of RFC 6750.
+func (s *Server) unauthenticated(c echo.Context, err error) error {
+	challenge := `Bearer realm="ledger"`
+	if c.Request().Header.Get(echo.HeaderAuthorization) != "" {
+		challenge += `, error="invalid_token"`
+	}
+	c.Response().Header().Set(echo.HeaderWWWAuthenticate, challenge)
+	return err
+}

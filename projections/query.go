@@ -1,0 +1,505 @@
+package projections
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/bits"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/vnntp/ledger/ledger"
+)
+
+// Group dimensions of a progress query (GET /v1/progress?group_by=).
+const (
+	GroupProvince   = "province"
+	GroupDistrict   = "district"
+	GroupCommune    = "commune"
+	GroupProject    = "project"    // the top-level project of the line's project
+	GroupSubproject = "subproject" // the line's own project
+	GroupSource     = "source"
+	GroupYear       = "year" // the line's plan year
+)
+
+// Bases of a progress query (DOMAIN.md §5).
+const (
+	BasisPlanYear      = "plan_year"
+	BasisExecutionYear = "execution_year"
+)
+
+// groupByMax is the most dimensions a query groups by: one, or a pair (DESIGN.md §4).
+const groupByMax = 2
+
+// maxDate is the as-of limit of a query without one: later than every business date.
+const maxDate = ledger.Date(math.MaxUint32)
+
+type dim uint8
+
+const (
+	dimProvince dim = iota
+	dimDistrict
+	dimCommune
+	dimProject
+	dimSubproject
+	dimSource
+	dimYear
+)
+
+var dims = map[string]dim{
+	GroupProvince: dimProvince, GroupDistrict: dimDistrict, GroupCommune: dimCommune,
+	GroupProject: dimProject, GroupSubproject: dimSubproject, GroupSource: dimSource, GroupYear: dimYear,
+}
+
+// Query selects and groups budget lines for a progress report. The zero Query is the
+// total of every line at the head, on the plan-year basis, with no as-of limit.
+type Query struct {
+	// GroupBy names zero, one or two distinct dimensions (Group*). A line held above the
+	// level grouped by (a province's own line in a by-district report, a district's own
+	// line in a by-commune report) is reported in a row of its holder unit, keyed by the
+	// holder's id and named by its name: its capital is neither dropped nor merged with
+	// another province's.
+	GroupBy []string
+	// Program selects one program. Grouping or filtering by project needs one; when it is
+	// empty and exactly one program is registered at the report's position, that one is
+	// taken.
+	Program string
+	// Unit selects the subtree of a unit (the unit and every unit below it), by stable id.
+	Unit string
+	// Project selects the subtree of a project (the project and its sub-projects).
+	Project string
+	// Source selects one capital source.
+	Source string
+	// Year is the plan year (plan_year basis; 0: every year) or the execution year
+	// (execution_year basis, required).
+	Year int
+	// Basis is BasisPlanYear (the default when empty) or BasisExecutionYear.
+	Basis string
+	// AsOf is the business date: events with a later effective date are left out. Zero
+	// means no limit.
+	AsOf ledger.Date
+	// At is the ledger position: events recorded after it are left out. Zero means the
+	// head.
+	At int64
+}
+
+// Rate is a disbursement rate in hundredths of a percent: 6295 is 62.95 %. It is
+// computed from integers and rounded half away from zero (half-up for the positive rates
+// of every normal report), once.
+type Rate int64
+
+// RateOf returns disbursed / plan × 100 rounded half-up to 0.01, or nil when there is no
+// rate: plan ≤ 0, or (only for absurd back-dated histories) a rate beyond the range of
+// Rate. A combined rate is RateOf(Σ disbursed, Σ plan), never an average of rates.
+func RateOf(disbursed, plan int64) *Rate {
+	if plan <= 0 {
+		return nil
+	}
+	neg := disbursed < 0
+	n := uint64(disbursed)
+	if neg {
+		n = -n // two's complement: also right for math.MinInt64
+	}
+	hi, lo := bits.Mul64(n, 10000)
+	d := uint64(plan)
+	if hi >= d {
+		return nil
+	}
+	q, r := bits.Div64(hi, lo, d)
+	if r >= d-r { // 2r ≥ d without overflow: the remainder is at least half
+		q++
+	}
+	if q > math.MaxInt64 {
+		return nil
+	}
+	v := Rate(q)
+	if neg {
+		v = -v
+	}
+	return &v
+}
+
+// AppendTo appends r as a decimal with exactly two decimals, e.g. 62.95 or -0.05.
+func (r Rate) AppendTo(b []byte) []byte {
+	v := int64(r)
+	if v < 0 {
+		b = append(b, '-')
+	}
+	u := uint64(v)
+	if v < 0 {
+		u = -u
+	}
+	b = strconv.AppendUint(b, u/100, 10)
+	frac := u % 100
+	return append(b, '.', byte('0'+frac/10), byte('0'+frac%10))
+}
+
+func (r Rate) String() string { return string(r.AppendTo(nil)) }
+
+// MarshalJSON writes r as a JSON number with exactly two decimals, from integers: a
+// float would print 62.9 for 62.90 and may round.
+func (r Rate) MarshalJSON() ([]byte, error) { return r.AppendTo(nil), nil }
+
+// Amounts are the figures of a group: plan, net disbursed, available = plan − disbursed,
+// and the rate (nil when plan is 0).
+type Amounts struct {
+	Plan      int64 `json:"plan"`
+	Disbursed int64 `json:"disbursed"`
+	Available int64 `json:"available"`
+	Rate      *Rate `json:"rate_percent"`
+}
+
+func amounts(plan, disbursed int64) Amounts {
+	return Amounts{Plan: plan, Disbursed: disbursed, Available: plan - disbursed, Rate: RateOf(disbursed, plan)}
+}
+
+// Row is one group of a report: its key and name per GroupBy dimension, and its
+// figures. On the execution-year basis the figures are the combined ones, and Own and
+// CarriedIn hold the two parts.
+type Row struct {
+	Key  []string `json:"key"`
+	Name []string `json:"name"`
+	Amounts
+	Own       *Amounts `json:"own,omitempty"`
+	CarriedIn *Amounts `json:"carried_in,omitempty"`
+}
+
+// Report is the answer to a Query. Position and HeadHash say exactly what it was
+// computed from: the same query at the same position gives the same report, byte for
+// byte, forever. Rows are sorted by key; a group whose figures are all zero is left out;
+// Total covers every selected line.
+type Report struct {
+	AsOf     ledger.Date // zero: no limit
+	Position int64
+	HeadHash [32]byte
+	Basis    string
+	Year     int
+	GroupBy  []string
+	Rows     []Row
+	Total    Row
+}
+
+// reportJSON is the wire shape of a Report (DESIGN.md §4).
+type reportJSON struct {
+	AsOf     ledger.Date `json:"as_of"` // null: no limit
+	Position int64       `json:"position"`
+	HeadHash string      `json:"head_hash"` // lowercase hex
+	Basis    string      `json:"basis"`
+	Year     *int        `json:"year"` // null: every plan year
+	GroupBy  []string    `json:"group_by"`
+	Rows     []Row       `json:"rows"`
+	Total    Row         `json:"total"`
+}
+
+// MarshalJSON writes the report as {as_of, position, head_hash, basis, year, group_by,
+// rows: [{key, name, plan, disbursed, available, rate_percent[, own, carried_in]}],
+// total}.
+func (r Report) MarshalJSON() ([]byte, error) {
+	out := reportJSON{AsOf: r.AsOf, Position: r.Position, HeadHash: hex.EncodeToString(r.HeadHash[:]), Basis: r.Basis,
+		GroupBy: r.GroupBy, Rows: r.Rows, Total: r.Total}
+	if r.Year != 0 {
+		y := r.Year
+		out.Year = &y
+	}
+	if out.GroupBy == nil {
+		out.GroupBy = []string{}
+	}
+	if out.Rows == nil {
+		out.Rows = []Row{}
+	}
+	return json.Marshal(out)
+}
+
+// scope is a query's selection, resolved to catalog indexes at position k.
+type scope struct {
+	k         int64
+	t         ledger.Date
+	program   int32
+	unitLevel int // -1: every unit
+	unit      int32
+	projects  []bool // by project index; nil: every project
+	source    int32
+	yearLo    int32
+	yearHi    int32
+}
+
+func invalidArg(field, format string, args ...any) error {
+	return &ledger.Error{Code: ledger.CodeInvalidArgument, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+func unknownRef(field, format string, args ...any) error {
+	return &ledger.Error{Code: ledger.CodeUnknownReference, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// resolve checks the filters and turns them into indexes, seeing the catalog as it was at
+// the report's position. needProgram says whether the query groups or filters by project.
+// It returns *ledger.Error (invalid_argument, unknown_reference).
+func (p *Progress) resolve(at int64, asOf ledger.Date, program, unit, project, source string, needProgram bool) (scope, error) {
+	sc := scope{k: p.head, t: asOf, program: none, unitLevel: -1, unit: none, source: none,
+		yearLo: math.MinInt32, yearHi: math.MaxInt32}
+	switch {
+	case at < 0:
+		return sc, invalidArg("at", "must be a ledger position ≥ 1, got %d", at)
+	case at > p.head:
+		return sc, invalidArg("at", "position %d is beyond the head %d", at, p.head)
+	case at > 0:
+		sc.k = at
+	}
+	if sc.t == 0 {
+		sc.t = maxDate
+	}
+	k := sc.k
+	if program == "" && (needProgram || project != "") {
+		only := none
+		for i, pr := range p.programs {
+			if pr.pos <= k {
+				if only != none {
+					return sc, invalidArg("program", "is required to group or filter by project: the ledger holds several programs")
+				}
+				only = int32(i)
+			}
+		}
+		sc.program = only
+	} else if program != "" {
+		i, ok := p.programIdx[program]
+		if !ok || p.programs[i].pos > k {
+			return sc, unknownRef("program", "no program %q at position %d", program, k)
+		}
+		sc.program = i
+	}
+	if unit != "" {
+		i, ok := p.unitIdx[unit]
+		if !ok || p.units[i].pos > k {
+			return sc, unknownRef("unit", "no administrative unit %q at position %d", unit, k)
+		}
+		if p.units[i].level < 0 {
+			return sc, invalidArg("unit", "unit %q has no province, district or commune level", unit)
+		}
+		sc.unit, sc.unitLevel = i, p.units[i].level
+	}
+	if project != "" {
+		var code string
+		if sc.program != none {
+			code = p.programs[sc.program].code
+		}
+		i, ok := p.projectIdx[projectKey{code, project}]
+		if !ok || p.projects[i].pos > k {
+			return sc, unknownRef("project", "no project %q in program %q at position %d", project, code, k)
+		}
+		sc.projects = make([]bool, len(p.projects))
+		for j := range p.projects {
+			for a, depth := int32(j), 0; a != none && depth < projectDepthMax; a, depth = p.projects[a].parent, depth+1 {
+				if a == i {
+					sc.projects[j] = true
+					break
+				}
+			}
+		}
+	}
+	if source != "" {
+		i, ok := p.sourceIdx[source]
+		if !ok || p.sources[i].pos > k {
+			return sc, unknownRef("source", "no capital source %q at position %d", source, k)
+		}
+		sc.source = i
+	}
+	return sc, nil
+}
+
+// each calls fn for every line the scope selects that existed at its position.
+func (p *Progress) each(sc *scope, fn func(l *lineRec)) {
+	province := none
+	if sc.unitLevel >= 0 {
+		province = p.units[sc.unit].anc[levelProvince]
+	}
+	for b := range p.buckets {
+		bk := p.buckets[b].key
+		if bk.year < sc.yearLo || bk.year > sc.yearHi || sc.unitLevel >= 0 && bk.province != province {
+			continue
+		}
+		lines := p.buckets[b].lines
+		for i := range lines {
+			l := &lines[i]
+			if l.firstPos > sc.k ||
+				sc.program != none && l.program != sc.program ||
+				sc.unitLevel >= 0 && l.anc[sc.unitLevel] != sc.unit ||
+				sc.source != none && l.source != sc.source ||
+				sc.projects != nil && (l.project == none || !sc.projects[l.project]) {
+				continue
+			}
+			fn(l)
+		}
+	}
+}
+
+// groupValue returns the index (unit, project or source) or the year of a line's group
+// in dimension d.
+func (p *Progress) groupValue(l *lineRec, d dim) int32 {
+	switch d {
+	case dimProvince, dimDistrict, dimCommune:
+		if v := l.anc[int(d-dimProvince)]; v != none {
+			return v
+		}
+		return l.unit // held above the level: the holder's own row
+	case dimProject:
+		if l.project == none {
+			return none
+		}
+		return p.projects[l.project].top
+	case dimSubproject:
+		return l.project
+	case dimSource:
+		return l.source
+	}
+	return l.year
+}
+
+// keyName returns the key and the name of group value v in dimension d.
+func (p *Progress) keyName(d dim, v int32) (string, string) {
+	if d == dimYear {
+		s := strconv.Itoa(int(v))
+		return s, s
+	}
+	if v == none {
+		return "", ""
+	}
+	switch d {
+	case dimProject, dimSubproject:
+		return p.projects[v].code, p.projects[v].name
+	case dimSource:
+		return p.sources[v].code, p.sources[v].name
+	}
+	return p.units[v].id, p.units[v].name
+}
+
+// acc sums a group: own (plan-year) figures and carried-in figures.
+type acc struct{ plan, disb, cPlan, cDisb int64 }
+
+// Query computes a progress report. It returns *ledger.Error: invalid_argument for a bad
+// group_by, basis, year or at; unknown_reference for a program, unit, project or source
+// not registered at the report's position.
+func (p *Progress) Query(q Query) (Report, error) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+
+	if len(q.GroupBy) > groupByMax {
+		return Report{}, invalidArg("group_by", "takes at most %d dimensions, got %d", groupByMax, len(q.GroupBy))
+	}
+	ds := make([]dim, len(q.GroupBy))
+	needProgram := false
+	for i, g := range q.GroupBy {
+		d, ok := dims[g]
+		if !ok {
+			return Report{}, invalidArg("group_by", "unknown dimension %q (province, district, commune, project, subproject, source, year)", g)
+		}
+		if i > 0 && ds[0] == d {
+			return Report{}, invalidArg("group_by", "dimension %q given twice", g)
+		}
+		ds[i] = d
+		needProgram = needProgram || d == dimProject || d == dimSubproject
+	}
+	basis := q.Basis
+	if basis == "" {
+		basis = BasisPlanYear
+	}
+	if basis != BasisPlanYear && basis != BasisExecutionYear {
+		return Report{}, invalidArg("basis", "must be %q or %q, got %q", BasisPlanYear, BasisExecutionYear, q.Basis)
+	}
+	if q.Year != 0 && (q.Year < 1990 || q.Year > 2999) {
+		return Report{}, invalidArg("year", "must be a year between 1990 and 2999, got %d", q.Year)
+	}
+	exec := basis == BasisExecutionYear
+	if exec && q.Year == 0 {
+		return Report{}, invalidArg("year", "is required on the execution-year basis")
+	}
+	sc, err := p.resolve(q.At, q.AsOf, q.Program, q.Unit, q.Project, q.Source, needProgram)
+	if err != nil {
+		return Report{}, err
+	}
+	year := int32(q.Year)
+	if exec {
+		sc.yearHi = year
+	} else if year != 0 {
+		sc.yearLo, sc.yearHi = year, year
+	}
+	// Execution year: disbursed from carried lines counts from 1 January to the end of
+	// the year or the as-of date, whichever is earlier.
+	yearStart := ledger.MakeDate(q.Year, time.January, 1)
+	lastYearEnd := ledger.MakeDate(q.Year-1, time.December, 31)
+	yearEnd := min(sc.t, ledger.MakeDate(q.Year, time.December, 31))
+
+	index := map[uint64]int{}
+	var groups []uint64
+	var accs []acc
+	get := func(l *lineRec) *acc {
+		var key uint64
+		for i, d := range ds {
+			key |= uint64(uint32(p.groupValue(l, d))) << (32 * i)
+		}
+		i, ok := index[key]
+		if !ok {
+			i = len(accs)
+			index[key] = i
+			groups = append(groups, key)
+			accs = append(accs, acc{})
+		}
+		return &accs[i]
+	}
+	p.each(&sc, func(l *lineRec) {
+		if !exec || l.year == year {
+			plan, disb := l.at(sc.t, sc.k)
+			if plan != 0 || disb != 0 {
+				a := get(l)
+				a.plan += plan
+				a.disb += disb
+			}
+			return
+		}
+		carried := l.carriedInto(year, sc.t, sc.k)
+		if carried == 0 {
+			return
+		}
+		var disb int64
+		if sc.t >= yearStart {
+			_, d1 := l.at(yearEnd, sc.k)
+			_, d0 := l.at(lastYearEnd, sc.k)
+			disb = d1 - d0
+		}
+		a := get(l)
+		a.cPlan += carried
+		a.cDisb += disb
+	})
+
+	r := Report{AsOf: q.AsOf, Position: sc.k, HeadHash: p.hashAt(sc.k), Basis: basis, Year: q.Year,
+		GroupBy: slices.Clone(q.GroupBy), Rows: make([]Row, 0, len(accs))}
+	var total acc
+	for i, a := range accs {
+		total.plan += a.plan
+		total.disb += a.disb
+		total.cPlan += a.cPlan
+		total.cDisb += a.cDisb
+		if a == (acc{}) || len(ds) == 0 {
+			continue // without group_by, the total is the whole report
+		}
+		row := Row{Key: make([]string, len(ds)), Name: make([]string, len(ds))}
+		for j, d := range ds {
+			row.Key[j], row.Name[j] = p.keyName(d, int32(uint32(groups[i]>>(32*j))))
+		}
+		fill(&row, a, exec)
+		r.Rows = append(r.Rows, row)
+	}
+	slices.SortFunc(r.Rows, func(a, b Row) int { return slices.Compare(a.Key, b.Key) })
+	r.Total = Row{Key: []string{}, Name: []string{}}
+	fill(&r.Total, total, exec)
+	return r, nil
+}
+
+func fill(row *Row, a acc, exec bool) {
+	row.Amounts = amounts(a.plan+a.cPlan, a.disb+a.cDisb)
+	if exec {
+		own, carried := amounts(a.plan, a.disb), amounts(a.cPlan, a.cDisb)
+		row.Own, row.CarriedIn = &own, &carried
+	}
+}
