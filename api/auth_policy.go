@@ -65,6 +65,13 @@ var routePolicies = map[string]policy{
 	"GET /v1/events":                {roles: everyone}, // scoped: filtered to the subtree
 	"GET /v1/events/:id":            {roles: everyone}, // scoped: 403 outside the subtree
 
+	// Progress reports: scoped, a unit filter outside the subtree is refused (403) and no
+	// filter means the subtree's root (api/progress.go).
+	"GET /v1/progress":             {roles: everyone},
+	"GET /v1/progress.csv":         {roles: everyone},
+	"GET /v1/progress.xlsx":        {roles: everyone},
+	"GET /v1/progress/counterpart": {roles: everyone},
+
 	// Whole-ledger checks and exports (api/audit.go): not scoped, so not for officers
 	// and leaders. Checkpoints and their public keys say no more than GET /v1/head.
 	"GET /v1/events/export":   {roles: auditor | admin},

@@ -102,6 +102,11 @@ type Config struct {
 	BodyMaxBytes int64
 	// BatchBodyMaxBytes bounds POST /v1/batch bodies; 0 means DefaultBatchBodyMaxBytes.
 	BatchBodyMaxBytes int64
+	// Progress serves the progress reports (api/progress.go) and its lag behind the head
+	// is part of GET /readyz; nil answers the progress routes 503.
+	Progress *projections.Progress
+	// Positions resolves ?known_at= of the progress routes; nil answers known_at 503.
+	Positions PositionFinder
 }
 
 // Server is the HTTP API of DESIGN.md §4. It is safe for concurrent use.
@@ -177,6 +182,7 @@ func (s *Server) routes(e *echo.Echo) {
 	e.DELETE("/v1/tokens/:id", s.handleRevokeToken)
 
 	s.auditRoutes(e)
+	s.progressRoutes(e)
 
 	e.GET("/healthz", s.handleHealthz)
 	e.GET("/readyz", s.handleReadyz)
@@ -245,13 +251,4 @@ func (s *Server) recoverMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 
 func (s *Server) handleHealthz(c echo.Context) error {
 	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, []byte(`{"status":"ok"}`))
-}
-
-func (s *Server) handleReadyz(c echo.Context) error {
-	if s.cfg.Ready != nil {
-		if err := s.cfg.Ready(); err != nil {
-			return unavailable("not ready: " + err.Error())
-		}
-	}
-	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, []byte(`{"status":"ready"}`))
 }

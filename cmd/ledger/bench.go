@@ -170,6 +170,11 @@ func rawInsertBaseline(ctx context.Context, dbURL string, d time.Duration) (floa
 func httpWriteLoad(ctx context.Context, cfg *Config, dbURL string) (rate, p50, p99 float64, err error) {
 	ncfg := *cfg
 	ncfg.DatabaseURL = dbURL
+	ncfg.NATS.Replicas = 1
+	if ncfg.DataDir, err = os.MkdirTemp("", "ledger-bench"); err != nil {
+		return 0, 0, 0, err
+	}
+	defer os.RemoveAll(ncfg.DataDir)
 	// One officer token posts the whole load: no per-token rate limit (token.go).
 	ncfg.BootstrapToken, ncfg.Access.RatePerSecond = benchAdminToken, -1
 	n, err := startNode(ctx, &ncfg)

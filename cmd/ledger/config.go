@@ -40,6 +40,8 @@ type Config struct {
 	Audit AuditConfig // verify, export, import, keys; serve's checkpoints (verify.go)
 
 	Access AccessConfig // serve's traffic limits; `ledger token` (token.go)
+	Report ReportConfig // report and replay (report.go)
+	NATS   NATSConfig   // serve's event distribution and replica mode (nats.go)
 	Args   []string     // positional arguments of commands that take them (token)
 
 	Logger *slog.Logger
@@ -58,12 +60,14 @@ func newConfig(fs *flag.FlagSet, cmd string) *Config {
 	if cmd == "serve" {
 		c.str(fs, &c.HTTPAddr, "http-addr", "LEDGER_HTTP_ADDR", defaultHTTPAddr, "address the HTTP API listens on")
 		c.str(fs, &c.DataDir, "data-dir", "LEDGER_DATA_DIR", defaultDataDir, "directory for local state (embedded NATS store, keys)")
-		c.str(fs, &c.NATSURL, "nats-url", "LEDGER_NATS_URL", "", "external NATS URL; empty runs NATS in-process (event distribution is not wired yet)")
+		c.str(fs, &c.NATSURL, "nats-url", "LEDGER_NATS_URL", "", "external NATS server or cluster URL (nats://host:4222,nats://host2:4222); empty runs NATS in-process under --data-dir")
 		c.str(fs, &c.BootstrapToken, "bootstrap-token", "LEDGER_BOOTSTRAP_TOKEN", "", "admin token defined at start, kept in memory only (at least 16 characters)")
 		c.boolean(fs, &c.Demo, "demo", "LEDGER_DEMO", "load the sample scenario (DOMAIN.md §6) into an empty ledger")
 	}
 	c.Audit.register(fs, c, cmd)
 	c.Access.register(fs, c, cmd)
+	c.Report.register(fs, c, cmd)
+	c.NATS.register(fs, c, cmd)
 	c.cmd = cmd
 	if cmd == "bench" {
 		fs.DurationVar(&c.BenchDuration, "duration", 10*time.Second, "how long each measurement runs [LEDGER_BENCH_DURATION]")
@@ -118,6 +122,10 @@ func (c *Config) finish(fs *flag.FlagSet) error {
 		}
 	}
 	errs = append(errs, c.Access.check(c, c.cmd)...)
+	errs = append(errs, c.Report.check(c.cmd)...)
+	if c.cmd == "serve" {
+		errs = append(errs, c.NATS.check(c)...)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("invalid configuration:\n%w", err)
 	}

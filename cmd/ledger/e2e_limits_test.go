@@ -6,5 +6,9 @@ import "time"
 const (
 	concurrentLoadDuration = 10 * time.Second
 	killCycles             = 3
-	standbyWait            = 2 * time.Second // how long the standby must keep waiting
+	standbyWait            = 2 * time.Second  // how long the standby must keep waiting
+	replicaLoad            = 2 * time.Second  // writes while the replica follows
+	replicaConverge        = 30 * time.Second // bound on the replica catching up
+	pollInterval           = 50 * time.Millisecond
+	streamKillAfter        = 700 * time.Millisecond // a moment under load to kill the writer
 )

@@ -70,7 +70,10 @@ func startServer(t *testing.T, dbURL string, args ...string) *server {
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
-			if f := strings.Fields(sc.Text()); len(f) >= 4 && f[0] == "ledger" && f[1] == "serving" {
+			f := strings.Fields(sc.Text())
+			if len(f) >= 5 && f[0] == "ledger" && f[1] == "replica" && f[2] == "serving" {
+				urls <- f[4]
+			} else if len(f) >= 4 && f[0] == "ledger" && f[1] == "serving" {
 				urls <- f[3]
 			}
 		}

@@ -22,6 +22,8 @@ Usage:
 Commands:
   serve     run the HTTP server and the single writer (--demo loads the sample scenario)
   migrate   apply the database migrations and exit
+  report    print a progress report from the store, offline (table, CSV or JSON; --counterpart)
+  replay    rebuild the read-model tables (schema read) from the events, in one transaction
   verify    check the hash chain and the signed checkpoints, offline (progress on stderr)
   export    stream the events as JSON Lines or CSV (--format, --after, --out)
   import    restore a JSON Lines export into an empty ledger, same ids and hashes
@@ -59,6 +61,8 @@ type command struct {
 var commands = []command{
 	{name: "serve", summary: "Run the HTTP API and the single writer.", run: serve},
 	{name: "migrate", summary: "Apply the database migrations and exit.", run: migrate},
+	{name: "report", summary: "Replay the store offline and print a progress report (table, CSV or JSON) or the counterpart check.", run: report},
+	{name: "replay", summary: "Rebuild the read-model tables (schema read) from every event, in one transaction.", run: replay},
 	{name: "verify", summary: "Check every hash, link, position and signed checkpoint; name the first bad position.", run: verify},
 	{name: "export", summary: "Stream the events as JSON Lines (what import restores) or CSV.", run: export},
 	{name: "import", summary: "Restore a JSON Lines export into an EMPTY ledger with the same ids, times and hashes.", run: importEvents},

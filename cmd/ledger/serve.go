@@ -34,11 +34,26 @@ type node struct {
 	writer   *pgstore.Writer
 	seq      *ledger.Sequencer
 	balances *projections.Balances
-	handler  http.Handler
-	ready    atomic.Bool
-	seqDone  chan error
-	cancel   context.CancelFunc
-	stopCP   func() // stops the checkpointer after signing the last head
+	// readModel keeps the read-model tables (schema read) for SQL and BI; it runs on its
+	// own goroutine, woken after each commit, and never holds up the writer.
+	readModel *pgstore.ReadModelWriter
+	rmDone    chan error
+	handler   http.Handler
+	ready     atomic.Bool
+	seqDone   chan error
+	cancel    context.CancelFunc
+	stopCP    func() // stops the checkpointer after signing the last head
+	progress  *projections.Progress
+	bus       *bus
+}
+
+// onCommit feeds every committed batch, in position order, to the read models and tells
+// the relay. It runs on the sequencer goroutine: nothing here may block for long.
+func (n *node) onCommit(events []*ledger.Event) {
+	n.balances.Apply(events)
+	n.progress.Apply(events)
+	n.readModel.Notify() // it reads the batch back from the store on its own goroutine
+	n.bus.notify(events)
 }
 
 // startNode starts, in order: migrations, store, writer lock (a standby waits here while
@@ -52,26 +67,43 @@ func startNode(ctx context.Context, cfg *Config) (*node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &node{store: store, balances: &projections.Balances{}, seqDone: make(chan error, 1)}
+	n := &node{store: store, balances: &projections.Balances{}, progress: &projections.Progress{}, seqDone: make(chan error, 1),
+		readModel: store.NewReadModelWriter(log), rmDone: make(chan error, 1)}
 	log.Info("acquiring the writer lock; a standby waits here while another server writes")
 	if n.writer, err = store.AcquireWriter(ctx); err != nil {
 		store.Close()
 		return nil, fmt.Errorf("acquire writer lock: %w", err)
 	}
-	n.seq = ledger.NewSequencer(ledger.SequencerConfig{Store: n.writer, OnCommit: n.balances.Apply, Logger: log})
+	// NATS starts after the lock, so that a standby never relays.
+	if n.bus, err = connectBus(cfg, log); err != nil {
+		n.writer.Close()
+		store.Close()
+		return nil, err
+	}
+	n.seq = ledger.NewSequencer(ledger.SequencerConfig{Store: n.writer, OnCommit: n.onCommit, Logger: log})
 	start := time.Now()
 	if err := n.seq.Load(ctx); err != nil {
+		n.bus.Close()
 		n.writer.Close()
 		store.Close()
 		return nil, fmt.Errorf("load the write model: %w", err)
 	}
 	log.Info("write model loaded", "position", n.seq.Head().Position, "duration", time.Since(start).Round(time.Millisecond))
+	if err := n.bus.startRelay(cfg, store, &n.seq.State().Catalog, n.seq.Head().Position, log); err != nil {
+		n.bus.Close()
+		n.writer.Close()
+		store.Close()
+		return nil, fmt.Errorf("start the relay: %w", err)
+	}
 	var runCtx context.Context
 	runCtx, n.cancel = context.WithCancel(context.Background())
 	go func() { n.seqDone <- n.seq.Run(runCtx) }()
+	go func() { n.rmDone <- n.readModel.Run(runCtx) }()
 	if n.stopCP, err = startCheckpointer(cfg, store, n.seq.Head, nil); err != nil {
 		n.cancel()
 		<-n.seqDone
+		<-n.rmDone
+		n.bus.Close()
 		n.writer.Close()
 		store.Close()
 		return nil, err
@@ -81,6 +113,8 @@ func startNode(ctx context.Context, cfg *Config) (*node, error) {
 		Events:         store,
 		Audit:          store,
 		Balances:       n.balances,
+		Progress:       n.progress,
+		Positions:      store,
 		Logger:         log,
 		BootstrapToken: cfg.BootstrapToken,
 		Tokens:         apiTokens{store},
@@ -95,17 +129,23 @@ func startNode(ctx context.Context, cfg *Config) (*node, error) {
 	return n, nil
 }
 
-// Close stops the sequencer, releases the writer lock and closes the store.
+// Close stops, in order, the sequencer, the checkpointer, the relay and NATS, the writer
+// lock and the store.
 func (n *node) Close() {
 	n.cancel()
 	<-n.seqDone
+	<-n.rmDone
 	n.stopCP()
+	n.bus.Close()
 	n.writer.Close()
 	n.store.Close()
 }
 
 // serve runs the single writer and the HTTP API until ctx ends.
 func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
+	if cfg.NATS.Replica {
+		return serveReplica(ctx, cfg, stdout)
+	}
 	log := cfg.Logger
 	n, err := startNode(ctx, cfg)
 	if err != nil {
@@ -113,15 +153,10 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	}
 	defer n.Close()
 
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	httpSrv, url, httpDone, err := startHTTP(cfg, n.handler)
 	if err != nil {
 		return err
 	}
-	httpSrv := &http.Server{Handler: n.handler, ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout: readTimeout, WriteTimeout: writeTimeout, IdleTimeout: idleTimeout,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	httpDone := make(chan error, 1)
-	go func() { httpDone <- httpSrv.Serve(ln) }()
 
 	if cfg.Demo {
 		if err := loadDemo(ctx, n.seq, log); err != nil {
@@ -129,7 +164,6 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 		}
 	}
 	n.ready.Store(true)
-	url := "http://" + ln.Addr().String()
 	fmt.Fprintf(stdout, "ledger serving on %s (position %d)\n  try: curl -s -H \"Authorization: Bearer $T\" %s/v1/head  (T: the bootstrap token)\n",
 		url, n.seq.Head().Position, url)
 
@@ -140,9 +174,29 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 		err = fmt.Errorf("sequencer stopped: %w", err)
 	case <-ctx.Done():
 	}
+	return stopHTTP(ctx, httpSrv, err, log)
+}
+
+// startHTTP listens on --http-addr and serves h with the server's timeouts. It returns
+// the server, its base URL and a channel that receives Serve's error.
+func startHTTP(cfg *Config, h http.Handler) (*http.Server, string, chan error, error) {
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout: readTimeout, WriteTimeout: writeTimeout, IdleTimeout: idleTimeout,
+		ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn)}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	return srv, "http://" + ln.Addr().String(), done, nil
+}
+
+// stopHTTP shuts srv down within shutdownGrace. A stop asked for by ctx is not an error.
+func stopHTTP(ctx context.Context, srv *http.Server, err error, log *slog.Logger) error {
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
-	_ = httpSrv.Shutdown(sctx)
+	_ = srv.Shutdown(sctx)
 	if ctx.Err() != nil {
 		log.Info("stopped")
 		return nil

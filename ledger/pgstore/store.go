@@ -72,8 +72,9 @@ type Store struct {
 }
 
 // Open connects a pool to databaseURL (a postgres:// URL or a key=value string; pool
-// options such as pool_max_conns are accepted) and checks that the server answers. It
-// does not migrate: call Migrate first.
+// options such as pool_max_conns are accepted) and checks that the server answers and
+// that the schema is migrated to this binary's version. It does not migrate: call
+// Migrate first.
 func Open(ctx context.Context, databaseURL string) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {
@@ -86,6 +87,10 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("connect to PostgreSQL at %s:%d: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, err)
+	}
+	if err := checkSchema(ctx, pool); err != nil {
+		pool.Close()
+		return nil, err
 	}
 	return &Store{pool: pool}, nil
 }

@@ -1,0 +1,397 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/vnntp/ledger/ledger"
+)
+
+// Limits of the read-model writer (migrations/00006_read_model.sql).
+const (
+	// ReadModelBatchEvents is how many events one read-model transaction folds in: large
+	// enough to amortise the commit, small enough that the rows of one transaction stay a
+	// few megabytes.
+	ReadModelBatchEvents = 10_000
+	// ReadModelPollInterval is how often the writer looks for new events when no commit
+	// woke it: commits made by another process (a replay, a previous writer) are picked
+	// up within this delay.
+	ReadModelPollInterval = 2 * time.Second
+	// readModelRetryDelay spaces attempts after a failed read-model transaction.
+	readModelRetryDelay = time.Second
+)
+
+// lineProgressColumns are the columns ReadModelWriter copies into read.line_progress.
+var lineProgressColumns = []string{"position", "line", "program", "year", "source", "project", "top_project", "unit",
+	"province", "district", "commune", "effective_date", "plan_delta", "disbursed_delta", "carried_into_year", "carried"}
+
+// PositionAt returns the last position recorded at or before t, 0 when none was. Times
+// are recorded in position order (the sequencer never lets the clock go back), so the
+// events recorded by t are a prefix of the log: this is "as known at t".
+func (s *Store) PositionAt(ctx context.Context, t time.Time) (int64, error) {
+	var pos int64
+	err := s.pool.QueryRow(ctx, `SELECT position FROM events WHERE recorded_at <= $1
+		ORDER BY recorded_at DESC, position DESC LIMIT 1`, t).Scan(&pos)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("find the position recorded at %s: %w", t.Format(time.RFC3339Nano), err)
+	}
+	return pos, nil
+}
+
+// ReadModelPosition returns the position of read.checkpoint: the read-model tables hold
+// every event up to it.
+func (s *Store) ReadModelPosition(ctx context.Context) (int64, error) {
+	var pos int64
+	if err := s.pool.QueryRow(ctx, `SELECT position FROM read.checkpoint`).Scan(&pos); err != nil {
+		return 0, fmt.Errorf("read the read-model checkpoint: %w", err)
+	}
+	return pos, nil
+}
+
+// rmCatalog is what the read-model rows need of the catalog: each unit's ancestors by
+// level and each project's top-level project. Entries are registered once and never
+// change, like the write model's.
+type rmCatalog struct {
+	units    map[string][3]*string // id → province, district, commune (nil where none)
+	projects map[[2]string]string  // (program, code) → top-level project code
+}
+
+func newRMCatalog() *rmCatalog {
+	return &rmCatalog{units: map[string][3]*string{}, projects: map[[2]string]string{}}
+}
+
+func levelIndex(level string) int {
+	switch level {
+	case ledger.LevelProvince:
+		return 0
+	case ledger.LevelDistrict:
+		return 1
+	case ledger.LevelCommune:
+		return 2
+	}
+	return -1
+}
+
+// load reads the catalog back from the read tables, in tx.
+func (c *rmCatalog) load(ctx context.Context, tx pgx.Tx) error {
+	rows, err := tx.Query(ctx, `SELECT id, province, district, commune FROM read.units`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var id string
+		var anc [3]*string
+		if err := rows.Scan(&id, &anc[0], &anc[1], &anc[2]); err != nil {
+			rows.Close()
+			return err
+		}
+		c.units[id] = anc
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows, err = tx.Query(ctx, `SELECT program, code, top_project FROM read.projects`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var program, code, top string
+		if err := rows.Scan(&program, &code, &top); err != nil {
+			return err
+		}
+		c.projects[[2]string{program, code}] = top
+	}
+	return rows.Err()
+}
+
+// rmBatch is the rows of a run of events, ready to write.
+type rmBatch struct {
+	lines   [][]any
+	catalog pgx.Batch
+}
+
+// add folds e into the batch and, for catalog events, into c.
+func (c *rmCatalog) add(b *rmBatch, e *ledger.Event) {
+	d := &e.Data
+	pos, date := e.Position, e.EffectiveDate.Time()
+	row := func(l ledger.Line, plan, disb int64, intoYear *int, carried int64) {
+		anc := c.units[l.Unit]
+		top, ok := c.projects[[2]string{l.Program, l.Project}]
+		if !ok {
+			top = l.Project
+		}
+		b.lines = append(b.lines, []any{pos, l.ID(), l.Program, l.Year, l.Source, l.Project, top, l.Unit,
+			anc[0], anc[1], anc[2], date, plan, disb, intoYear, carried})
+	}
+	switch e.Type {
+	case ledger.TypeAllocated:
+		row(*d.Line, d.Amount, 0, nil, 0)
+	case ledger.TypeTransferred:
+		row(*d.From, -d.Amount, 0, nil, 0)
+		row(*d.To, d.Amount, 0, nil, 0)
+	case ledger.TypeCancelled:
+		row(*d.Line, -d.Amount, 0, nil, 0)
+	case ledger.TypeDisbursed:
+		row(*d.Line, 0, d.Amount, nil, 0)
+	case ledger.TypeReversed:
+		row(*d.Line, 0, -d.Amount, nil, 0)
+	case ledger.TypeCarriedOver:
+		y := d.IntoYear
+		row(*d.Line, 0, 0, &y, d.Amount)
+	case ledger.TypeProgramRegistered:
+		b.catalog.Queue(`INSERT INTO read.programs (code, name, position) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+			d.Program.Code, d.Program.Name, pos)
+	case ledger.TypeProjectRegistered:
+		p := d.Project
+		key := [2]string{p.Program, p.Code}
+		if _, dup := c.projects[key]; dup {
+			return // registered once; keep the first, as the projections do
+		}
+		top := p.Code
+		if p.Parent != "" {
+			if t, ok := c.projects[[2]string{p.Program, p.Parent}]; ok {
+				top = t
+			}
+		}
+		c.projects[key] = top
+		b.catalog.Queue(`INSERT INTO read.projects (program, code, name, parent, top_project, position)
+			VALUES ($1, $2, $3, NULLIF($4, ''), $5, $6) ON CONFLICT DO NOTHING`, p.Program, p.Code, p.Name, p.Parent, top, pos)
+	case ledger.TypeUnitRegistered:
+		u := d.Unit
+		if _, dup := c.units[u.ID]; dup {
+			return
+		}
+		var anc [3]*string
+		if u.Parent != "" {
+			anc = c.units[u.Parent]
+		}
+		if i := levelIndex(u.Level); i >= 0 {
+			id := u.ID
+			anc[i] = &id
+			for j := i + 1; j < len(anc); j++ {
+				anc[j] = nil
+			}
+		}
+		c.units[u.ID] = anc
+		b.catalog.Queue(`INSERT INTO read.units (id, code, name, level, parent, province, district, commune, position)
+			VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
+			u.ID, u.Code, u.Name, u.Level, u.Parent, anc[0], anc[1], anc[2], pos)
+	case ledger.TypeSourceRegistered:
+		s := d.Source
+		b.catalog.Queue(`INSERT INTO read.sources (code, name, budget, nature, counterpart, position)
+			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`, s.Code, s.Name, s.Budget, s.Nature, s.Counterpart, pos)
+	}
+}
+
+// write stores the batch's rows and moves the checkpoint to last, in tx.
+func (b *rmBatch) write(ctx context.Context, tx pgx.Tx, last int64) error {
+	// Catalog rows first: a line row never needs them (it carries its ancestors), but a
+	// reader of the same snapshot joins on them.
+	if b.catalog.Len() > 0 {
+		if err := tx.SendBatch(ctx, &b.catalog).Close(); err != nil {
+			return fmt.Errorf("write read-model catalog: %w", err)
+		}
+	}
+	if len(b.lines) > 0 {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"read", "line_progress"}, lineProgressColumns, pgx.CopyFromRows(b.lines)); err != nil {
+			return fmt.Errorf("write read.line_progress: %w", err)
+		}
+	}
+	if _, err := tx.Exec(ctx, `UPDATE read.checkpoint SET position = $1, updated_at = now()`, last); err != nil {
+		return fmt.Errorf("move the read-model checkpoint: %w", err)
+	}
+	return nil
+}
+
+// ReadModelWriter keeps the read-model tables (schema read) up to date with the events.
+// It never sits in the commit path: Notify only wakes it, and Run reads the committed
+// events back from the store after its checkpoint, ReadModelBatchEvents per transaction,
+// each transaction writing the rows and the checkpoint together. A writer that finds the
+// checkpoint moved by someone else (a `ledger replay`) reloads the catalog and continues
+// from there, so two writers never fold an event twice. Its methods are safe for
+// concurrent use; Run is called once.
+type ReadModelWriter struct {
+	s    *Store
+	log  *slog.Logger
+	wake chan struct{} // capacity 1: a pending wake-up is enough
+	pos  atomic.Int64  // last checkpoint written or read; -1 before the first
+	cat  *rmCatalog    // owned by Run's goroutine; valid for pos
+}
+
+// NewReadModelWriter returns a writer of the read-model tables of s; log receives its
+// failures (nil discards).
+func (s *Store) NewReadModelWriter(log *slog.Logger) *ReadModelWriter {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	w := &ReadModelWriter{s: s, log: log, wake: make(chan struct{}, 1)}
+	w.pos.Store(-1)
+	return w
+}
+
+// Notify tells the writer that events were committed. It never blocks: it is called by
+// the sequencer's goroutine after each commit.
+func (w *ReadModelWriter) Notify() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Position returns the last checkpoint the writer wrote or read, -1 before its first
+// pass.
+func (w *ReadModelWriter) Position() int64 { return w.pos.Load() }
+
+// Run folds new events in until ctx ends, after each Notify and every
+// ReadModelPollInterval; a failed pass is logged and retried. It returns ctx's error.
+func (w *ReadModelWriter) Run(ctx context.Context) error {
+	poll := time.NewTicker(ReadModelPollInterval)
+	defer poll.Stop()
+	for {
+		if _, err := w.CatchUp(ctx); err != nil && ctx.Err() == nil {
+			w.log.Error("read model update failed; retrying", "position", w.pos.Load(), "error", err)
+			select {
+			case <-time.After(readModelRetryDelay):
+			case <-ctx.Done():
+			}
+		}
+		select {
+		case <-w.wake:
+		case <-poll.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// CatchUp folds in every event committed after the checkpoint and returns the new
+// checkpoint. It must not run concurrently with itself (Run calls it).
+func (w *ReadModelWriter) CatchUp(ctx context.Context) (int64, error) {
+	for {
+		n, err := w.step(ctx)
+		if err != nil {
+			w.pos.Store(-1) // the catalog may be ahead of the tables: reload it next time
+			return 0, err
+		}
+		if n == 0 {
+			return w.pos.Load(), nil
+		}
+	}
+}
+
+// step folds in up to ReadModelBatchEvents events in one transaction and returns how
+// many.
+func (w *ReadModelWriter) step(ctx context.Context) (int, error) {
+	tx, err := w.s.pool.Begin(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("begin read-model transaction: %w", err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	var cp int64
+	// FOR UPDATE: a concurrent writer or replay waits here, then sees the new checkpoint.
+	if err := tx.QueryRow(ctx, `SELECT position FROM read.checkpoint FOR UPDATE`).Scan(&cp); err != nil {
+		return 0, fmt.Errorf("read the read-model checkpoint: %w", err)
+	}
+	if cp != w.pos.Load() || w.cat == nil {
+		w.cat = newRMCatalog()
+		if err := w.cat.load(ctx, tx); err != nil {
+			return 0, fmt.Errorf("load the read-model catalog: %w", err)
+		}
+		w.pos.Store(cp)
+	}
+	events, err := w.s.collect(ctx, ReadModelBatchEvents,
+		`SELECT `+eventColumns+` FROM events WHERE position > $1 ORDER BY position LIMIT $2`, cp, ReadModelBatchEvents)
+	if err != nil {
+		return 0, err
+	}
+	if len(events) == 0 {
+		return 0, nil
+	}
+	var b rmBatch
+	for _, e := range events {
+		w.cat.add(&b, e)
+	}
+	last := events[len(events)-1].Position
+	if err := b.write(ctx, tx, last); err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, fmt.Errorf("commit read model at position %d: %w", last, err)
+	}
+	w.pos.Store(last)
+	return len(events), nil
+}
+
+// RebuildReadModel empties the read-model tables and refills them from every event, in
+// one transaction: readers see the old tables until it commits, then the new ones. A
+// ReadModelWriter running meanwhile waits on the checkpoint and then continues from the
+// rebuilt one. progress, if set, is called with the position reached and the head after
+// each batch of ReadModelBatchEvents events. It returns the events folded in.
+func (s *Store) RebuildReadModel(ctx context.Context, progress func(done, total int64)) (int64, error) {
+	head, _, err := s.Head(ctx)
+	if err != nil {
+		return 0, err
+	}
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("begin rebuild: %w", err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	if _, err := tx.Exec(ctx, `SELECT position FROM read.checkpoint FOR UPDATE`); err != nil {
+		return 0, fmt.Errorf("lock the read-model checkpoint: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `TRUNCATE read.line_progress, read.programs, read.projects, read.units, read.sources`); err != nil {
+		return 0, fmt.Errorf("empty the read model: %w", err)
+	}
+	cat := newRMCatalog()
+	var b rmBatch
+	var n, last int64
+	flush := func() error {
+		if err := b.write(ctx, tx, last); err != nil {
+			return err
+		}
+		b = rmBatch{}
+		if progress != nil {
+			progress(last, head)
+		}
+		return nil
+	}
+	// Events come from the pool (another session): they are immutable, so reading them
+	// outside the transaction sees the same rows.
+	err = s.ReadFrom(ctx, 0, func(e *ledger.Event) error {
+		if e.Position > head {
+			return errStopRead // committed after the rebuild began: the writer folds it in
+		}
+		cat.add(&b, e)
+		n++
+		last = e.Position
+		if n%ReadModelBatchEvents == 0 {
+			return flush()
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStopRead) {
+		return 0, err
+	}
+	if err := flush(); err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, fmt.Errorf("commit the rebuilt read model: %w", err)
+	}
+	return n, nil
+}
+
+// errStopRead ends a ReadFrom early; it never leaves this file.
+var errStopRead = errors.New("stop reading")
