@@ -46,6 +46,7 @@ lint:
 	@unformatted="$$(gofmt -l .)"; if [ -n "$$unformatted" ]; then \
 		echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	GO=$(GO) scripts/validate-deploy.sh
 
 fuzz:
 	@$(PG_ENV) FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
