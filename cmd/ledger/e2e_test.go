@@ -407,11 +407,23 @@ func TestStandbyTakesOverAfterKill(t *testing.T) {
 	setupLines(t, primary.url, 1, 1_000_000)
 
 	standbyReady := make(chan *server, 1)
-	go func() { standbyReady <- startServer(t, dbURL) }()
+	standbyHTTP := freeAddr(t)
+	go func() { standbyReady <- startServer(t, dbURL, "--http-addr", standbyHTTP) }()
 	select {
 	case <-standbyReady:
 		t.Fatal("the standby started serving while the primary holds the writer lock")
 	case <-time.After(standbyWait):
+	}
+	// The standby listens already: alive, not ready, writes refused.
+	for path, want := range map[string]int{"/healthz": 200, "/readyz": 503, "/v1/head": 503} {
+		resp, err := client.Get("http://" + standbyHTTP + path)
+		if err != nil {
+			t.Fatalf("standby GET %s: %v", path, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("standby GET %s: %d, want %d", path, resp.StatusCode, want)
+		}
 	}
 	primary.kill(t)
 	var standby *server

@@ -147,16 +147,20 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 		return serveReplica(ctx, cfg, stdout)
 	}
 	log := cfg.Logger
+	// Listen first: while this server waits for the writer lock as a standby, it answers
+	// /healthz (alive) and /readyz (503, standby), so orchestrators can probe it.
+	h := &switchHandler{}
+	h.set(http.HandlerFunc(standbyHandler))
+	httpSrv, url, httpDone, err := startHTTP(cfg, h)
+	if err != nil {
+		return err
+	}
 	n, err := startNode(ctx, cfg)
 	if err != nil {
-		return err
+		return stopHTTP(ctx, httpSrv, err, log)
 	}
 	defer n.Close()
-
-	httpSrv, url, httpDone, err := startHTTP(cfg, n.handler)
-	if err != nil {
-		return err
-	}
+	h.set(n.handler)
 
 	if cfg.Demo {
 		if err := loadDemo(ctx, n.seq, log); err != nil {
@@ -224,4 +228,27 @@ func migrate(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	}
 	fmt.Fprintln(stdout, "migrations applied")
 	return nil
+}
+
+// switchHandler serves through the handler set last; serve swaps the standby handler for
+// the API once it holds the writer lock.
+type switchHandler struct{ h atomic.Pointer[http.Handler] }
+
+func (s *switchHandler) set(h http.Handler) { s.h.Store(&h) }
+func (s *switchHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	(*s.h.Load()).ServeHTTP(w, r)
+}
+
+// standbyHandler answers while the server waits for the writer lock: alive, not ready,
+// and every other request refused with 503 unavailable.
+func standbyHandler(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/healthz" {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"status":"ok"}`)
+		return
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", "5")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	_, _ = io.WriteString(w, `{"title":"Standby","status":503,"code":"unavailable","detail":"this server is a standby waiting for the writer lock"}`)
 }
