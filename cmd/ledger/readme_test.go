@@ -49,6 +49,7 @@ func TestReadmeExamples(t *testing.T) {
 	body := strings.Replace(script.String(), "L=http://127.0.0.1:8080", "L="+s.url, 1)
 	prelude := "set -euo pipefail\ncurl() { command curl --write-out '%{stderr}HTTP %{http_code}\\n' \"$@\"; }\n"
 	cmd := exec.Command("bash", "-c", prelude+body)
+	cmd.Dir = t.TempDir() // examples may write files (exports)
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
