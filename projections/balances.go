@@ -1,6 +1,3 @@
-// Package projections folds committed events into read models. The folds are pure and
-// deterministic: fed the same events in position order, they reach the same state,
-// whether live (after each commit) or rebuilt from position 1.
 package projections
 
 import (
