@@ -79,6 +79,20 @@ var routePolicies = map[string]policy{
 	"GET /v1/checkpoints":     {roles: everyone},
 	"GET /v1/checkpoints/key": {roles: everyone},
 
+	// The leaders' dashboard (api/dashboard*.go): public to the bearer middleware, which
+	// cannot read a cookie; every page and the event stream authenticate by the session
+	// cookie (dashboardAuth) and show only the reader's scope, for every role.
+	"GET /":                  {public: true},
+	"GET /dashboard/trend":   {public: true},
+	"GET /dashboard/lines":   {public: true},
+	"GET /dashboard/line":    {public: true},
+	"GET /dashboard/events":  {public: true},
+	"GET /dashboard/app.css": {public: true},
+	"GET /dashboard/app.js":  {public: true},
+	"GET /signin":            {public: true},
+	"POST /signin":           {public: true},
+	"POST /signout":          {public: true},
+
 	"POST /v1/tokens":       {roles: admin},
 	"GET /v1/tokens":        {roles: admin},
 	"DELETE /v1/tokens/:id": {roles: admin},

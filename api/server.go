@@ -183,6 +183,7 @@ func (s *Server) routes(e *echo.Echo) {
 
 	s.auditRoutes(e)
 	s.progressRoutes(e)
+	s.dashboardRoutes(e) // api/dashboard.go
 
 	e.GET("/healthz", s.handleHealthz)
 	e.GET("/readyz", s.handleReadyz)

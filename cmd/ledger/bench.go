@@ -6,12 +6,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,7 +25,8 @@ import (
 )
 
 // Bench defaults (DESIGN.md §6): the baseline is raw one-row-per-transaction inserts
-// with 16 clients; the product is one disbursement per HTTP request with 64 clients.
+// with 16 clients; the product is one disbursement per HTTP request with 16, 64 and 256
+// clients, then bulk batches, rebuild, start-up, queries and memory on a generated ledger.
 const (
 	baselineClients      = 16
 	benchLines           = 64
@@ -31,7 +35,26 @@ const (
 	benchSetupTimeout    = 2 * time.Minute
 	benchHTTPTimeout     = 30 * time.Second
 	benchLatencyPrealloc = 1 << 16
+	// rawMultiRows is the size of one multi-row INSERT and of one COPY of the baselines,
+	// and bulkBatch the size of one POST /v1/batch: the same rows, the same batch.
+	rawMultiRows = 1000
+	bulkBatch    = 1000
+	bulkClients  = 4
+	// Generated ledger sizes: the default, BENCH_QUICK=1 and BENCH_FULL=1.
+	benchEvents      = 1_000_000
+	benchEventsQuick = 100_000
+	benchEventsFull  = 10_000_000
+	// BENCH_QUICK=1 shortens every measurement to this and runs each once.
+	benchQuickDuration = 2 * time.Second
+	// Progress queries measured in-process and over HTTP (fewer in quick mode).
+	benchQueries      = 2000
+	benchQueriesQuick = 300
+	// benchStartTimeout bounds the start of the server process on the generated ledger.
+	benchStartTimeout = 10 * time.Minute
 )
+
+// benchClientCounts are the write-path loads measured; the goal is set at 64 clients.
+var benchClientCounts = []int{16, 64, 256}
 
 // benchResult is one figure of a run, as printed and written to the result file.
 type benchResult struct {
@@ -39,58 +62,216 @@ type benchResult struct {
 	Value     float64 `json:"value"`
 	Unit      string  `json:"unit"`
 	Baseline  float64 `json:"baseline,omitempty"`
+	BaseName  string  `json:"baseline_name,omitempty"`
 	Ratio     float64 `json:"ratio,omitempty"`
 	Goal      string  `json:"goal,omitempty"`
+	Met       *bool   `json:"met,omitempty"` // nil: informational, no goal at this size
 	P50Millis float64 `json:"p50_ms,omitempty"`
 	P99Millis float64 `json:"p99_ms,omitempty"`
 	Runs      int     `json:"runs"`
 }
 
-// bench measures the write path over HTTP against a same-run baseline on the same
-// PostgreSQL, each the median of several runs, on scratch databases it creates and drops.
+// samples gathers the figures of several runs by name; the median is reported.
+type samples map[string][]float64
+
+func (s samples) add(name string, v float64) { s[name] = append(s[name], v) }
+func (s samples) med(name string) float64    { return median(s[name]) }
+
+// benchMode is the size of a run, from BENCH_QUICK and BENCH_FULL.
+type benchMode struct {
+	name    string
+	events  int
+	queries int
+}
+
+func benchModeOf(cfg *Config) benchMode {
+	switch {
+	case os.Getenv("BENCH_FULL") == "1":
+		return benchMode{"full", benchEventsFull, benchQueries}
+	case os.Getenv("BENCH_QUICK") == "1":
+		cfg.BenchDuration, cfg.BenchRuns = benchQuickDuration, 1
+		return benchMode{"quick", benchEventsQuick, benchQueriesQuick}
+	}
+	return benchMode{"default", benchEvents, benchQueries}
+}
+
+// bench measures, in one run on the same PostgreSQL and on scratch databases it creates
+// and drops, the raw baselines and the product (DESIGN.md §6), each throughput the
+// median of cfg.BenchRuns runs, and prints every figure with its ratio to its baseline
+// and its goal.
 func bench(ctx context.Context, cfg *Config, stdout io.Writer) error {
-	var baselines, rates, p50s, p99s []float64
-	for run := 1; run <= cfg.BenchRuns; run++ {
-		dbURL, drop, err := scratchDatabase(ctx, cfg.DatabaseURL, fmt.Sprintf("ledger_bench_%d_%d", os.Getpid(), run))
+	mode := benchModeOf(cfg)
+	started := time.Now()
+	fmt.Fprintf(stdout, "ledger bench (%s mode): %d run(s) of %s per measurement, generated ledger of %d events, GOMAXPROCS %d\n",
+		mode.name, cfg.BenchRuns, cfg.BenchDuration, mode.events, runtime.GOMAXPROCS(0))
+	s := samples{}
+	lat := samples{}
+	clientCounts := benchClientCounts
+	if !slices.Contains(clientCounts, cfg.BenchClients) && cfg.BenchClients > 0 {
+		clientCounts = append(slices.Clone(clientCounts), cfg.BenchClients)
+	}
+	scratch := 0
+	withDB := func(fn func(dbURL string) error) error {
+		scratch++
+		dbURL, drop, err := scratchDatabase(ctx, cfg.DatabaseURL, fmt.Sprintf("ledger_bench_%d_%d", os.Getpid(), scratch))
 		if err != nil {
 			return err
 		}
-		base, err := rawInsertBaseline(ctx, dbURL, cfg.BenchDuration)
+		defer drop()
+		return fn(dbURL)
+	}
+	for run := 1; run <= cfg.BenchRuns; run++ {
+		err := withDB(func(dbURL string) error {
+			raw, err := rawBaselines(ctx, dbURL, cfg.BenchDuration)
+			if err != nil {
+				return fmt.Errorf("baselines: %w", err)
+			}
+			for k, v := range raw {
+				s.add(k, v)
+			}
+			fmt.Fprintf(stdout, "run %d: raw single-row %.0f rows/s, multi-row %.0f rows/s, COPY %.0f rows/s\n",
+				run, raw["single"], raw["multi"], raw["copy"])
+			return nil
+		})
 		if err != nil {
-			drop()
-			return fmt.Errorf("baseline: %w", err)
+			return err
 		}
-		rate, p50, p99, err := httpWriteLoad(ctx, cfg, dbURL)
-		drop()
+		for _, clients := range clientCounts {
+			err := withDB(func(dbURL string) error {
+				profile := run == 1 && clients == cfg.BenchClients
+				rate, p50, p99, err := httpWriteLoad(ctx, cfg, dbURL, clients, profile)
+				if err != nil {
+					return fmt.Errorf("write path, %d clients: %w", clients, err)
+				}
+				k := fmt.Sprintf("write%d", clients)
+				s.add(k, rate)
+				lat.add(k+"p50", p50)
+				lat.add(k+"p99", p99)
+				fmt.Fprintf(stdout, "run %d: write path, %d clients: %.0f events/s (p50 %.1f ms, p99 %.1f ms)\n", run, clients, rate, p50, p99)
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		err = withDB(func(dbURL string) error {
+			rate, p50, p99, err := httpBulkLoad(ctx, cfg, dbURL)
+			if err != nil {
+				return fmt.Errorf("bulk: %w", err)
+			}
+			s.add("bulk", rate)
+			lat.add("bulkp50", p50)
+			lat.add("bulkp99", p99)
+			fmt.Fprintf(stdout, "run %d: bulk, %d clients × atomic batches of %d: %.0f events/s (p50 %.1f ms, p99 %.1f ms per batch)\n",
+				run, bulkClients, bulkBatch, rate, p50, p99)
+			return nil
+		})
 		if err != nil {
-			return fmt.Errorf("write path: %w", err)
+			return err
 		}
-		fmt.Fprintf(stdout, "run %d: baseline %.0f rows/s; write path %.0f events/s (p50 %.1f ms, p99 %.1f ms) = %.2f× baseline\n",
-			run, base, rate, p50, p99, rate/base)
-		baselines, rates, p50s, p99s = append(baselines, base), append(rates, rate), append(p50s, p50), append(p99s, p99)
 	}
-	res := []benchResult{
-		{Name: "baseline: raw one-row-per-transaction inserts, 16 clients", Value: median(baselines), Unit: "rows/s", Runs: cfg.BenchRuns},
-		{Name: fmt.Sprintf("write path over HTTP, %d clients, one disbursement per request", cfg.BenchClients),
-			Value: median(rates), Unit: "events/s", Baseline: median(baselines), Ratio: median(rates) / median(baselines),
-			Goal: "≥ 20,000 events/s, p99 ≤ 20 ms, ≥ 1.2 × baseline", P50Millis: median(p50s), P99Millis: median(p99s), Runs: cfg.BenchRuns},
+	var big *bigResult
+	err := withDB(func(dbURL string) error {
+		var err error
+		big, err = benchGenerated(ctx, cfg, dbURL, mode, stdout)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("generated ledger: %w", err)
 	}
-	fmt.Fprintf(stdout, "\nmedian of %d runs, %s each:\n", cfg.BenchRuns, cfg.BenchDuration)
-	for _, r := range res {
-		fmt.Fprintf(stdout, "  %-75s %10.0f %s", r.Name, r.Value, r.Unit)
-		if r.Ratio != 0 {
-			fmt.Fprintf(stdout, "  p50 %.1f ms  p99 %.1f ms  ratio %.2f×  (goal %s)", r.P50Millis, r.P99Millis, r.Ratio, r.Goal)
-		}
-		fmt.Fprintln(stdout)
-	}
+	res := benchResults(cfg, mode, s, lat, big, clientCounts)
+	printResults(stdout, cfg, mode, res, time.Since(started))
 	if cfg.BenchOut != "" {
-		b, _ := json.MarshalIndent(map[string]any{"date": time.Now().UTC().Format(time.RFC3339), "results": res}, "", "  ")
+		host, _ := os.Hostname()
+		b, _ := json.MarshalIndent(map[string]any{"date": time.Now().UTC().Format(time.RFC3339), "mode": mode.name,
+			"host": host, "cpus": runtime.NumCPU(), "duration": cfg.BenchDuration.String(), "runs": cfg.BenchRuns,
+			"events": mode.events, "results": res}, "", "  ")
 		if err := os.WriteFile(cfg.BenchOut, b, 0o644); err != nil {
 			return err
 		}
 		fmt.Fprintln(stdout, "results written to", cfg.BenchOut)
 	}
 	return nil
+}
+
+// benchResults turns the samples into the figures of DESIGN.md §6, with their
+// baselines, ratios and goals.
+func benchResults(cfg *Config, mode benchMode, s, lat samples, big *bigResult, clientCounts []int) []benchResult {
+	runs := cfg.BenchRuns
+	yes := func(ok bool) *bool { return &ok }
+	single, multi, cp := s.med("single"), s.med("multi"), s.med("copy")
+	res := []benchResult{
+		{Name: "baseline: raw one-row-per-transaction INSERT, 16 clients", Value: single, Unit: "rows/s", Runs: runs},
+		{Name: fmt.Sprintf("baseline: raw multi-row INSERT of %d rows, 1 client", rawMultiRows), Value: multi, Unit: "rows/s", Runs: runs},
+		{Name: fmt.Sprintf("baseline: raw COPY of %d rows per transaction, 1 client", rawMultiRows), Value: cp, Unit: "rows/s", Runs: runs},
+		{Name: "baseline: raw read-back of the events table (undecoded)", Value: big.readRaw, Unit: "rows/s", Runs: runs},
+		{Name: "baseline: raw read-back decoded into structs", Value: big.readDecoded, Unit: "rows/s", Runs: runs},
+	}
+	for _, c := range clientCounts {
+		k := fmt.Sprintf("write%d", c)
+		r := benchResult{Name: fmt.Sprintf("write path over HTTP, %d clients, one disbursement per request", c),
+			Value: s.med(k), Unit: "events/s", Baseline: single, BaseName: "raw single-row INSERT", Ratio: s.med(k) / single,
+			P50Millis: lat.med(k + "p50"), P99Millis: lat.med(k + "p99"), Runs: runs}
+		if c == 64 {
+			r.Goal = "≥ 20,000 events/s, p99 ≤ 20 ms, ≥ 1.2 × baseline"
+			r.Met = yes(r.Value >= 20_000 && r.P99Millis <= 20 && r.Ratio >= 1.2)
+		}
+		res = append(res, r)
+	}
+	res = append(res,
+		benchResult{Name: fmt.Sprintf("bulk: POST /v1/batch, atomic batches of %d, %d clients", bulkBatch, bulkClients),
+			Value: s.med("bulk"), Unit: "events/s", Baseline: cp, BaseName: "raw COPY", Ratio: s.med("bulk") / cp,
+			P50Millis: lat.med("bulkp50"), P99Millis: lat.med("bulkp99"), Runs: runs,
+			Goal: "≥ 100,000 events/s, ≥ 0.55 × COPY", Met: yes(s.med("bulk") >= 100_000 && s.med("bulk")/cp >= 0.55)},
+		benchResult{Name: "rebuild: store → ledger.State + projections.Progress", Value: big.rebuild, Unit: "events/s",
+			Baseline: big.readDecoded, BaseName: "decoded read-back", Ratio: big.rebuild / big.readDecoded, Runs: runs,
+			Goal: "≥ 500,000 events/s, ≥ 0.70 × decoded read-back", Met: yes(big.rebuild >= 500_000 && big.rebuild/big.readDecoded >= 0.7)},
+	)
+	at := fmt.Sprintf("at %d events", mode.events)
+	full := mode.events >= benchEventsFull
+	goalOrScaled := func(goal string, ok bool) (string, *bool) {
+		if full {
+			return goal, yes(ok)
+		}
+		return goal + " (set at 10 M events; informational here)", nil
+	}
+	g, met := goalOrScaled("≤ 5 s to serving", big.startup.Seconds() <= 5)
+	res = append(res, benchResult{Name: "start-up to serving, server process, " + at, Value: big.startup.Seconds(), Unit: "s", Runs: 1, Goal: g, Met: met})
+	res = append(res, benchResult{Name: "relay catch-up to NATS after start, " + at, Value: big.relayCatchUp.Seconds(), Unit: "s", Runs: 1})
+	g, met = goalOrScaled("p99 ≤ 1 ms", big.qInP99 <= 1)
+	res = append(res, benchResult{Name: "progress query district × project, random as_of, in-process, " + at, Value: big.qInP99, Unit: "ms p99",
+		P50Millis: big.qInP50, P99Millis: big.qInP99, Runs: 1, Goal: g, Met: met})
+	g, met = goalOrScaled("p99 ≤ 3 ms", big.qHTTPP99 <= 3)
+	res = append(res, benchResult{Name: "progress query district × project, random as_of, GET /v1/progress, " + at, Value: big.qHTTPP99, Unit: "ms p99",
+		P50Millis: big.qHTTPP50, P99Millis: big.qHTTPP99, Runs: 1, Goal: g, Met: met})
+	g, met = goalOrScaled("≤ 1.5 GB resident", big.rssBytes <= 1.5e9)
+	res = append(res, benchResult{Name: "resident memory of the server process (VmRSS), " + at, Value: big.rssBytes / 1e6, Unit: "MB", Runs: 1, Goal: g, Met: met})
+	res = append(res, benchResult{Name: "generate + append (Restore, COPY of 10,000) of the ledger", Value: big.restore, Unit: "events/s", Runs: 1})
+	return res
+}
+
+func printResults(w io.Writer, cfg *Config, mode benchMode, res []benchResult, took time.Duration) {
+	fmt.Fprintf(w, "\nResults (%s mode; throughputs: median of %d run(s) of %s; took %s):\n", mode.name, cfg.BenchRuns, cfg.BenchDuration, took.Round(time.Second))
+	for _, r := range res {
+		fmt.Fprintf(w, "  %-86s %12.1f %s", r.Name, r.Value, r.Unit)
+		if r.P99Millis != 0 && r.Unit != "ms p99" {
+			fmt.Fprintf(w, "  p50 %.1f ms p99 %.1f ms", r.P50Millis, r.P99Millis)
+		}
+		if r.Unit == "ms p99" {
+			fmt.Fprintf(w, "  (p50 %.3f ms)", r.P50Millis)
+		}
+		if r.Ratio != 0 {
+			fmt.Fprintf(w, "  = %.2f × %s", r.Ratio, r.BaseName)
+		}
+		if r.Goal != "" {
+			verdict := "informational"
+			if r.Met != nil {
+				verdict = map[bool]string{true: "MET", false: "NOT MET"}[*r.Met]
+			}
+			fmt.Fprintf(w, "  goal %s: %s", r.Goal, verdict)
+		}
+		fmt.Fprintln(w)
+	}
 }
 
 // scratchDatabase creates database name on the server of adminURL and returns its URL
@@ -119,40 +300,96 @@ func scratchDatabase(ctx context.Context, adminURL, name string) (string, func()
 	return u.String(), drop, nil
 }
 
-// rawInsertBaseline measures one-row-per-transaction inserts of event-sized rows with
-// baselineClients connections: what PostgreSQL does without our batching.
-func rawInsertBaseline(ctx context.Context, dbURL string, d time.Duration) (float64, error) {
+// benchRawTable is the table of the raw baselines: the events table's columns, without
+// its triggers and indexes other than the keys.
+const benchRawTable = `CREATE TABLE bench_raw (position bigserial PRIMARY KEY, id uuid NOT NULL UNIQUE,
+	type text NOT NULL, effective_date date NOT NULL, recorded_at timestamptz NOT NULL, amount bigint, line text,
+	data jsonb NOT NULL, metadata jsonb NOT NULL, prev_hash bytea NOT NULL, hash bytea NOT NULL)`
+
+// A disbursement's row as the baselines write it.
+var (
+	rawData = []byte(`{"amount":1000,"kind":"payment","line":{"program":"GNBV","project":"DA1","source":"NSTW-DTPT","unit":"100","year":2024},"payee":"Nhà thầu","voucher":{"date":"2024-03-01","number":"b-1","office":"KB01","type":"C2-02a"}}`)
+	rawMeta = []byte(`{"actor":"bench","idempotency_key":"k","request_id":"r"}`)
+	rawDate = time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// rawBaselines measures what PostgreSQL does without our code, on event-sized rows:
+// "single" one-row-per-transaction INSERTs with baselineClients connections, "multi"
+// multi-row INSERTs of rawMultiRows rows, "copy" COPY of rawMultiRows rows per
+// transaction (both on one connection, like the single writer). Each runs for d.
+func rawBaselines(ctx context.Context, dbURL string, d time.Duration) (map[string]float64, error) {
 	pool, err := pgxpool.New(ctx, dbURL)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer pool.Close()
-	if _, err := pool.Exec(ctx, `CREATE TABLE bench_raw (position bigserial PRIMARY KEY, id uuid NOT NULL UNIQUE,
-		type text NOT NULL, effective_date date NOT NULL, recorded_at timestamptz NOT NULL, amount bigint, line text,
-		data jsonb NOT NULL, metadata jsonb NOT NULL, prev_hash bytea NOT NULL, hash bytea NOT NULL)`); err != nil {
-		return 0, err
+	if _, err := pool.Exec(ctx, benchRawTable); err != nil {
+		return nil, err
 	}
-	data := []byte(`{"amount":1000,"kind":"payment","line":{"program":"GNBV","project":"DA1","source":"NSTW-DTPT","unit":"100","year":2024},"payee":"Nhà thầu","voucher":{"date":"2024-03-01","number":"b-1","office":"KB01","type":"C2-02a"}}`)
-	meta := []byte(`{"actor":"bench","idempotency_key":"k","request_id":"r"}`)
 	hash := make([]byte, 32)
+	out := map[string]float64{}
+	if out["single"], err = timedClients(d, baselineClients, func() (int, error) {
+		_, err := pool.Exec(ctx, `INSERT INTO bench_raw (id, type, effective_date, recorded_at, amount, line, data, metadata, prev_hash, hash)
+			VALUES ($1, 'funds.disbursed', '2024-03-01', now(), 1000, 'GNBV:2024:NSTW-DTPT:DA1:100', $2, $3, $4, $4)`,
+			uuid.Must(uuid.NewV7()), rawData, rawMeta, hash)
+		return 1, err
+	}); err != nil {
+		return nil, err
+	}
+	var sql strings.Builder
+	sql.WriteString(`INSERT INTO bench_raw (id, type, effective_date, recorded_at, amount, line, data, metadata, prev_hash, hash) VALUES `)
+	const cols = 4
+	for r := range rawMultiRows {
+		if r > 0 {
+			sql.WriteByte(',')
+		}
+		fmt.Fprintf(&sql, "($%d, 'funds.disbursed', '2024-03-01', now(), 1000, 'GNBV:2024:NSTW-DTPT:DA1:100', $%d, $%d, $%d, $%d)",
+			r*cols+1, r*cols+2, r*cols+3, r*cols+4, r*cols+4)
+	}
+	args := make([]any, rawMultiRows*cols)
+	if out["multi"], err = timedClients(d, 1, func() (int, error) {
+		for r := range rawMultiRows {
+			args[r*cols], args[r*cols+1], args[r*cols+2], args[r*cols+3] = uuid.Must(uuid.NewV7()), rawData, rawMeta, hash
+		}
+		_, err := pool.Exec(ctx, sql.String(), args...)
+		return rawMultiRows, err
+	}); err != nil {
+		return nil, err
+	}
+	rows := make([][]any, rawMultiRows)
+	columns := []string{"id", "type", "effective_date", "recorded_at", "amount", "line", "data", "metadata", "prev_hash", "hash"}
+	if out["copy"], err = timedClients(d, 1, func() (int, error) {
+		now := time.Now()
+		for r := range rows {
+			rows[r] = []any{uuid.Must(uuid.NewV7()), "funds.disbursed", rawDate, now, int64(1000), "GNBV:2024:NSTW-DTPT:DA1:100", rawData, rawMeta, hash, hash}
+		}
+		n, err := pool.CopyFrom(ctx, pgx.Identifier{"bench_raw"}, columns, pgx.CopyFromRows(rows))
+		return int(n), err
+	}); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// timedClients runs op on clients goroutines until d has passed and returns the rows
+// per second it reported, or the first error.
+func timedClients(d time.Duration, clients int, op func() (int, error)) (float64, error) {
 	var n atomic.Int64
 	deadline := time.Now().Add(d)
 	var wg sync.WaitGroup
-	errs := make(chan error, baselineClients)
+	errs := make(chan error, clients)
 	start := time.Now()
-	for range baselineClients {
+	for range clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for time.Now().Before(deadline) {
-				_, err := pool.Exec(ctx, `INSERT INTO bench_raw (id, type, effective_date, recorded_at, amount, line, data, metadata, prev_hash, hash)
-					VALUES ($1, 'funds.disbursed', '2024-03-01', now(), 1000, 'GNBV:2024:NSTW-DTPT:DA1:100', $2, $3, $4, $4)`,
-					uuid.Must(uuid.NewV7()), data, meta, hash)
+				k, err := op()
 				if err != nil {
 					errs <- err
 					return
 				}
-				n.Add(1)
+				n.Add(int64(k))
 			}
 		}()
 	}
@@ -164,73 +401,125 @@ func rawInsertBaseline(ctx context.Context, dbURL string, d time.Duration) (floa
 	return float64(n.Load()) / time.Since(start).Seconds(), nil
 }
 
-// httpWriteLoad starts a node on dbURL behind a real loopback listener and runs
-// cfg.BenchClients clients that each post one disbursement per request for
-// cfg.BenchDuration. It returns events/s and the p50 and p99 latency in milliseconds.
-func httpWriteLoad(ctx context.Context, cfg *Config, dbURL string) (rate, p50, p99 float64, err error) {
+// benchNode is a node on a scratch database behind a loopback listener, with its
+// catalog and benchLines allocated lines, and a client that authorizes as benchAuth.
+type benchNode struct {
+	n     *node
+	base  string
+	hc    *http.Client
+	lines []map[string]any
+	close func()
+}
+
+func startBenchNode(ctx context.Context, cfg *Config, dbURL string, conns int) (*benchNode, error) {
 	ncfg := *cfg
 	ncfg.DatabaseURL = dbURL
 	ncfg.NATS.Replicas = 1
+	var err error
 	if ncfg.DataDir, err = os.MkdirTemp("", "ledger-bench"); err != nil {
-		return 0, 0, 0, err
+		return nil, err
 	}
-	defer os.RemoveAll(ncfg.DataDir)
 	// One officer token posts the whole load: no per-token rate limit (token.go).
 	ncfg.BootstrapToken, ncfg.Access.RatePerSecond = benchAdminToken, -1
+	// The node's start-up and NATS notices would drown the figures: warnings only.
+	ncfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	n, err := startNode(ctx, &ncfg)
 	if err != nil {
-		return 0, 0, 0, err
+		os.RemoveAll(ncfg.DataDir)
+		return nil, err
 	}
-	defer n.Close()
 	auth, err := benchAuth(ctx, n)
 	if err != nil {
-		return 0, 0, 0, err
+		n.Close()
+		os.RemoveAll(ncfg.DataDir)
+		return nil, err
 	}
 	n.ready.Store(true)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return 0, 0, 0, err
+		n.Close()
+		os.RemoveAll(ncfg.DataDir)
+		return nil, err
 	}
 	srv := &http.Server{Handler: n.handler, ReadHeaderTimeout: readHeaderTimeout}
 	go func() { _ = srv.Serve(ln) }()
-	defer srv.Close()
-	base := "http://" + ln.Addr().String()
-	hc := &http.Client{Timeout: benchHTTPTimeout, Transport: auth(&http.Transport{MaxIdleConnsPerHost: cfg.BenchClients * 2})}
-
+	bn := &benchNode{n: n, base: "http://" + ln.Addr().String(),
+		hc: &http.Client{Timeout: benchHTTPTimeout, Transport: auth(&http.Transport{MaxIdleConnsPerHost: conns * 2})}}
+	bn.close = func() {
+		srv.Close()
+		n.Close()
+		os.RemoveAll(ncfg.DataDir)
+	}
 	sctx, cancel := context.WithTimeout(ctx, benchSetupTimeout)
 	defer cancel()
-	lines, err := benchSetup(sctx, hc, base)
-	if err != nil {
-		return 0, 0, 0, fmt.Errorf("setup: %w", err)
+	if bn.lines, err = benchSetup(sctx, bn.hc, bn.base); err != nil {
+		bn.close()
+		return nil, fmt.Errorf("setup: %w", err)
 	}
+	return bn, nil
+}
 
-	if cfg.CPUProfile != "" {
-		f, err := os.Create(cfg.CPUProfile)
-		if err != nil {
-			return 0, 0, 0, err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return 0, 0, 0, err
-		}
-		defer pprof.StopCPUProfile()
+// startProfile starts the CPU profile of --cpuprofile when on; the returned function
+// stops it.
+func startProfile(cfg *Config, on bool) (func(), error) {
+	if !on || cfg.CPUProfile == "" {
+		return func() {}, nil
 	}
+	f, err := os.Create(cfg.CPUProfile)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// latencyFigures returns the rate over elapsed and the p50 and p99 of lat in ms.
+func latencyFigures(lat [][]time.Duration, perOp int, elapsed time.Duration) (rate, p50, p99 float64, err error) {
+	var all []time.Duration
+	for _, l := range lat {
+		all = append(all, l...)
+	}
+	if len(all) == 0 {
+		return 0, 0, 0, fmt.Errorf("no request completed")
+	}
+	slices.Sort(all)
+	ms := func(q float64) float64 { return float64(all[int(q*float64(len(all)-1))]) / 1e6 }
+	return float64(len(all)*perOp) / elapsed.Seconds(), ms(0.50), ms(0.99), nil
+}
+
+// httpWriteLoad starts a node on dbURL behind a real loopback listener and runs clients
+// that each post one disbursement per request for cfg.BenchDuration. It returns events/s
+// and the p50 and p99 latency in milliseconds. profile turns --cpuprofile on.
+func httpWriteLoad(ctx context.Context, cfg *Config, dbURL string, clients int, profile bool) (rate, p50, p99 float64, err error) {
+	bn, err := startBenchNode(ctx, cfg, dbURL, clients)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	defer bn.close()
+	stop, err := startProfile(cfg, profile)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	defer stop()
 	deadline := time.Now().Add(cfg.BenchDuration)
-	lat := make([][]time.Duration, cfg.BenchClients)
+	lat := make([][]time.Duration, clients)
 	var wg sync.WaitGroup
 	var failures atomic.Int64
 	start := time.Now()
-	for c := range cfg.BenchClients {
+	for c := range clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			lat[c] = make([]time.Duration, 0, benchLatencyPrealloc)
-			line, _ := json.Marshal(lines[c%len(lines)])
+			line, _ := json.Marshal(bn.lines[c%len(bn.lines)])
 			for i := 0; time.Now().Before(deadline); i++ {
 				body := fmt.Appendf(nil, `{"line":%s,"amount":%d,"kind":"payment","effective_date":"2024-03-01","payee":"Nhà thầu","voucher":{"office":"KB01","type":"C2-02a","number":"b%d-%d","date":"2024-03-01"}}`,
 					line, benchDisburseDong, c, i)
 				t0 := time.Now()
-				status, err := postStatus(ctx, hc, base+"/v1/disbursements", body)
+				status, err := postStatus(ctx, bn.hc, bn.base+"/v1/disbursements", body)
 				if err != nil || status != http.StatusCreated {
 					failures.Add(1)
 					continue
@@ -241,19 +530,58 @@ func httpWriteLoad(ctx context.Context, cfg *Config, dbURL string) (rate, p50, p
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	var all []time.Duration
-	for _, l := range lat {
-		all = append(all, l...)
-	}
 	if f := failures.Load(); f > 0 {
 		return 0, 0, 0, fmt.Errorf("%d requests failed", f)
 	}
-	slices.Sort(all)
-	if len(all) == 0 {
-		return 0, 0, 0, fmt.Errorf("no request completed")
+	return latencyFigures(lat, 1, elapsed)
+}
+
+// httpBulkLoad runs bulkClients clients that each post atomic batches of bulkBatch
+// disbursements to POST /v1/batch for cfg.BenchDuration. It returns events/s and the
+// p50 and p99 latency of one batch in milliseconds.
+func httpBulkLoad(ctx context.Context, cfg *Config, dbURL string) (rate, p50, p99 float64, err error) {
+	bn, err := startBenchNode(ctx, cfg, dbURL, bulkClients)
+	if err != nil {
+		return 0, 0, 0, err
 	}
-	ms := func(q float64) float64 { return float64(all[int(q*float64(len(all)-1))]) / 1e6 }
-	return float64(len(all)) / elapsed.Seconds(), ms(0.50), ms(0.99), nil
+	defer bn.close()
+	deadline := time.Now().Add(cfg.BenchDuration)
+	lat := make([][]time.Duration, bulkClients)
+	var wg sync.WaitGroup
+	var failures atomic.Int64
+	start := time.Now()
+	for c := range bulkClients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			line, _ := json.Marshal(bn.lines[c%len(bn.lines)])
+			body := make([]byte, 0, bulkBatch*320)
+			for i := 0; time.Now().Before(deadline); i++ {
+				body = append(body[:0], `{"atomic":true,"commands":[`...)
+				for j := range bulkBatch {
+					if j > 0 {
+						body = append(body, ',')
+					}
+					body = fmt.Appendf(body, `{"type":"disbursement","line":%s,"amount":%d,"kind":"payment","effective_date":"2024-03-01","payee":"Nhà thầu","voucher":{"office":"KB01","type":"C2-02a","number":"u%d-%d-%d","date":"2024-03-01"}}`,
+						line, benchDisburseDong, c, i, j)
+				}
+				body = append(body, "]}"...)
+				t0 := time.Now()
+				status, err := postStatus(ctx, bn.hc, bn.base+"/v1/batch", body)
+				if err != nil || status != http.StatusCreated {
+					failures.Add(1)
+					continue
+				}
+				lat[c] = append(lat[c], time.Since(t0))
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if f := failures.Load(); f > 0 {
+		return 0, 0, 0, fmt.Errorf("%d batches failed", f)
+	}
+	return latencyFigures(lat, bulkBatch, elapsed)
 }
 
 // benchSetup registers a catalog and allocates benchLines lines over HTTP.

@@ -14,13 +14,12 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/vnntp/ledger/internal/checker"
 	"github.com/vnntp/ledger/internal/testenv"
 	"github.com/vnntp/ledger/ledger"
-	"github.com/vnntp/ledger/ledger/pgstore"
 )
 
 // These end-to-end tests run the real binary against a real PostgreSQL: the process is
@@ -202,201 +201,116 @@ func setupLines(t *testing.T, base string, n int, amount int64) []map[string]any
 	return lines
 }
 
-// outcome of one load request, as the checker sees it.
-type outcome struct {
-	key   string
-	body  map[string]any
-	acked string // event id when acknowledged
+// outcome is one recorded request of a load (see internal/checker).
+type outcome = checker.Request
+
+// newChecker returns a checker client of the server at base, with the tokens post uses,
+// and an empty recorder.
+func newChecker(base string) (*checker.Client, *checker.Recorder) {
+	c := checker.NewClient(base, client, nil)
+	c.Auth = func(path string) string { return authFor(c.Base() + path) }
+	return c, &checker.Recorder{}
+}
+
+// linesOf converts setupLines' lines to ledger lines.
+func linesOf(lines []map[string]any) []ledger.Line {
+	out := make([]ledger.Line, len(lines))
+	for i, l := range lines {
+		out[i] = ledger.Line{Program: l["program"].(string), Year: l["year"].(int), Source: l["source"].(string),
+			Project: l["project"].(string), Unit: l["unit"].(string)}
+	}
+	return out
 }
 
 // load runs clients that each disburse 1,000 đồng at a time with an Idempotency-Key, until
-// stop is closed; it returns every request with its outcome (acked or unknown).
+// stop is closed or the server stops answering; it returns every request with its outcome.
 func load(base string, lines []map[string]any, clients int, prefix string, stop <-chan struct{}) []*outcome {
-	var mu sync.Mutex
-	var all []*outcome
-	var wg sync.WaitGroup
-	var seq atomic.Int64
-	for c := range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				n := seq.Add(1)
-				o := &outcome{key: fmt.Sprintf("%s-%d-%d", prefix, c, i), body: map[string]any{
-					"line": lines[c%len(lines)], "amount": 1000, "kind": "payment", "effective_date": "2024-03-01",
-					"payee": "Nhà thầu", "voucher": map[string]any{"office": "KB01", "type": "C2-02a",
-						"number": fmt.Sprintf("%s-%d", prefix, n), "date": "2024-03-01"}}}
-				mu.Lock()
-				all = append(all, o)
-				mu.Unlock()
-				status, out, err := post(base+"/v1/disbursements", o.key, o.body)
-				if err == nil && status == http.StatusCreated {
-					o.acked, _ = out["id"].(string)
-				} else if err != nil {
-					return // the server is gone; the request's outcome is unknown
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	return all
+	c, rec := newChecker(base)
+	checker.Load(context.Background(), rec, c, checker.LoadConfig{Lines: linesOf(lines), Clients: clients, Prefix: prefix,
+		Stop: stop, QuitOnError: true})
+	return rec.Requests()
 }
 
-// checkStore reads the whole store and checks positions 1..N, the hash chain, and that
-// every acknowledged event is stored exactly once; it returns the events by id.
-func checkStore(t *testing.T, dbURL string, outcomes []*outcome) map[string]*ledger.Event {
+// mustCheck runs the checker over the store and, when c is not nil, the live server; it
+// fails the test on any finding and returns the report.
+func mustCheck(t *testing.T, dbURL string, c *checker.Client, rec *checker.Recorder) *checker.Report {
 	t.Helper()
-	ctx := context.Background()
-	st, err := pgstore.Open(ctx, dbURL)
+	rep, err := checker.CheckAll(context.Background(), dbURL, c, rec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	byID := map[string]*ledger.Event{}
-	byKey := map[string]int{}
-	var prev [32]byte
-	var pos int64
-	var buf []byte
-	err = st.ReadFrom(ctx, 0, func(e *ledger.Event) error {
-		pos++
-		if e.Position != pos {
-			return fmt.Errorf("position %d where %d was expected (gap)", e.Position, pos)
-		}
-		if e.PrevHash != prev {
-			return fmt.Errorf("position %d: prev_hash does not link", e.Position)
-		}
-		var h [32]byte
-		h, buf = ledger.ChainHash(buf, prev, e)
-		if h != e.Hash {
-			return fmt.Errorf("position %d: hash mismatch", e.Position)
-		}
-		prev = e.Hash
-		byID[e.ID.String()] = e
-		if k := e.Meta.IdempotencyKey; k != "" {
-			byKey[k]++
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
+	if err := rep.Err(); err != nil {
+		t.Error(err)
 	}
-	for k, n := range byKey {
-		if n > 1 {
-			t.Errorf("idempotency key %s stored %d times", k, n)
-		}
-	}
-	lost := 0
-	for _, o := range outcomes {
-		if o.acked != "" && byID[o.acked] == nil {
-			lost++
-		}
-	}
-	if lost > 0 {
-		t.Errorf("%d acknowledged events are missing from the store", lost)
-	}
-	return byID
+	t.Log(rep)
+	return rep
 }
 
 func TestConcurrentWritersLeaveGaplessChain(t *testing.T) {
 	dbURL := testenv.DB(t)
 	s := startServer(t, dbURL)
 	lines := setupLines(t, s.url, 8, 1_000_000_000_000)
+	c, rec := newChecker(s.url)
 	stop := make(chan struct{})
 	time.AfterFunc(concurrentLoadDuration, func() { close(stop) })
-	outcomes := load(s.url, lines, 64, "c", stop)
-	acked := 0
-	for _, o := range outcomes {
-		if o.acked != "" {
-			acked++
-		}
+	checker.Load(context.Background(), rec, c, checker.LoadConfig{Lines: linesOf(lines), Clients: 64, Prefix: "c", Stop: stop})
+	rep := mustCheck(t, dbURL, c, rec)
+	if rep.Unknown != 0 || rep.Failed != 0 {
+		t.Errorf("with no fault every request is acknowledged: %s", rep)
 	}
-	byID := checkStore(t, dbURL, outcomes)
-	want := acked + 4 + 8 + 8 // catalog, units, allocations
-	if len(byID) != want {
-		t.Errorf("store holds %d events, want %d (acknowledged %d of %d requests)", len(byID), want, acked, len(outcomes))
+	if want := int64(4 + 8 + 8); rep.Keyless != want { // catalog, units, allocations
+		t.Errorf("%d events without key, want the %d of the set-up", rep.Keyless, want)
 	}
-	t.Logf("64 clients, %s: %d acknowledged disbursements, %.0f/s", concurrentLoadDuration, acked, float64(acked)/concurrentLoadDuration.Seconds())
+	t.Logf("64 clients, %s: %d acknowledged disbursements, %.0f/s", concurrentLoadDuration, rep.Acked, float64(rep.Acked)/concurrentLoadDuration.Seconds())
 }
 
 func TestKillDuringLoadLosesNothing(t *testing.T) {
-	dbURL := testenv.DB(t)
-	s := startServer(t, dbURL)
-	lines := setupLines(t, s.url, 4, 1_000_000_000_000)
-	var all []*outcome
-	for cycle := range killCycles {
-		stop := make(chan struct{})
-		done := make(chan []*outcome)
-		go func() { done <- load(s.url, lines, 16, fmt.Sprintf("k%d", cycle), stop) }()
-		time.Sleep(time.Duration(300+cycle*170) * time.Millisecond) // a varied moment under load
-		s.kill(t)
-		close(stop)
-		all = append(all, <-done...)
-		s = startServer(t, dbURL)
-		// Retry every request whose outcome the client does not know, with its key.
-		for _, o := range all {
-			if o.acked != "" {
-				continue
-			}
-			status, out, err := post(s.url+"/v1/disbursements", o.key, o.body)
-			if err != nil || status != http.StatusCreated {
-				t.Fatalf("retry %s: %d %v %v", o.key, status, out, err)
-			}
-			o.acked, _ = out["id"].(string)
-		}
-	}
-	byID := checkStore(t, dbURL, all)
-	if want := len(all) + 4 + 4 + 4; len(byID) != want {
-		t.Errorf("store holds %d events, want %d: every request exactly once", len(byID), want)
-	}
-	checkLiveEqualsRebuild(t, s.url, dbURL)
+	killDuringLoad(t, killCycles)
 }
 
-// checkLiveEqualsRebuild compares the server's line balances with a fold of the store.
-func checkLiveEqualsRebuild(t *testing.T, base, dbURL string) {
-	t.Helper()
+// killDuringLoad kills the server with SIGKILL at a varied moment under load, cycles
+// times, restarts it and retries every request whose outcome is unknown with its key;
+// then the checker must find every request stored exactly once and the restarted
+// server's projections equal to a rebuild.
+func killDuringLoad(t *testing.T, cycles int) {
+	dbURL := testenv.DB(t)
+	s := startServer(t, dbURL)
+	c, rec := newChecker(s.url)
 	ctx := context.Background()
-	st, err := pgstore.Open(ctx, dbURL)
+	lines, err := checker.Setup(ctx, rec, c, "setup", 4, 1_000_000_000_000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	var rebuilt ledger.State
-	if err := st.ReadFrom(ctx, 0, func(e *ledger.Event) error { rebuilt.Apply(e); return nil }); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := getAuth(base + "/v1/lines?limit=1000")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var got struct {
-		Lines []struct {
-			ID        string `json:"id"`
-			Available int64  `json:"available"`
-			Disbursed int64  `json:"disbursed"`
-		} `json:"lines"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
-		t.Fatal(err)
-	}
-	if len(got.Lines) != rebuilt.LineCount() {
-		t.Fatalf("server shows %d lines, rebuild has %d", len(got.Lines), rebuilt.LineCount())
-	}
-	for _, l := range got.Lines {
-		line, err := ledger.ParseLineID(l.ID)
+	var recovery []time.Duration
+	for cycle := range cycles {
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		go func() {
+			checker.Load(ctx, rec, c, checker.LoadConfig{Lines: lines, Clients: 16, Prefix: fmt.Sprintf("k%d", cycle), Stop: stop, QuitOnError: true})
+			close(done)
+		}()
+		time.Sleep(time.Duration(300+(cycle%7)*170) * time.Millisecond) // a varied moment under load
+		s.kill(t)
+		close(stop)
+		<-done
+		t0 := time.Now()
+		s = startServer(t, dbURL)
+		recovery = append(recovery, time.Since(t0))
+		c.SetBase(s.url)
+		rctx, cancel := context.WithTimeout(ctx, time.Minute)
+		err := rec.RetryUnknown(rctx, c)
+		cancel()
 		if err != nil {
 			t.Fatal(err)
 		}
-		b := rebuilt.Line(line)
-		if b == nil || b.Available() != l.Available || b.Disbursed != l.Disbursed {
-			t.Errorf("line %s: server available %d disbursed %d, rebuild %+v", l.ID, l.Available, l.Disbursed, b)
-		}
 	}
+	rep := mustCheck(t, dbURL, c, rec)
+	if rep.Unknown != 0 || rep.Failed != 0 || rep.Keyless != 0 {
+		t.Errorf("after retries every request is acknowledged: %s", rep)
+	}
+	slices.Sort(recovery)
+	t.Logf("%d kill cycles: restart to serving p50 %s, max %s", cycles, recovery[len(recovery)/2].Round(time.Millisecond),
+		recovery[len(recovery)-1].Round(time.Millisecond))
 }
 
 // TestStandbyTakesOverAfterKill starts two servers on one database: the second waits for

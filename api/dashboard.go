@@ -1,0 +1,860 @@
+package api
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/vnntp/ledger/ledger"
+	"github.com/vnntp/ledger/projections"
+)
+
+// The leaders' dashboard: HTML pages rendered here from the progress projection and the
+// balances, with their CSS and a small script embedded in the binary (no build step, no
+// chart library). Bars and charts are SVG drawn by Go, so the pages work without script,
+// print, and stay within the Content-Security-Policy of api/security.go (no inline
+// script or style). Every page shows only the reader's scope, with the API's scope logic.
+
+// Limits of the dashboard.
+const (
+	// linesShownMax bounds the lines of a drill-down page.
+	linesShownMax = LinesPageMax
+	// lineEventsMax bounds the events of a line page; the running balance needs the
+	// line's whole history, so a line with more is cut, and the page says so.
+	lineEventsMax = 5 * EventsPageMax
+	// targetPercentMax bounds a trend target, in percent.
+	targetPercentMax = 200
+	// gzipMinBytes is the size from which a page is compressed: below it, gzip's header
+	// costs more than it saves.
+	gzipMinBytes = 1024
+	// hashShortLen is how many hex digits of the head hash a page shows.
+	hashShortLen = 12
+	// staticMaxAge is the cache lifetime of the CSS and script, whose URLs carry a hash
+	// of their content.
+	staticMaxAge = 365 * 24 * 60 * 60
+)
+
+// Dashboard routes. "/" is the overview.
+const (
+	dashOverviewPath = "/"
+	dashTrendPath    = "/dashboard/trend"
+	dashLinesPath    = "/dashboard/lines"
+	dashLinePath     = "/dashboard/line"
+	dashEventsPath   = "/dashboard/events"
+	dashCSSPath      = "/dashboard/app.css"
+	dashJSPath       = "/dashboard/app.js"
+	signinPath       = "/signin"
+	signoutPath      = "/signout"
+)
+
+//go:embed web
+var webFS embed.FS
+
+// dashTemplates are the pages, each parsed with the layout; dashAssets the static files
+// with the version (content hash) their URLs carry.
+var (
+	dashTemplates = parseDashTemplates()
+	dashAssets    = map[string]*asset{dashCSSPath: loadAsset("web/app.css", "text/css; charset=utf-8"),
+		dashJSPath: loadAsset("web/app.js", "text/javascript; charset=utf-8")}
+)
+
+type asset struct {
+	body    []byte
+	ctype   string
+	version string
+}
+
+func loadAsset(name, ctype string) *asset {
+	b, err := webFS.ReadFile(name)
+	if err != nil {
+		panic("dashboard asset " + name + ": " + err.Error())
+	}
+	sum := sha256.Sum256(b)
+	return &asset{body: b, ctype: ctype, version: hex.EncodeToString(sum[:4])}
+}
+
+func parseDashTemplates() map[string]*template.Template {
+	funcs := template.FuncMap{"stampOf": func(p *page, asOf, position, hash string) stamp {
+		return stamp{W: p.W, AsOf: asOf, Position: position, HeadHash: hash}
+	}}
+	layout := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(webFS, "web/layout.html"))
+	pages, err := fs.Glob(webFS, "web/page_*.html")
+	if err != nil || len(pages) == 0 {
+		panic("dashboard: no page templates embedded")
+	}
+	out := map[string]*template.Template{}
+	for _, p := range pages {
+		name := strings.TrimSuffix(strings.TrimPrefix(p, "web/page_"), ".html")
+		out[name] = template.Must(template.Must(layout.Clone()).ParseFS(webFS, p))
+	}
+	return out
+}
+
+// stamp is the line that says what a page's figures were computed from.
+type stamp struct {
+	W                        *dashWords
+	AsOf, Position, HeadHash string
+}
+
+// dashboardRoutes registers the dashboard.
+func (s *Server) dashboardRoutes(e *echo.Echo) {
+	e.GET(dashOverviewPath, s.handleOverview)
+	e.GET(dashTrendPath, s.handleTrend)
+	e.GET(dashLinesPath, s.handleDashLines)
+	e.GET(dashLinePath, s.handleDashLine)
+	e.GET(dashEventsPath, s.handleDashEvents(make(chan struct{}, sseConnMax)))
+	e.GET(dashCSSPath, s.handleAsset)
+	e.GET(dashJSPath, s.handleAsset)
+	e.GET(signinPath, s.handleSigninForm)
+	e.POST(signinPath, s.handleSignin)
+	e.POST(signoutPath, s.handleSignout)
+}
+
+// dashState is what a dashboard page shows, all of it in its URL so that a link shares
+// the exact view. The zero dashState is the overview in Vietnamese, every plan year, at
+// the head.
+type dashState struct {
+	Lang    string
+	AsOf    ledger.Date
+	Basis   string // "" is the plan-year basis
+	Year    int
+	Program string
+	Source  string
+	Target  string // trend target, percent as typed
+	Unit    string // drill-down
+	Project string // drill-down
+	Line    string // line page: the canonical line id
+}
+
+// dashParams are the query parameters of the dashboard pages.
+var dashParams = []string{"lang", "as_of", "basis", "year", "program", "source", "target", "unit", "project", "id"}
+
+// parseDashState reads the page state from the query; a bad value is invalid_argument
+// naming the parameter.
+func parseDashState(q url.Values) (dashState, error) {
+	st := dashState{Lang: dashLang(q.Get("lang"))}
+	if err := onlyParams(q, dashParams...); err != nil {
+		return st, err
+	}
+	var err error
+	if v := q.Get("as_of"); v != "" {
+		if st.AsOf, err = ledger.ParseDate(v, "as_of"); err != nil {
+			return st, err
+		}
+	}
+	switch b := q.Get("basis"); b {
+	case "", projections.BasisPlanYear:
+	case projections.BasisExecutionYear:
+		st.Basis = b
+	default:
+		return st, invalidArg("basis", fmt.Sprintf("must be %s or %s, got %q", projections.BasisPlanYear, projections.BasisExecutionYear, b))
+	}
+	if st.Year, err = yearParam(q, "year"); err != nil {
+		return st, err
+	}
+	st.Program, st.Source, st.Unit, st.Project, st.Line = q.Get("program"), q.Get("source"), q.Get("unit"), q.Get("project"), q.Get("id")
+	if t := q.Get("target"); t != "" {
+		if _, ok := parsePercent(t); !ok {
+			return st, invalidArg("target", fmt.Sprintf("must be a percentage from 0 to %d, got %q", targetPercentMax, t))
+		}
+		st.Target = t
+	}
+	return st, nil
+}
+
+// values returns the state as query parameters, empty ones left out, Vietnamese (the
+// default) too.
+func (st dashState) values() url.Values {
+	q := url.Values{}
+	set := func(k, v string) {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if st.Lang == LangEN {
+		q.Set("lang", LangEN)
+	}
+	set("as_of", st.AsOf.String())
+	set("basis", st.Basis)
+	if st.Year != 0 {
+		q.Set("year", strconv.Itoa(st.Year))
+	}
+	set("program", st.Program)
+	set("source", st.Source)
+	set("target", st.Target)
+	set("unit", st.Unit)
+	set("project", st.Project)
+	set("id", st.Line)
+	return q
+}
+
+// query is "?" and the encoded values, or "" when there are none.
+func (st dashState) query() string {
+	if e := st.values().Encode(); e != "" {
+		return "?" + e
+	}
+	return ""
+}
+
+// with returns a copy of st with parameters set from name, value pairs.
+func (st dashState) with(kv ...string) dashState {
+	for i := 0; i+1 < len(kv); i += 2 {
+		switch v := kv[i+1]; kv[i] {
+		case "lang":
+			st.Lang = dashLang(v)
+		case "unit":
+			st.Unit = v
+		case "project":
+			st.Project = v
+		case "id":
+			st.Line = v
+		case "target":
+			st.Target = v
+		default:
+			panic("dashState.with: unknown parameter " + kv[i])
+		}
+	}
+	return st
+}
+
+// option is one choice of a select control.
+type option struct {
+	Value, Label string
+	Selected     bool
+}
+
+// page is what the layout and a page template render.
+type page struct {
+	W       *dashWords
+	Lang    string
+	Title   string
+	Message string // an error or notice shown above the content
+	Who     string // "name (role)" of the signed-in principal; "" on the sign-in page
+	Scope   string // the unit subtree the reader sees, by name
+	Path    string // the page's route, for the controls form and the language switch
+
+	Programs, Sources, Bases []option
+	AsOfValue, YearValue     string
+
+	Position int64 // the ledger position shown; the live-update script compares it
+
+	Overview *overviewView
+	Trend    *trendView
+	LinesV   *linesView
+	LineV    *lineView
+
+	state dashState
+}
+
+// Link returns path with the page's state and the name, value overrides as its query.
+func (p *page) Link(path string, kv ...string) string { return path + p.state.with(kv...).query() }
+
+// LangLink is the page itself in the other language.
+func (p *page) LangLink() string { return p.Link(p.Path, "lang", p.W.OtherLang) }
+
+// Asset returns the versioned URL of a static file.
+func (p *page) Asset(path string) string { return path + "?v=" + dashAssets[path].version }
+
+// Target is the trend target as typed.
+func (p *page) Target() string { return p.state.Target }
+
+// Hidden are the state parameters that the controls form does not show but must keep.
+func (p *page) Hidden() [][2]string {
+	var out [][2]string
+	for _, kv := range [][2]string{{"unit", p.state.Unit}, {"project", p.state.Project}, {"id", p.state.Line}} {
+		if kv[1] != "" {
+			out = append(out, kv)
+		}
+	}
+	if p.Path != dashTrendPath && p.state.Target != "" {
+		out = append(out, [2]string{"target", p.state.Target})
+	}
+	return out
+}
+
+// newPage starts a data page for the signed-in principal pr: words, controls and scope.
+func (s *Server) newPage(pr *Principal, st dashState, path, title string) *page {
+	w := wordsOf(st.Lang)
+	p := &page{W: w, Lang: st.Lang, Title: title, Who: pr.Actor(), Path: path, state: st, Scope: w.Everything}
+	if !st.AsOf.IsZero() {
+		p.AsOfValue = st.AsOf.String()
+	}
+	if st.Year != 0 {
+		p.YearValue = strconv.Itoa(st.Year)
+	}
+	p.Bases = []option{{projections.BasisPlanYear, w.BasisPlan, st.Basis == ""},
+		{projections.BasisExecutionYear, w.BasisExec, st.Basis == projections.BasisExecutionYear}}
+	scope := pr.scope()
+	s.cfg.Balances.Read(func(state *ledger.State) {
+		cat := &state.Catalog
+		if u := cat.Units[scope]; u != nil {
+			p.Scope = u.Name
+		}
+		p.Programs = append(p.Programs, option{"", w.AllPrograms, st.Program == ""})
+		for _, code := range sortedKeys(cat.Programs) {
+			p.Programs = append(p.Programs, option{code, code + " — " + cat.Programs[code].Name, code == st.Program})
+		}
+		p.Sources = append(p.Sources, option{"", w.AllSources, st.Source == ""})
+		for _, code := range sortedKeys(cat.Sources) {
+			p.Sources = append(p.Sources, option{code, code + " — " + cat.Sources[code].Name, code == st.Source})
+		}
+	})
+	return p
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// dashRequest authenticates a data page and reads its state. A request without a valid
+// session is sent to the sign-in page.
+func (s *Server) dashRequest(c echo.Context) (*Principal, dashState, error) {
+	lang := dashLang(c.QueryParam("lang"))
+	pr, err := s.dashboardAuth(c)
+	if err != nil {
+		return nil, dashState{Lang: lang}, err
+	}
+	st, err := parseDashState(c.QueryParams())
+	return pr, st, err
+}
+
+// renderPage executes template name with p and sends it, compressed when the client
+// takes gzip and the page is large enough to gain from it.
+func (s *Server) renderPage(c echo.Context, status int, name string, p *page) error {
+	t := dashTemplates[name]
+	dashInvariant(t != nil, "no dashboard template "+name)
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout.html", p); err != nil {
+		return fmt.Errorf("render %s: %w", name, err)
+	}
+	h := c.Response().Header()
+	h.Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
+	// The pages carry data a token was needed to see, like the /v1 answers.
+	h.Set("Cache-Control", "no-store")
+	h.Add("Vary", "Accept-Encoding")
+	// Within the dashboard the browser must send Origin on its form posts (the CSRF check
+	// of sameOrigin); under the API's no-referrer it sends "null". same-origin still sends
+	// nothing to other sites.
+	h.Set("Referrer-Policy", "same-origin")
+	body := buf.Bytes()
+	if buf.Len() >= gzipMinBytes && acceptsGzip(c.Request()) {
+		var z bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&z, gzip.BestSpeed)
+		_, _ = zw.Write(body)
+		if err := zw.Close(); err != nil {
+			return err
+		}
+		h.Set(echo.HeaderContentEncoding, "gzip")
+		body = z.Bytes()
+	}
+	return c.Blob(status, echo.MIMETextHTMLCharsetUTF8, body)
+}
+
+func acceptsGzip(r *http.Request) bool {
+	for _, v := range r.Header.Values("Accept-Encoding") {
+		for _, part := range strings.Split(v, ",") {
+			name, q, _ := strings.Cut(strings.TrimSpace(part), ";")
+			if strings.EqualFold(strings.TrimSpace(name), "gzip") && strings.ReplaceAll(q, " ", "") != "q=0" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// dashError answers a dashboard request that failed: to the sign-in page when there is
+// no valid session, else an HTML page with the problem's status and detail. Internal
+// errors are logged and shown as "internal error", like the API's.
+func (s *Server) dashError(c echo.Context, err error, lang string) error {
+	if errors.Is(err, errNotSignedIn) {
+		return c.Redirect(http.StatusSeeOther, signinPath+dashState{Lang: lang}.query())
+	}
+	pb := problemFor(err)
+	if pb.Code == ledger.CodeInternal {
+		s.log.Error("internal error", "request_id", requestIDOf(c), "method", c.Request().Method,
+			"path", c.Request().URL.Path, "err", err)
+	}
+	w := wordsOf(lang)
+	msg := pb.Detail
+	if pb.Field != "" {
+		msg = pb.Field + ": " + msg
+	}
+	return s.renderPage(c, pb.Status, "error", &page{W: w, Lang: lang, Title: w.Error, Message: msg,
+		Who: actorIfAny(c), state: dashState{Lang: lang}, Path: dashOverviewPath})
+}
+
+func actorIfAny(c echo.Context) string {
+	if p := principalOf(c); p != nil {
+		return p.Actor()
+	}
+	return ""
+}
+
+// handleAsset serves the CSS and the script. A URL with the current version is cached
+// for a year: a new build changes the version, so no stale file is ever used.
+func (s *Server) handleAsset(c echo.Context) error {
+	a := dashAssets[c.Path()]
+	dashInvariant(a != nil, "no dashboard asset for "+c.Path())
+	if c.QueryParam("v") == a.version {
+		c.Response().Header().Set("Cache-Control", "public, max-age="+strconv.Itoa(staticMaxAge)+", immutable")
+	} else {
+		c.Response().Header().Set("Cache-Control", "no-cache")
+	}
+	return c.Blob(http.StatusOK, a.ctype, a.body)
+}
+
+// Views of the overview.
+
+// figures are a group's amounts formatted for reading.
+type figures struct {
+	Plan, Disbursed, Available, Rate string
+	// Width is the bar length, the rate in percent clamped to 0..100, for an SVG rect.
+	Width string
+	// Class colours a matrix cell or bar by rate band (q0 … q10, qn for no rate).
+	Class string
+}
+
+func figuresOf(a projections.Amounts, lang string) figures {
+	return figures{Plan: FormatAmount(a.Plan, lang), Disbursed: FormatAmount(a.Disbursed, lang),
+		Available: FormatAmount(a.Available, lang), Rate: FormatPercent(a.Rate, lang),
+		Width: barWidth(a.Rate), Class: rateClass(a.Rate)}
+}
+
+// barWidth is the rate in percent, clamped to 0..100, as an SVG length.
+func barWidth(r *projections.Rate) string {
+	if r == nil {
+		return "0"
+	}
+	v := min(max(int64(*r), 0), 10000)
+	return fmt.Sprintf("%d.%02d", v/100, v%100)
+}
+
+// rateClass is the colour band of a rate: q0 below 10 %, … q9 from 90 %, q10 at 100 %
+// and above; qn without a rate.
+func rateClass(r *projections.Rate) string {
+	if r == nil {
+		return "qn"
+	}
+	return "q" + strconv.FormatInt(min(max(int64(*r), 0)/1000, 10), 10)
+}
+
+// ranked is one bar of a ranking.
+type ranked struct {
+	Key, Name, Href string
+	figures
+}
+
+// matrixRow is one unit of the unit × project matrix.
+type matrixRow struct {
+	Key, Name, Href string
+	Cells           []matrixCell
+}
+
+type matrixCell struct {
+	Href, Title string
+	Rate        string // "" when the unit has no plan on the project
+	Class       string
+}
+
+type counterpartView struct {
+	Province, Name, Counterpart, Central, Required, Rate, Pass string
+	OK                                                         bool
+}
+
+type overviewView struct {
+	Total        figures
+	AsOf         string // the as-of date or "no limit"
+	Position     string
+	HeadHash     string
+	UnitHeading  string
+	ByUnit       []ranked
+	ByProject    []ranked
+	MatrixCols   []ranked // projects: Key, Name
+	Matrix       []matrixRow
+	Counterpart  []counterpartView
+	CounterRatio string
+}
+
+// childLevel is the unit dimension below the reader's scope: provinces for everyone,
+// districts within a province, communes within a district or commune.
+func (s *Server) childLevel(scope string) (group, level string) {
+	if scope == "" {
+		return projections.GroupProvince, ""
+	}
+	s.cfg.Balances.Read(func(st *ledger.State) {
+		if u := st.Catalog.Units[scope]; u != nil {
+			level = u.Level
+		}
+	})
+	switch level {
+	case ledger.LevelProvince:
+		return projections.GroupDistrict, level
+	default:
+		return projections.GroupCommune, level
+	}
+}
+
+// baseQuery is the progress query of the page state within the reader's scope.
+func (st dashState) baseQuery(unit string) projections.Query {
+	return projections.Query{Program: st.Program, Unit: unit, Source: st.Source, Year: st.Year, Basis: st.Basis, AsOf: st.AsOf}
+}
+
+func (s *Server) handleOverview(c echo.Context) error {
+	pr, st, err := s.dashRequest(c)
+	if err != nil {
+		return s.dashError(c, err, st.Lang)
+	}
+	if s.cfg.Progress == nil {
+		return s.dashError(c, errNoProgress, st.Lang)
+	}
+	w := wordsOf(st.Lang)
+	p := s.newPage(pr, st, dashOverviewPath, w.Overview)
+	unit := pr.scope()
+	group, level := s.childLevel(unit)
+	q := st.baseQuery(unit)
+	q.GroupBy = []string{group}
+	byUnit, err := s.cfg.Progress.Query(q)
+	if err != nil {
+		return s.dashError(c, err, st.Lang)
+	}
+	// Every figure of the page comes from the same position, even if events arrive
+	// while it is computed.
+	q.At = byUnit.Position
+	q.GroupBy = []string{projections.GroupProject}
+	byProject, err := s.cfg.Progress.Query(q)
+	if err != nil {
+		return s.dashError(c, err, st.Lang)
+	}
+	q.GroupBy = []string{group, projections.GroupProject}
+	matrix, err := s.cfg.Progress.Query(q)
+	if err != nil {
+		return s.dashError(c, err, st.Lang)
+	}
+	cp, err := s.cfg.Progress.Counterpart(projections.CounterpartQuery{Program: st.Program, Unit: unit,
+		FromYear: st.Year, ToYear: st.Year, AsOf: st.AsOf, At: byUnit.Position})
+	if err != nil {
+		return s.dashError(c, err, st.Lang)
+	}
+	ov := &overviewView{Total: figuresOf(byUnit.Total.Amounts, st.Lang), AsOf: w.NoLimit,
+		Position: formatCount(byUnit.Position, st.Lang), HeadHash: hex.EncodeToString(byUnit.HeadHash[:])[:hashShortLen],
+		UnitHeading:  w.RatesByUnit + " (" + strings.ToLower(w.Levels[level]) + ")",
+		CounterRatio: fmt.Sprintf("%d/%d", cp.Ratio.Num, cp.Ratio.Den)}
+	if !st.AsOf.IsZero() {
+		ov.AsOf = FormatDate(st.AsOf, st.Lang)
+	}
+	for _, r := range byUnit.Rows {
+		ov.ByUnit = append(ov.ByUnit, ranked{Key: r.Key[0], Name: r.Name[0], Href: p.Link(dashLinesPath, "unit", r.Key[0]),
+			figures: figuresOf(r.Amounts, st.Lang)})
+	}
+	for _, r := range byProject.Rows {
+		ov.ByProject = append(ov.ByProject, ranked{Key: r.Key[0], Name: r.Key[0] + " · " + r.Name[0], Href: p.Link(dashLinesPath, "project", r.Key[0]),
+			figures: figuresOf(r.Amounts, st.Lang)})
+	}
+	ov.MatrixCols = append(ov.MatrixCols, ov.ByProject...)
+	rankByRate(byUnit.Rows, ov.ByUnit)
+	rankByRate(byProject.Rows, ov.ByProject)
+	col := map[string]int{}
+	for i, r := range ov.MatrixCols {
+		col[r.Key] = i
+	}
+	rowOf := map[string]int{} // unit → index in ov.Matrix
+	for _, r := range matrix.Rows {
+		ri, ok := rowOf[r.Key[0]]
+		if !ok {
+			mr := matrixRow{Key: r.Key[0], Name: r.Name[0], Href: p.Link(dashLinesPath, "unit", r.Key[0]),
+				Cells: make([]matrixCell, len(ov.MatrixCols))}
+			for i := range mr.Cells {
+				mr.Cells[i].Class = "qe"
+			}
+			ri = len(ov.Matrix)
+			rowOf[r.Key[0]] = ri
+			ov.Matrix = append(ov.Matrix, mr)
+		}
+		mr := &ov.Matrix[ri]
+		i, ok := col[r.Key[1]]
+		dashInvariant(ok, "a matrix project missing from the project ranking")
+		f := figuresOf(r.Amounts, st.Lang)
+		mr.Cells[i] = matrixCell{Href: p.Link(dashLinesPath, "unit", r.Key[0], "project", r.Key[1]),
+			Title: r.Name[0] + " · " + r.Name[1] + ": " + f.Disbursed + " / " + f.Plan, Rate: f.Rate, Class: f.Class}
+	}
+	for _, r := range cp.Rows {
+		v := counterpartView{Province: r.Province, Name: r.Name, Counterpart: FormatAmount(r.Counterpart, st.Lang),
+			Central: FormatAmount(r.Central, st.Lang), Required: FormatAmount(r.Required, st.Lang),
+			Rate: FormatPercent(r.Rate, st.Lang), Pass: w.No, OK: r.Pass}
+		if r.Pass {
+			v.Pass = w.Yes
+		}
+		ov.Counterpart = append(ov.Counterpart, v)
+	}
+	p.Overview, p.Position = ov, byUnit.Position
+	return s.renderPage(c, http.StatusOK, "overview", p)
+}
+
+// rankByRate sorts the bars view (built from rows, index for index) by rate, highest
+// first; groups without a rate go last; ties keep key order.
+func rankByRate(rows []projections.Row, view []ranked) {
+	idx := make([]int, len(rows))
+	for i := range idx {
+		idx[i] = i
+	}
+	rate := func(i int) int64 {
+		if rows[i].Rate == nil {
+			return -1 << 62
+		}
+		return int64(*rows[i].Rate)
+	}
+	slices.SortStableFunc(idx, func(a, b int) int {
+		switch ra, rb := rate(a), rate(b); {
+		case ra > rb:
+			return -1
+		case ra < rb:
+			return 1
+		}
+		return 0
+	})
+	sorted := make([]ranked, len(view))
+	for i, j := range idx {
+		sorted[i] = view[j]
+	}
+	copy(view, sorted)
+}
+
+// Drill-down views.
+
+type lineRow struct {
+	ID, Href, Unit string
+	figures
+}
+
+type linesView struct {
+	Heading  string
+	Position string
+	Rows     []lineRow
+	Total    figures
+	TooMany  bool
+}
+
+func (s *Server) handleDashLines(c echo.Context) error {
+	pr, st, err := s.dashRequest(c)
+	if err != nil {
+		return s.dashError(c, err, st.Lang)
+	}
+	w := wordsOf(st.Lang)
+	scope := pr.scope()
+	p := s.newPage(pr, st, dashLinesPath, w.Lines)
+	lv := &linesView{}
+	var refused error
+	var plan, disb int64
+	s.cfg.Balances.Read(func(state *ledger.State) {
+		cat := &state.Catalog
+		if st.Unit != "" {
+			u := cat.Units[st.Unit]
+			if u == nil {
+				refused = &ledger.Error{Code: ledger.CodeNotFound, Field: "unit", Message: "no unit " + st.Unit}
+				return
+			}
+			if scope != "" && !cat.IsUnitWithin(st.Unit, scope) {
+				refused = outOfScope("unit", scope)
+				return
+			}
+			lv.Heading = u.Name
+		}
+		if st.Project != "" {
+			name := st.Project
+			for _, pj := range cat.Projects {
+				if pj.Code == st.Project && (st.Program == "" || pj.Program == st.Program) {
+					name = pj.Code + " — " + pj.Name
+				}
+			}
+			lv.Heading = strings.TrimPrefix(lv.Heading+" · "+name, " · ")
+		}
+		lv.Position = formatCount(state.Head, st.Lang)
+		p.Position = state.Head
+		state.Lines(func(b *ledger.LineBalance) {
+			l := b.Line
+			if st.Program != "" && l.Program != st.Program || st.Source != "" && l.Source != st.Source ||
+				st.Year != 0 && l.Year != st.Year ||
+				st.Project != "" && !cat.IsProjectWithin(l.Program, l.Project, st.Project) ||
+				st.Unit != "" && !cat.IsUnitWithin(l.Unit, st.Unit) ||
+				!lineInScope(cat, &l, scope) {
+				return
+			}
+			plan += b.Plan()
+			disb += b.NetDisbursed()
+			if len(lv.Rows) > linesShownMax {
+				return
+			}
+			unitName := l.Unit
+			if u := cat.Units[l.Unit]; u != nil {
+				unitName = u.Name
+			}
+			id := l.ID()
+			a := projections.Amounts{Plan: b.Plan(), Disbursed: b.NetDisbursed(), Available: b.Available(),
+				Rate: projections.RateOf(b.NetDisbursed(), b.Plan())}
+			lv.Rows = append(lv.Rows, lineRow{ID: id, Href: p.Link(dashLinePath, "id", id), Unit: unitName,
+				figures: figuresOf(a, st.Lang)})
+		})
+	})
+	if refused != nil {
+		return s.dashError(c, refused, st.Lang)
+	}
+	slices.SortFunc(lv.Rows, func(a, b lineRow) int { return strings.Compare(a.ID, b.ID) })
+	if len(lv.Rows) > linesShownMax {
+		lv.Rows, lv.TooMany = lv.Rows[:linesShownMax], true
+	}
+	lv.Total = figuresOf(projections.Amounts{Plan: plan, Disbursed: disb, Available: plan - disb,
+		Rate: projections.RateOf(disb, plan)}, st.Lang)
+	if lv.Heading == "" {
+		lv.Heading = p.Scope
+	}
+	p.LinesV = lv
+	return s.renderPage(c, http.StatusOK, "lines", p)
+}
+
+type eventRow struct {
+	Position, Type, When, Recorded, Who, Document, Amount, Running string
+	Out                                                            bool // the event took money off the line
+}
+
+type lineView struct {
+	ID, Unit, Project, Source, Year string
+	Rows                            []eventRow
+	Balance                         figures
+	TooMany                         bool
+	BackHref                        string
+}
+
+// vietnamTime is the zone of recording times on the pages: Vietnam keeps UTC+7 all year.
+var vietnamTime = time.FixedZone("ICT", 7*60*60)
+
+func (s *Server) handleDashLine(c echo.Context) error {
+	pr, st, err := s.dashRequest(c)
+	if err != nil {
+		return s.dashError(c, err, st.Lang)
+	}
+	w := wordsOf(st.Lang)
+	l, err := ledger.ParseLineID(st.Line)
+	if err != nil {
+		return s.dashError(c, invalidArg("id", fmt.Sprintf("must be a line id such as GNBV:2024:NSTW-SN:DA2:062, got %q", st.Line)), st.Lang)
+	}
+	if err := s.checkLineScope(c, l, "id"); err != nil {
+		return s.dashError(c, err, st.Lang)
+	}
+	p := s.newPage(pr, st, dashLinePath, w.LineEvents)
+	id := l.ID()
+	lv := &lineView{ID: id, Project: l.Project, Source: l.Source, Year: strconv.Itoa(l.Year), Unit: l.Unit,
+		BackHref: p.Link(dashLinesPath, "id", "", "unit", l.Unit)}
+	found := false
+	s.cfg.Balances.Read(func(state *ledger.State) {
+		if u := state.Catalog.Units[l.Unit]; u != nil {
+			lv.Unit = u.Name
+		}
+		if b := state.Line(l); b != nil {
+			found = true
+			lv.Balance = figuresOf(projections.Amounts{Plan: b.Plan(), Disbursed: b.NetDisbursed(), Available: b.Available(),
+				Rate: projections.RateOf(b.NetDisbursed(), b.Plan())}, st.Lang)
+		}
+		p.Position = state.Head
+	})
+	if !found {
+		return s.dashError(c, &ledger.Error{Code: ledger.CodeNotFound, Field: "id", Message: "no event has touched line " + id}, st.Lang)
+	}
+	var after, available int64
+	for len(lv.Rows) < lineEventsMax {
+		evs, err := s.cfg.Events.LineEvents(c.Request().Context(), id, after, EventsPageMax)
+		if err != nil {
+			return s.dashError(c, storeError(err, "read line events"), st.Lang)
+		}
+		for _, e := range evs {
+			if len(lv.Rows) == lineEventsMax {
+				lv.TooMany = true
+				break
+			}
+			delta := lineEffect(e, l)
+			available += delta
+			lv.Rows = append(lv.Rows, eventRow{Position: strconv.FormatInt(e.Position, 10),
+				Type: w.EventTypes[e.Type], When: FormatDate(e.EffectiveDate, st.Lang),
+				Recorded: e.RecordedAt.In(vietnamTime).Format("2006-01-02 15:04"), Who: e.Meta.Actor,
+				Document: documentOf(e, st.Lang), Amount: FormatDong(e.Data.Amount, st.Lang),
+				Running: FormatDong(available, st.Lang), Out: delta < 0})
+			after = e.Position
+		}
+		if len(evs) < EventsPageMax || lv.TooMany {
+			break
+		}
+	}
+	p.LineV = lv
+	return s.renderPage(c, http.StatusOK, "line", p)
+}
+
+// lineEffect is what event e did to the available balance of line l (the fold of
+// ledger.State.Apply, for one line): a carry-over and an advance settlement leave it
+// unchanged.
+func lineEffect(e *ledger.Event, l ledger.Line) int64 {
+	d := &e.Data
+	switch e.Type {
+	case ledger.TypeAllocated, ledger.TypeReversed:
+		return d.Amount
+	case ledger.TypeCancelled, ledger.TypeDisbursed:
+		return -d.Amount
+	case ledger.TypeTransferred:
+		var v int64
+		if d.From != nil && *d.From == l {
+			v -= d.Amount
+		}
+		if d.To != nil && *d.To == l {
+			v += d.Amount
+		}
+		return v
+	}
+	return 0
+}
+
+// documentOf names the document behind an event: the treasury voucher of a payment, the
+// decision of an allocation, the reason of a reversal, with the payee or the year a
+// carry-over went into.
+func documentOf(e *ledger.Event, lang string) string {
+	d := &e.Data
+	var parts []string
+	if v := d.Voucher; v != nil {
+		parts = append(parts, strings.TrimSpace(v.Office+" "+v.Type+" "+v.Number+" "+FormatDate(v.Date, lang)))
+	}
+	if d.Decision != "" {
+		parts = append(parts, d.Decision)
+	}
+	if d.Payee != "" {
+		parts = append(parts, wordsOf(lang).Payee+": "+d.Payee)
+	}
+	if d.IntoYear != 0 {
+		parts = append(parts, "→ "+strconv.Itoa(d.IntoYear))
+	}
+	if d.Reason != "" {
+		parts = append(parts, d.Reason)
+	}
+	return strings.Join(parts, " · ")
+}
+
+// dashInvariant stops on a condition that only a bug in this file can break.
+func dashInvariant(cond bool, msg string) {
+	if !cond {
+		panic("dashboard invariant: " + msg)
+	}
+}

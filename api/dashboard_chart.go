@@ -1,0 +1,250 @@
+package api
+
+import (
+	"fmt"
+	"html"
+	"html/template"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/vnntp/ledger/ledger"
+	"github.com/vnntp/ledger/projections"
+)
+
+// Trend chart geometry, in SVG user units; the SVG scales to the page width.
+const (
+	chartWidth   = 760
+	chartHeight  = 320
+	chartLeft    = 72 // room for the amount labels
+	chartRight   = 16
+	chartTop     = 28
+	chartBottom  = 48 // room for the month labels and the legend
+	chartYTicks  = 4
+	chartXLabels = 12 // at most this many month labels, evenly spaced
+	// trendMonthsMax bounds the months of a trend: ten years of month ends, one projection
+	// query each.
+	trendMonthsMax = 120
+)
+
+// trendPoint is one month end of the trend.
+type trendPoint struct {
+	Date      ledger.Date
+	Plan      int64
+	Disbursed int64
+}
+
+type trendRow struct {
+	Month, Plan, Disbursed, Rate string
+}
+
+type trendView struct {
+	SVG      template.HTML
+	Rows     []trendRow
+	AsOf     string
+	Position string
+	HeadHash string
+	Target   string // the target as shown, "" when none is given
+}
+
+func (s *Server) handleTrend(c echo.Context) error {
+	pr, st, err := s.dashRequest(c)
+	if err != nil {
+		return s.dashError(c, err, st.Lang)
+	}
+	if s.cfg.Progress == nil {
+		return s.dashError(c, errNoProgress, st.Lang)
+	}
+	w := wordsOf(st.Lang)
+	p := s.newPage(pr, st, dashTrendPath, w.Trend)
+	q := st.baseQuery(pr.scope())
+	q.GroupBy = []string{projections.GroupYear}
+	years, err := s.cfg.Progress.Query(q)
+	if err != nil {
+		return s.dashError(c, err, st.Lang)
+	}
+	end := st.AsOf
+	if end.IsZero() {
+		end = ledger.DateOf(s.now().In(vietnamTime))
+	}
+	first := end.Year()
+	for _, r := range years.Rows {
+		if y, err := strconv.Atoi(r.Key[0]); err == nil && y < first {
+			first = y
+		}
+	}
+	if st.Year != 0 {
+		first = st.Year
+	}
+	months := monthEnds(ledger.MakeDate(first, time.January, 1), end)
+	points := make([]trendPoint, 0, len(months))
+	q.GroupBy, q.At = nil, years.Position
+	for _, m := range months {
+		q.AsOf = m
+		r, err := s.cfg.Progress.Query(q)
+		if err != nil {
+			return s.dashError(c, err, st.Lang)
+		}
+		if len(points) == 1 && points[0].Plan == 0 && points[0].Disbursed == 0 {
+			points = points[:0] // months before the first capital say nothing
+		}
+		points = append(points, trendPoint{Date: m, Plan: r.Total.Plan, Disbursed: r.Total.Disbursed})
+	}
+	tv := &trendView{AsOf: w.NoLimit, Position: formatCount(years.Position, st.Lang),
+		HeadHash: fmt.Sprintf("%x", years.HeadHash[:])[:hashShortLen]}
+	if !st.AsOf.IsZero() {
+		tv.AsOf = FormatDate(st.AsOf, st.Lang)
+	}
+	var target *projections.Rate
+	if t, ok := parsePercent(st.Target); ok && st.Target != "" {
+		target = &t
+		tv.Target = FormatPercent(target, st.Lang)
+	}
+	tv.SVG = trendSVG(points, target, st.Lang)
+	for _, pt := range points {
+		tv.Rows = append(tv.Rows, trendRow{Month: formatMonth(pt.Date, st.Lang), Plan: FormatAmount(pt.Plan, st.Lang),
+			Disbursed: FormatAmount(pt.Disbursed, st.Lang), Rate: FormatPercent(projections.RateOf(pt.Disbursed, pt.Plan), st.Lang)})
+	}
+	p.Trend, p.Position = tv, years.Position
+	return s.renderPage(c, http.StatusOK, "trend", p)
+}
+
+// monthEnds returns the last day of every month from the month of from to the month of
+// to, the last one cut to to itself (a report as of 15/05 ends on 15/05, not 31/05); at
+// most trendMonthsMax, the latest kept.
+func monthEnds(from, to ledger.Date) []ledger.Date {
+	var out []ledger.Date
+	y, m := from.Year(), time.Month(int(from)/100%100)
+	for {
+		end := ledger.DateOf(time.Date(y, m+1, 0, 0, 0, 0, 0, time.UTC))
+		if end >= to {
+			out = append(out, to)
+			break
+		}
+		out = append(out, end)
+		if m++; m > time.December {
+			y, m = y+1, time.January
+		}
+	}
+	if len(out) > trendMonthsMax {
+		out = out[len(out)-trendMonthsMax:]
+	}
+	return out
+}
+
+// niceStep returns the smallest 1, 2, 2.5 or 5 × 10^k that is at least v (v > 0), so that
+// the axis ticks fall on round amounts.
+func niceStep(v int64) int64 {
+	for p := int64(1); ; p *= 10 {
+		for _, m := range []int64{10, 20, 25, 50} {
+			if step := p * m / 10; step >= v {
+				return max(step, 1)
+			}
+		}
+		if p > (1<<62)/100 {
+			return v
+		}
+	}
+}
+
+// trendSVG draws cumulative disbursement (line and points) against the plan (stepped
+// grey line) at each month end, and the target line when target is set. Coordinates are
+// pixels of the drawing: they are computed in float64, which is fine for geometry and
+// never touches an amount shown as a figure (the labels are formatted from the integers).
+func trendSVG(points []trendPoint, target *projections.Rate, lang string) template.HTML {
+	w := wordsOf(lang)
+	var top int64 = 1
+	for _, p := range points {
+		top = max(top, p.Plan, p.Disbursed)
+	}
+	var targetAmount int64
+	if target != nil && len(points) > 0 {
+		last := points[len(points)-1].Plan
+		// Target × plan in whole đồng: hundredths of a percent over 10⁴, with the plan cut
+		// first so that the product cannot overflow for any plan below 9·10¹⁴ tỷ.
+		targetAmount = last / 10000 * int64(*target)
+		top = max(top, targetAmount)
+	}
+	step := niceStep((top + chartYTicks - 1) / chartYTicks)
+	axisMax := step * chartYTicks
+	scale, unit := int64(dongPerBillion), "tỷ đồng"
+	if lang == LangEN {
+		unit = "billion VND"
+	}
+	if axisMax < 10*dongPerBillion {
+		scale, unit = dongPerMillion, "triệu đồng"
+		if lang == LangEN {
+			unit = "million VND"
+		}
+	}
+	plotW := float64(chartWidth - chartLeft - chartRight)
+	plotH := float64(chartHeight - chartTop - chartBottom)
+	x := func(i int) float64 {
+		if len(points) <= 1 {
+			return chartLeft + plotW/2
+		}
+		return chartLeft + plotW*float64(i)/float64(len(points)-1)
+	}
+	y := func(v int64) float64 { return chartTop + plotH - plotH*float64(v)/float64(axisMax) }
+
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg class="trend" viewBox="0 0 %d %d" role="img" aria-label="%s" xmlns="http://www.w3.org/2000/svg">`,
+		chartWidth, chartHeight, html.EscapeString(w.TrendTitle))
+	for i := 0; i <= chartYTicks; i++ {
+		v := step * int64(i)
+		fmt.Fprintf(&b, `<line class="grid" x1="%d" x2="%d" y1="%.1f" y2="%.1f"/>`, chartLeft, chartWidth-chartRight, y(v), y(v))
+		fmt.Fprintf(&b, `<text class="ylabel" x="%d" y="%.1f">%s</text>`, chartLeft-6, y(v)+4,
+			html.EscapeString(strings.TrimSuffix(strings.TrimSuffix(FormatScaled(v, scale, lang), ",00"), ".00")))
+	}
+	fmt.Fprintf(&b, `<text class="yunit" x="%d" y="%d">%s</text>`, 4, chartTop-14, html.EscapeString(unit))
+	every := max(1, (len(points)+chartXLabels-1)/chartXLabels)
+	for i, p := range points {
+		last := i == len(points)-1
+		// Every every-th month is labelled, and the last; a regular label too close to
+		// the last one is left out rather than drawn over it.
+		if last || i%every == 0 && len(points)-1-i >= every {
+			anchor := ""
+			if last && len(points) > 1 {
+				anchor = ` text-anchor="end"`
+			}
+			fmt.Fprintf(&b, `<text class="xlabel" x="%.1f" y="%d"%s>%s</text>`, x(i), chartHeight-chartBottom+16,
+				anchor, html.EscapeString(formatMonth(p.Date, lang)))
+		}
+	}
+	if len(points) > 0 {
+		var plan, disb strings.Builder
+		for i, p := range points {
+			if i > 0 { // the plan changes by decision: a step, not a slope
+				fmt.Fprintf(&plan, "%.1f,%.1f ", x(i), y(points[i-1].Plan))
+			}
+			fmt.Fprintf(&plan, "%.1f,%.1f ", x(i), y(p.Plan))
+			fmt.Fprintf(&disb, "%.1f,%.1f ", x(i), y(p.Disbursed))
+		}
+		fmt.Fprintf(&b, `<polyline class="plan" points="%s"/>`, strings.TrimSpace(plan.String()))
+		fmt.Fprintf(&b, `<polyline class="disbursed" points="%s"/>`, strings.TrimSpace(disb.String()))
+		for i, p := range points {
+			fmt.Fprintf(&b, `<circle class="pt" cx="%.1f" cy="%.1f" r="2.5"><title>%s: %s / %s</title></circle>`,
+				x(i), y(p.Disbursed), html.EscapeString(formatMonth(p.Date, lang)),
+				html.EscapeString(FormatAmount(p.Disbursed, lang)), html.EscapeString(FormatAmount(p.Plan, lang)))
+		}
+	}
+	if target != nil {
+		fmt.Fprintf(&b, `<line class="target" x1="%d" x2="%d" y1="%.1f" y2="%.1f"/>`, chartLeft, chartWidth-chartRight,
+			y(targetAmount), y(targetAmount))
+		fmt.Fprintf(&b, `<text class="tlabel" x="%d" y="%.1f">%s %s</text>`, chartWidth-chartRight-4, y(targetAmount)-4,
+			html.EscapeString(w.TargetPct), html.EscapeString(FormatPercent(target, lang)))
+	}
+	ly := chartHeight - 12
+	fmt.Fprintf(&b, `<rect class="key-disbursed" x="%d" y="%d" width="14" height="4"/><text class="legend" x="%d" y="%d">%s</text>`,
+		chartLeft, ly-4, chartLeft+20, ly, html.EscapeString(w.Disbursed))
+	fmt.Fprintf(&b, `<rect class="key-plan" x="%d" y="%d" width="14" height="4"/><text class="legend" x="%d" y="%d">%s</text>`,
+		chartLeft+200, ly-4, chartLeft+220, ly, html.EscapeString(w.Plan))
+	if target != nil {
+		fmt.Fprintf(&b, `<rect class="key-target" x="%d" y="%d" width="14" height="4"/><text class="legend" x="%d" y="%d">%s</text>`,
+			chartLeft+400, ly-4, chartLeft+420, ly, html.EscapeString(w.TrendTargetLine))
+	}
+	b.WriteString(`</svg>`)
+	return template.HTML(b.String()) // every text above is escaped; the rest is numbers
+}

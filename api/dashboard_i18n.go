@@ -1,0 +1,247 @@
+package api
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/vnntp/ledger/ledger"
+	"github.com/vnntp/ledger/projections"
+)
+
+// Money scales of the dashboard: amounts of a billion đồng or more are shown in billions
+// (tỷ), smaller ones in millions (triệu), both with two decimals.
+const (
+	dongPerBillion = 1_000_000_000
+	dongPerMillion = 1_000_000
+)
+
+// dashWords are the words of the dashboard in one language. Each field is a phrase shown
+// as it is; the templates never build sentences from pieces, so translations stay whole.
+type dashWords struct {
+	Lang, OtherLang, OtherLangName string
+
+	Title, Overview, Trend, Lines, LineEvents, SignIn, SignOut, SignedInAs, Token, TokenHelp string
+	BadToken, SignInNote, Everything, Scope                                                  string
+
+	AsOf, NoLimit, PlanYear, ExecYear, Basis, BasisPlan, BasisExec, Year, AllYears     string
+	Program, AllPrograms, Source, AllSources, Apply, Print, Live, LiveOff, Target      string
+	Plan, Disbursed, Available, Rate, Position, HeadHash, ComputedAt, RatesByUnit      string
+	RatesByProject, Matrix, MatrixHelp, Counterpart, Province, Central, Required, Pass string
+	Yes, No, NoRows, Legend, CounterpartAmt, CounterpartRate                           string
+
+	TrendTitle, TrendCumulative, TrendTargetNone, TrendTargetLine, Month, TargetPct string
+
+	LinesTitle, LinesAtHead, Line, Unit, Project, Events, TooMany                 string
+	When, Recorded, Who, Document, Amount, Running, Type, Back, MoreEvents, Payee string
+
+	Error, ErrorHint string
+
+	// EventTypes names the event types shown on a line.
+	EventTypes map[string]string
+	// Levels names unit levels as the heading of a by-unit ranking.
+	Levels map[string]string
+}
+
+var dashVI = &dashWords{
+	Lang: LangVI, OtherLang: LangEN, OtherLangName: "English",
+	Title: "Tiến độ giải ngân", Overview: "Tổng quan", Trend: "Diễn biến", Lines: "Dòng vốn",
+	LineEvents: "Các sự kiện của dòng vốn", SignIn: "Đăng nhập", SignOut: "Đăng xuất",
+	SignedInAs: "Đăng nhập với tư cách", Token: "Mã truy cập",
+	TokenHelp:  "Dán mã truy cập do quản trị viên cấp. Mã được giữ trong cookie của phiên này, không bao giờ nằm trong địa chỉ trang.",
+	BadToken:   "Mã truy cập không hợp lệ, đã bị thu hồi hoặc đã hết hạn.",
+	SignInNote: "Phạm vi xem do mã truy cập quyết định: lãnh đạo một huyện chỉ thấy huyện đó.",
+	Everything: "Toàn bộ sổ cái", Scope: "Phạm vi",
+	AsOf: "Tính đến hết ngày", NoLimit: "không giới hạn", PlanYear: "Năm kế hoạch", ExecYear: "Năm thực hiện",
+	Basis: "Cơ sở", BasisPlan: "Theo năm kế hoạch", BasisExec: "Theo năm thực hiện", Year: "Năm", AllYears: "mọi năm",
+	Program: "Chương trình", AllPrograms: "mọi chương trình", Source: "Nguồn vốn", AllSources: "mọi nguồn vốn",
+	Apply: "Xem", Print: "In", Live: "Tự cập nhật khi sổ cái có sự kiện mới", LiveOff: "Mất kết nối cập nhật",
+	Target: "Mục tiêu (%)",
+	Plan:   "Kế hoạch vốn", Disbursed: "Đã giải ngân", Available: "Còn lại", Rate: "Tỷ lệ giải ngân",
+	Position: "vị trí sổ cái", HeadHash: "mã băm", ComputedAt: "Số liệu tính tại",
+	RatesByUnit: "Tỷ lệ giải ngân theo đơn vị", RatesByProject: "Tỷ lệ giải ngân theo dự án",
+	Matrix: "Đơn vị × dự án", MatrixHelp: "Màu theo tỷ lệ giải ngân; ô trống: không có kế hoạch.",
+	Counterpart: "Kiểm tra vốn đối ứng", Province: "Tỉnh", Central: "Vốn ngân sách trung ương",
+	Required: "Đối ứng tối thiểu", Pass: "Đạt", Yes: "đạt", No: "không đạt", NoRows: "Không có số liệu.",
+	Legend: "Chú giải", CounterpartAmt: "Vốn đối ứng", CounterpartRate: "Tỷ lệ đối ứng",
+	TrendTitle: "Giải ngân lũy kế so với kế hoạch", TrendCumulative: "Số liệu cuối mỗi tháng",
+	TrendTargetNone: "Sổ cái chưa ghi sự kiện mục tiêu nào; nhập một tỷ lệ mục tiêu để vẽ đường mục tiêu.",
+	TrendTargetLine: "Đường mục tiêu", Month: "Tháng", TargetPct: "Mục tiêu",
+	LinesTitle: "Các dòng vốn", LinesAtHead: "Số dư tại đầu sổ cái (không áp dụng ngày tính đến)",
+	Line: "Dòng vốn", Unit: "Đơn vị", Project: "Dự án", Events: "Sự kiện",
+	TooMany: "Chỉ hiện một phần; thu hẹp bộ lọc để xem hết.",
+	When:    "Ngày hiệu lực", Recorded: "Ghi sổ lúc", Who: "Người ghi", Document: "Chứng từ / quyết định",
+	Amount: "Số tiền", Running: "Còn lại sau sự kiện", Type: "Loại", Back: "Quay lại", MoreEvents: "Xem tiếp",
+	Payee: "Đơn vị nhận",
+	Error: "Không thể hiển thị trang", ErrorHint: "Kiểm tra bộ lọc rồi thử lại.",
+	EventTypes: map[string]string{
+		ledger.TypeAllocated: "Giao vốn", ledger.TypeTransferred: "Điều chuyển",
+		ledger.TypeCarriedOver: "Chuyển nguồn", ledger.TypeCancelled: "Hủy dự toán",
+		ledger.TypeDisbursed: "Giải ngân", ledger.TypeAdvanceSettled: "Thanh toán tạm ứng",
+		ledger.TypeReversed: "Thu hồi / đảo",
+	},
+	Levels: map[string]string{
+		"": "Tỉnh", ledger.LevelProvince: "Huyện", ledger.LevelDistrict: "Xã", ledger.LevelCommune: "Xã",
+	},
+}
+
+var dashEN = &dashWords{
+	Lang: LangEN, OtherLang: LangVI, OtherLangName: "Tiếng Việt",
+	Title: "Disbursement progress", Overview: "Overview", Trend: "Trend", Lines: "Budget lines",
+	LineEvents: "Events of the budget line", SignIn: "Sign in", SignOut: "Sign out",
+	SignedInAs: "Signed in as", Token: "Access token",
+	TokenHelp:  "Paste the access token your administrator gave you. It is kept in this session's cookie, never in a page address.",
+	BadToken:   "The access token is unknown, revoked or expired.",
+	SignInNote: "The token decides what you see: a district's leader sees that district only.",
+	Everything: "The whole ledger", Scope: "Scope",
+	AsOf: "As of", NoLimit: "no limit", PlanYear: "Plan year", ExecYear: "Execution year",
+	Basis: "Basis", BasisPlan: "By plan year", BasisExec: "By execution year", Year: "Year", AllYears: "every year",
+	Program: "Program", AllPrograms: "every program", Source: "Capital source", AllSources: "every source",
+	Apply: "Show", Print: "Print", Live: "Updates itself when the ledger records an event", LiveOff: "Live updates lost",
+	Target: "Target (%)",
+	Plan:   "Plan", Disbursed: "Disbursed", Available: "Available", Rate: "Disbursement rate",
+	Position: "ledger position", HeadHash: "hash", ComputedAt: "Computed at",
+	RatesByUnit: "Disbursement rate by unit", RatesByProject: "Disbursement rate by project",
+	Matrix: "Unit × project", MatrixHelp: "Coloured by disbursement rate; empty: no plan.",
+	Counterpart: "Counterpart funds check", Province: "Province", Central: "Central budget",
+	Required: "Required", Pass: "Pass", Yes: "yes", No: "NO", NoRows: "No figures.",
+	Legend: "Legend", CounterpartAmt: "Counterpart funds", CounterpartRate: "Counterpart ratio",
+	TrendTitle: "Cumulative disbursement against plan", TrendCumulative: "Figures at each month end",
+	TrendTargetNone: "The ledger records no target events yet; enter a target rate to draw a target line.",
+	TrendTargetLine: "Target line", Month: "Month", TargetPct: "Target",
+	LinesTitle: "Budget lines", LinesAtHead: "Balances at the ledger head (the as-of date does not apply)",
+	Line: "Budget line", Unit: "Unit", Project: "Project", Events: "Events",
+	TooMany: "Only part is shown; narrow the filters to see everything.",
+	When:    "Effective date", Recorded: "Recorded at", Who: "Recorded by", Document: "Voucher / decision",
+	Amount: "Amount", Running: "Available after", Type: "Type", Back: "Back", MoreEvents: "More",
+	Payee: "Payee",
+	Error: "The page cannot be shown", ErrorHint: "Check the filters and try again.",
+	EventTypes: map[string]string{
+		ledger.TypeAllocated: "Allocation", ledger.TypeTransferred: "Transfer",
+		ledger.TypeCarriedOver: "Carry-over", ledger.TypeCancelled: "Cancellation",
+		ledger.TypeDisbursed: "Disbursement", ledger.TypeAdvanceSettled: "Advance settled",
+		ledger.TypeReversed: "Reversal",
+	},
+	Levels: map[string]string{
+		"": "Province", ledger.LevelProvince: "District", ledger.LevelDistrict: "Commune", ledger.LevelCommune: "Commune",
+	},
+}
+
+// wordsOf returns the words of lang (LangVI for anything else).
+func wordsOf(lang string) *dashWords {
+	if lang == LangEN {
+		return dashEN
+	}
+	return dashVI
+}
+
+// FormatAmount writes an amount of đồng for reading, rounded half away from zero to two
+// decimals of its scale: 478,93 tỷ đồng or 120,00 triệu đồng in Vietnamese,
+// 478.93 billion VND or 120.00 million VND in English; nothing at all is 0 đồng. Integers only: the hundredths are
+// computed by integer division, so no amount is ever misprinted by a float.
+func FormatAmount(n int64, lang string) string {
+	if n == 0 {
+		if lang == LangEN {
+			return "0 VND"
+		}
+		return "0 đồng"
+	}
+	unit, scale := "tỷ đồng", int64(dongPerBillion)
+	if lang == LangEN {
+		unit = "billion VND"
+	}
+	if n > -dongPerBillion && n < dongPerBillion {
+		unit, scale = "triệu đồng", dongPerMillion
+		if lang == LangEN {
+			unit = "million VND"
+		}
+	}
+	return FormatScaled(n, scale, lang) + " " + unit
+}
+
+// FormatScaled writes n / scale with two decimals, rounded half away from zero, with the
+// language's separators (1.234,56 in Vietnamese, 1,234.56 in English). scale is a
+// multiple of 100.
+func FormatScaled(n, scale int64, lang string) string {
+	neg := n < 0
+	u := uint64(n)
+	if neg {
+		u = -u
+	}
+	step := uint64(scale / 100)
+	hundredths := u / step
+	if u%step >= step-u%step { // the remainder is at least half a step
+		hundredths++
+	}
+	whole := FormatDong(int64(hundredths/100), lang)
+	frac := hundredths % 100
+	mark := ","
+	if lang == LangEN {
+		mark = "."
+	}
+	s := whole + mark + string([]byte{byte('0' + frac/10), byte('0' + frac%10)})
+	if neg && hundredths != 0 {
+		s = "-" + s
+	}
+	return s
+}
+
+// FormatPercent writes a rate as 62,95% (vi) or 62.95% (en); "–" when there is no rate.
+func FormatPercent(r *projections.Rate, lang string) string {
+	if r == nil {
+		return "–"
+	}
+	return FormatRate(r, lang) + "%"
+}
+
+// FormatDate writes a business date as 31/05/2024 (vi) or 2024-05-31 (en); "" for none.
+func FormatDate(d ledger.Date, lang string) string {
+	if d.IsZero() {
+		return ""
+	}
+	if lang == LangEN {
+		return d.String()
+	}
+	s := d.String()
+	return s[8:10] + "/" + s[5:7] + "/" + s[0:4]
+}
+
+// formatMonth writes the month of d as 05/2024 (vi) or 2024-05 (en).
+func formatMonth(d ledger.Date, lang string) string {
+	s := d.String()
+	if lang == LangEN {
+		return s[:7]
+	}
+	return s[5:7] + "/" + s[:4]
+}
+
+// formatCount writes a count with the language's thousands separator.
+func formatCount(n int64, lang string) string { return FormatDong(n, lang) }
+
+// parsePercent reads a target such as "95", "95.5" or "95,5" (either decimal mark) as
+// hundredths of a percent, the unit of projections.Rate; ok is false for anything else or
+// a value outside 0..targetPercentMax.
+func parsePercent(s string) (projections.Rate, bool) {
+	s = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), "%"))
+	whole, frac, _ := strings.Cut(strings.Replace(s, ",", ".", 1), ".")
+	if whole == "" || len(whole) > 3 || len(frac) > 2 {
+		return 0, false
+	}
+	w, err := strconv.Atoi(whole)
+	if err != nil || w < 0 {
+		return 0, false
+	}
+	f := 0
+	if frac != "" {
+		if f, err = strconv.Atoi(frac); err != nil || f < 0 {
+			return 0, false
+		}
+		if len(frac) == 1 {
+			f *= 10
+		}
+	}
+	v := projections.Rate(w*100 + f)
+	if v > targetPercentMax*100 {
+		return 0, false
+	}
+	return v, true
+}

@@ -1,0 +1,177 @@
+package api
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vnntp/ledger/ledger"
+	"github.com/vnntp/ledger/projections"
+)
+
+// The dashboard's pure parts. The pages themselves are tested against PostgreSQL with the
+// demo data in cmd/ledger/dashboard_test.go, and in Chromium.
+
+func TestFormatAmountDatePercent(t *testing.T) {
+	for _, c := range []struct {
+		n      int64
+		vi, en string
+	}{
+		{478_930_000_000, "478,93 tỷ đồng", "478.93 billion VND"},
+		{760_800_000_000, "760,80 tỷ đồng", "760.80 billion VND"},
+		{1_234_565_000_000, "1.234,57 tỷ đồng", "1,234.57 billion VND"}, // half-up
+		{1_234_564_999_999, "1.234,56 tỷ đồng", "1,234.56 billion VND"},
+		{120_000_000, "120,00 triệu đồng", "120.00 million VND"},
+		{999_999_999, "1.000,00 triệu đồng", "1,000.00 million VND"},
+		{0, "0 đồng", "0 VND"},
+		{-2_500_000_000, "-2,50 tỷ đồng", "-2.50 billion VND"},
+		{-4_000, "0,00 triệu đồng", "0.00 million VND"}, // no "-0,00"
+	} {
+		if got := FormatAmount(c.n, LangVI); got != c.vi {
+			t.Errorf("FormatAmount(%d, vi) = %q, want %q", c.n, got, c.vi)
+		}
+		if got := FormatAmount(c.n, LangEN); got != c.en {
+			t.Errorf("FormatAmount(%d, en) = %q, want %q", c.n, got, c.en)
+		}
+	}
+	if got := FormatScaled(9_223_372_036_854_775_807, dongPerBillion, LangEN); got != "9,223,372,036.85" {
+		t.Errorf("FormatScaled(MaxInt64) = %q", got)
+	}
+	r := projections.RateOf(478_930_000_000, 760_800_000_000)
+	if FormatPercent(r, LangVI) != "62,95%" || FormatPercent(r, LangEN) != "62.95%" || FormatPercent(nil, LangVI) != "–" {
+		t.Errorf("FormatPercent: %q %q", FormatPercent(r, LangVI), FormatPercent(r, LangEN))
+	}
+	d := ledger.MakeDate(2024, time.May, 31)
+	if FormatDate(d, LangVI) != "31/05/2024" || FormatDate(d, LangEN) != "2024-05-31" || FormatDate(0, LangVI) != "" {
+		t.Errorf("FormatDate: %q %q", FormatDate(d, LangVI), FormatDate(d, LangEN))
+	}
+}
+
+func TestParsePercent(t *testing.T) {
+	for in, want := range map[string]projections.Rate{"95": 9500, "95,5": 9550, "95.25": 9525, "0": 0, "200": 20000, " 80 % ": 8000} {
+		if got, ok := parsePercent(in); !ok || got != want {
+			t.Errorf("parsePercent(%q) = %d, %v; want %d", in, got, ok, want)
+		}
+	}
+	for _, in := range []string{"", "-1", "201", "95.555", "abc", "1e2", ".5", "9999"} {
+		if _, ok := parsePercent(in); ok {
+			t.Errorf("parsePercent(%q) accepted", in)
+		}
+	}
+}
+
+func TestMonthEnds(t *testing.T) {
+	got := monthEnds(ledger.MakeDate(2023, time.November, 1), ledger.MakeDate(2024, time.February, 15))
+	want := []ledger.Date{ledger.MakeDate(2023, 11, 30), ledger.MakeDate(2023, 12, 31), ledger.MakeDate(2024, 1, 31), ledger.MakeDate(2024, 2, 15)}
+	if len(got) != len(want) {
+		t.Fatalf("monthEnds = %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("monthEnds[%d] = %v, want %v", i, got[i], want[i])
+		}
+	}
+	if n := len(monthEnds(ledger.MakeDate(1990, 1, 1), ledger.MakeDate(2024, 5, 31))); n != trendMonthsMax {
+		t.Errorf("35 years give %d months, want the bound %d", n, trendMonthsMax)
+	}
+}
+
+func TestNiceStep(t *testing.T) {
+	for v, want := range map[int64]int64{1: 1, 3: 5, 11: 20, 21: 25, 26: 50, 190_200_000_000: 200_000_000_000} {
+		if got := niceStep(v); got != want {
+			t.Errorf("niceStep(%d) = %d, want %d", v, got, want)
+		}
+	}
+}
+
+func TestTrendSVG(t *testing.T) {
+	pts := []trendPoint{{ledger.MakeDate(2024, 1, 31), 100 * dongPerBillion, 10 * dongPerBillion},
+		{ledger.MakeDate(2024, 2, 29), 120 * dongPerBillion, 40 * dongPerBillion}}
+	target := projections.Rate(9000)
+	svg := string(trendSVG(pts, &target, LangVI))
+	for _, want := range []string{`<svg class="trend"`, `class="plan"`, `class="disbursed"`, `class="target"`, "Mục tiêu 90,00%", "02/2024", "tỷ đồng"} {
+		if !strings.Contains(svg, want) {
+			t.Errorf("trend SVG lacks %q", want)
+		}
+	}
+	if strings.Contains(string(trendSVG(pts, nil, LangEN)), `class="target"`) {
+		t.Error("a target line without a target")
+	}
+	if strings.Contains(svg, "<script") || strings.Contains(svg, "style=") {
+		t.Error("the SVG has a script or an inline style, which the CSP refuses")
+	}
+}
+
+func TestSameOrigin(t *testing.T) {
+	for origin, want := range map[string]bool{"http://ledger.test": true, "https://ledger.test": true, "": false, "null": false,
+		"http://evil.test": false, "http://ledger.test.evil.test": false, "ftp://ledger.test": false} {
+		r := httptest.NewRequest(http.MethodPost, "http://ledger.test/signin", nil)
+		if origin != "" {
+			r.Header.Set("Origin", origin)
+		}
+		if got := sameOrigin(r); got != want {
+			t.Errorf("sameOrigin(Origin %q) = %v, want %v", origin, got, want)
+		}
+	}
+	for site, want := range map[string]bool{"same-origin": true, "same-site": false, "cross-site": false, "none": false} {
+		r := httptest.NewRequest(http.MethodPost, "http://ledger.test/signin", nil)
+		r.Header.Set("Origin", "null")
+		r.Header.Set("Sec-Fetch-Site", site)
+		if got := sameOrigin(r); got != want {
+			t.Errorf("sameOrigin(Origin null, Sec-Fetch-Site %s) = %v, want %v", site, got, want)
+		}
+	}
+}
+
+func TestDashStateRoundTrip(t *testing.T) {
+	q := "as_of=2024-05-31&basis=execution_year&lang=en&program=GNBV&source=NSTW-SN&target=95&year=2024"
+	st, err := parseDashState(mustQuery(t, q))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := st.query(); got != "?"+q {
+		t.Errorf("state %q comes back as %q", q, got)
+	}
+	if got := (dashState{}).query(); got != "" {
+		t.Errorf("the default state has a query: %q", got)
+	}
+	for _, bad := range []string{"as_of=2024-13-01", "basis=x", "year=abc", "target=500", "other=1", "year=1&year=2"} {
+		if _, err := parseDashState(mustQuery(t, bad)); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+}
+
+func mustQuery(t *testing.T, q string) map[string][]string {
+	t.Helper()
+	r := httptest.NewRequest(http.MethodGet, "/?"+q, nil)
+	return r.URL.Query()
+}
+
+// TestDashboardAssetsAndSignin runs the embedded files and the sign-in form through a
+// server (no data needed): versioned assets are cached, the form renders in both
+// languages, and no page carries an inline script.
+func TestDashboardAssetsAndSignin(t *testing.T) {
+	hs := newHarness(t)
+	for path, a := range dashAssets {
+		rec := hs.do(http.MethodGet, path+"?v="+a.version, "")
+		if rec.Code != 200 || !strings.Contains(rec.Header().Get("Cache-Control"), "immutable") || rec.Body.Len() != len(a.body) {
+			t.Errorf("GET %s: %d %q", path, rec.Code, rec.Header().Get("Cache-Control"))
+		}
+	}
+	for lang, want := range map[string]string{"vi": "Mã truy cập", "en": "Access token"} {
+		rec := hs.do(http.MethodGet, "/signin?lang="+lang, "")
+		body := rec.Body.String()
+		if rec.Code != 200 || !strings.Contains(body, want) || !strings.Contains(body, `<html lang="`+lang+`">`) {
+			t.Errorf("GET /signin?lang=%s: %d %.200s", lang, rec.Code, body)
+		}
+		if strings.Contains(body, "<script>") || strings.Contains(body, "style=") {
+			t.Errorf("GET /signin?lang=%s has inline script or style", lang)
+		}
+	}
+	if rec := hs.do(http.MethodGet, "/", ""); rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/signin" {
+		t.Errorf("GET / without a session: %d %q", rec.Code, rec.Header().Get("Location"))
+	}
+}
