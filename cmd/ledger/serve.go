@@ -52,7 +52,7 @@ type node struct {
 func (n *node) onCommit(events []*ledger.Event) {
 	n.balances.Apply(events)
 	n.progress.Apply(events)
-	n.readModel.Notify() // it reads the batch back from the store on its own goroutine
+	n.readModel.Notify(events) // folded into the tables on its own goroutine
 	n.bus.notify(events)
 }
 

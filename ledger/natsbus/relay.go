@@ -21,6 +21,9 @@ const (
 	// Acks are pipelined, so throughput needs a window; a bound keeps memory and the
 	// work redone after an error small.
 	DefaultPublishWindow = 4096
+	// handoffEvents bounds the committed events Notify holds for Run; a relay further
+	// behind (NATS down) drops them and reads PostgreSQL when it resumes.
+	handoffEvents = 1 << 16
 	// publishAckTimeout bounds the wait for one publish ack; after it the session restarts
 	// from the stream's state.
 	publishAckTimeout = 5 * time.Second
@@ -87,6 +90,7 @@ type Relay struct {
 	units *UnitTree
 	// folded is the position up to which units have learnt the catalog (Run only).
 	folded    int64
+	handoff   *ledger.Handoff // batches from Notify, so Run rarely reads PostgreSQL back
 	head      atomic.Int64
 	published atomic.Int64
 	wake      chan struct{}
@@ -123,7 +127,7 @@ func NewRelay(cfg RelayConfig) (*Relay, error) {
 		return nil, fmt.Errorf("relay: %w", err)
 	}
 	r := &Relay{cfg: cfg, js: js, log: cfg.Logger.With("component", "relay"), units: NewUnitTree(cfg.Catalog),
-		wake: make(chan struct{}, 1), ring: make([]inflight, cfg.Window)}
+		wake: make(chan struct{}, 1), ring: make([]inflight, cfg.Window), handoff: ledger.NewHandoff(handoffEvents)}
 	if cfg.Catalog != nil {
 		r.folded = cfg.CatalogPosition
 	}
@@ -136,6 +140,7 @@ func (r *Relay) Notify(events []*ledger.Event) {
 	if len(events) == 0 {
 		return
 	}
+	r.handoff.Put(events)
 	r.noteHead(events[len(events)-1].Position)
 	select {
 	case r.wake <- struct{}{}:
@@ -244,7 +249,7 @@ func (r *Relay) session(ctx context.Context) error {
 	from := min(r.folded, max(last-1, 0))
 	for {
 		if r.head.Load() > sent || from < sent {
-			err := r.cfg.Source.ReadFrom(ctx, from, func(e *ledger.Event) error {
+			err := r.readFrom(ctx, from, func(e *ledger.Event) error {
 				r.units.Apply(e)
 				r.folded = max(r.folded, e.Position)
 				if e.Position == last && e.ID.String() != lastID {
@@ -279,6 +284,20 @@ func (r *Relay) session(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// readFrom calls fn for the events after position after: those Notify handed over when
+// they follow on, else read from PostgreSQL.
+func (r *Relay) readFrom(ctx context.Context, after int64, fn func(*ledger.Event) error) error {
+	if events, ok := r.handoff.Take(after); ok && len(events) > 0 {
+		for _, e := range events {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return r.cfg.Source.ReadFrom(ctx, after, fn)
 }
 
 // publish sends e asynchronously, first waiting for the oldest ack when the window is

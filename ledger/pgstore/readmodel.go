@@ -19,6 +19,9 @@ const (
 	// enough to amortise the commit, small enough that the rows of one transaction stay a
 	// few megabytes.
 	ReadModelBatchEvents = 10_000
+	// ReadModelHandoffEvents bounds the committed events held for the writer between two
+	// passes (so also the events of one transaction); beyond it the writer reads the store.
+	ReadModelHandoffEvents = 2 * ReadModelBatchEvents
 	// ReadModelPollInterval is how often the writer looks for new events when no commit
 	// woke it: commits made by another process (a replay, a previous writer) are picked
 	// up within this delay.
@@ -227,6 +230,8 @@ type ReadModelWriter struct {
 	wake chan struct{} // capacity 1: a pending wake-up is enough
 	pos  atomic.Int64  // last checkpoint written or read; -1 before the first
 	cat  *rmCatalog    // owned by Run's goroutine; valid for pos
+	// handoff holds the batches Notify handed over, bounded by ReadModelHandoffEvents.
+	handoff *ledger.Handoff
 }
 
 // NewReadModelWriter returns a writer of the read-model tables of s; log receives its
@@ -235,14 +240,18 @@ func (s *Store) NewReadModelWriter(log *slog.Logger) *ReadModelWriter {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	w := &ReadModelWriter{s: s, log: log, wake: make(chan struct{}, 1)}
+	w := &ReadModelWriter{s: s, log: log, wake: make(chan struct{}, 1), handoff: ledger.NewHandoff(ReadModelHandoffEvents)}
 	w.pos.Store(-1)
 	return w
 }
 
-// Notify tells the writer that events were committed. It never blocks: it is called by
-// the sequencer's goroutine after each commit.
-func (w *ReadModelWriter) Notify() {
+// Notify tells the writer that events were committed and hands them over, so that it
+// need not read them back. It never blocks: it is called by the sequencer's goroutine
+// after each commit. events may be nil (the writer then reads the store).
+func (w *ReadModelWriter) Notify(events []*ledger.Event) {
+	if len(events) > 0 {
+		w.handoff.Put(events)
+	}
 	select {
 	case w.wake <- struct{}{}:
 	default:
@@ -310,10 +319,13 @@ func (w *ReadModelWriter) step(ctx context.Context) (int, error) {
 		}
 		w.pos.Store(cp)
 	}
-	events, err := w.s.collect(ctx, ReadModelBatchEvents,
-		`SELECT `+eventColumns+` FROM events WHERE position > $1 ORDER BY position LIMIT $2`, cp, ReadModelBatchEvents)
-	if err != nil {
-		return 0, err
+	events, ok := w.handoff.Take(cp)
+	if !ok || len(events) == 0 {
+		events, err = w.s.collect(ctx, ReadModelBatchEvents,
+			`SELECT `+eventColumns+` FROM events WHERE position > $1 ORDER BY position LIMIT $2`, cp, ReadModelBatchEvents)
+		if err != nil {
+			return 0, err
+		}
 	}
 	if len(events) == 0 {
 		return 0, nil

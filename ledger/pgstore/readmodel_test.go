@@ -23,7 +23,7 @@ func demoStore(t *testing.T) (*pgstore.Store, *pgstore.ReadModelWriter, int64) {
 	t.Cleanup(func() { stopRM(); <-rmDone })
 
 	w := acquire(t, s)
-	seq := ledger.NewSequencer(ledger.SequencerConfig{Store: w, OnCommit: func([]*ledger.Event) { rm.Notify() }})
+	seq := ledger.NewSequencer(ledger.SequencerConfig{Store: w, OnCommit: rm.Notify})
 	if err := seq.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestReadModelDemo(t *testing.T) {
 	if err != nil || got != head || calls == 0 {
 		t.Fatalf("rebuild: %d events, %d progress calls, %v; want %d", got, calls, err, head)
 	}
-	rm.Notify()
+	rm.Notify(nil)
 	if pos, err := rm.CatchUp(ctx); err != nil || pos != head {
 		t.Errorf("catch up after rebuild: %d %v", pos, err)
 	}
