@@ -27,7 +27,7 @@ PG_ENV = set -euo pipefail; pg_env="$$(scripts/pg-env.sh)"; eval "$$pg_env";
 DEMO_BOOTSTRAP_TOKEN ?= demo-admin-token-change-me
 
 run:
-	@echo "bootstrap admin token (T in the README's examples): $(DEMO_BOOTSTRAP_TOKEN)"
+	@echo "bootstrap admin token (sign in to the dashboard with it; T in the README's examples): $(DEMO_BOOTSTRAP_TOKEN)"
 	@mkdir -p .data; [ -f .data/signing-key.pem ] || $(GO) run ./cmd/ledger keys --generate --out .data/signing-key.pem
 	@$(PG_ENV) LEDGER_BOOTSTRAP_TOKEN="$(DEMO_BOOTSTRAP_TOKEN)" $(GO) run ./cmd/ledger serve --demo --signing-key .data/signing-key.pem
 

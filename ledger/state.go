@@ -1,6 +1,8 @@
 package ledger
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
 	"time"
 
 	"github.com/google/uuid"
@@ -60,7 +62,13 @@ type State struct {
 	Catalog       Catalog
 	lines         map[Line]*LineBalance
 	disbursements map[uuid.UUID]*disbursement
-	vouchers      map[Voucher]struct{}
+	vouchers      map[voucherKey]struct{}
+
+	// LinesOnly makes the fold keep only the catalog and the line balances — what read
+	// models need — and not the per-disbursement records and vouchers that Decide checks
+	// settlements, reversals and vouchers against (the bulk of the write model's memory).
+	// Set it before the first Apply; such a State must not Decide.
+	LinesOnly bool
 
 	Head       int64
 	HeadHash   [32]byte
@@ -73,7 +81,7 @@ func (s *State) init() {
 		s.Catalog.init()
 		s.lines = map[Line]*LineBalance{}
 		s.disbursements = map[uuid.UUID]*disbursement{}
-		s.vouchers = map[Voucher]struct{}{}
+		s.vouchers = map[voucherKey]struct{}{}
 	}
 }
 
@@ -294,7 +302,8 @@ func (s *State) checkAvailable(l Line, amount int64, field string) error {
 }
 
 func (s *State) checkVoucher(v Voucher) error {
-	if _, dup := s.vouchers[v]; dup {
+	invariant(!s.LinesOnly, "Decide on a LinesOnly state")
+	if _, dup := s.vouchers[v.key()]; dup {
 		return invalid("voucher", "treasury voucher %s/%s/%s of %s was already recorded", v.Office, v.Type, v.Number, v.Date)
 	}
 	return nil
@@ -324,15 +333,21 @@ func (s *State) Apply(e *Event) {
 	case TypeDisbursed:
 		b := s.touch(*d.Line)
 		b.Disbursed += d.Amount
-		s.disbursements[e.ID] = &disbursement{line: b, date: e.EffectiveDate, advance: d.Kind == KindAdvance, amount: d.Amount}
-		s.vouchers[*d.Voucher] = struct{}{}
+		if !s.LinesOnly {
+			s.disbursements[e.ID] = &disbursement{line: b, date: e.EffectiveDate, advance: d.Kind == KindAdvance, amount: d.Amount}
+			s.vouchers[d.Voucher.key()] = struct{}{}
+		}
 	case TypeAdvanceSettled:
 		s.touch(*d.Line)
-		s.original(d.EventID).settled += d.Amount
-		s.vouchers[*d.Voucher] = struct{}{}
+		if !s.LinesOnly {
+			s.original(d.EventID).settled += d.Amount
+			s.vouchers[d.Voucher.key()] = struct{}{}
+		}
 	case TypeReversed:
 		s.touch(*d.Line).Reversed += d.Amount
-		s.original(d.EventID).reversed += d.Amount
+		if !s.LinesOnly {
+			s.original(d.EventID).reversed += d.Amount
+		}
 	case TypeProgramRegistered:
 		s.Catalog.Programs[d.Program.Code] = d.Program
 	case TypeProjectRegistered:
@@ -354,6 +369,7 @@ func (s *State) Apply(e *Event) {
 // Revert undoes Apply of the head event e; the sequencer uses it when a batch does not
 // commit, newest first. headTime is the recording time of the event before e.
 func (s *State) Revert(e *Event, headTime time.Time) {
+	invariant(!s.LinesOnly, "Revert on a LinesOnly state")
 	invariant(e.Position == s.Head && e.Hash == s.HeadHash, "revert of an event that is not the head")
 	d := &e.Data
 	switch e.Type {
@@ -376,11 +392,11 @@ func (s *State) Revert(e *Event, headTime time.Time) {
 	case TypeDisbursed:
 		s.untouch(*d.Line).Disbursed -= d.Amount
 		delete(s.disbursements, e.ID)
-		delete(s.vouchers, *d.Voucher)
+		delete(s.vouchers, d.Voucher.key())
 	case TypeAdvanceSettled:
 		s.untouch(*d.Line)
 		s.original(d.EventID).settled -= d.Amount
-		delete(s.vouchers, *d.Voucher)
+		delete(s.vouchers, d.Voucher.key())
 	case TypeReversed:
 		s.untouch(*d.Line).Reversed -= d.Amount
 		s.original(d.EventID).reversed -= d.Amount
@@ -425,4 +441,24 @@ func (s *State) original(id string) *disbursement {
 	d := s.disbursements[u]
 	invariant(d != nil, "settlement or reversal of an unknown disbursement")
 	return d
+}
+
+// voucherKey is a 128-bit fingerprint of a voucher: the write model remembers every
+// voucher ever accepted, and 16 bytes a voucher instead of its strings keeps that memory
+// small. A collision among even 10^9 vouchers has odds below 10^-20; the unique index on
+// the events table is the backstop.
+type voucherKey [16]byte
+
+func (v *Voucher) key() voucherKey {
+	// Length-prefixed parts, so that ("ab","c") and ("a","bc") differ; each part is at
+	// most codeMaxLen bytes (Validate), so the buffer stays on the stack.
+	var buf [3*(1+codeMaxLen) + 4]byte
+	b := buf[:0]
+	for _, part := range [...]string{v.Office, v.Type, v.Number} {
+		b = append(b, byte(len(part)))
+		b = append(b, part...)
+	}
+	b = binary.BigEndian.AppendUint32(b, uint32(v.Date))
+	sum := sha256.Sum256(b)
+	return voucherKey(sum[:16])
 }

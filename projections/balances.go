@@ -18,6 +18,7 @@ type Balances struct {
 func (b *Balances) Apply(events []*ledger.Event) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.st.LinesOnly = true // reads need balances, not what the writer checks commands against
 	for _, e := range events {
 		if e.Position <= b.st.Head {
 			continue // already applied (a replica may see a batch twice)

@@ -168,8 +168,8 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 		}
 	}
 	n.ready.Store(true)
-	fmt.Fprintf(stdout, "ledger serving on %s (position %d)\n  try: curl -s -H \"Authorization: Bearer $T\" %s/v1/head  (T: the bootstrap token)\n",
-		url, n.seq.Head().Position, url)
+	fmt.Fprintf(stdout, "ledger serving on %s (position %d)\n  dashboard: %s/  (sign in with a token)\n  API:       curl -s -H \"Authorization: Bearer $T\" %s/v1/head  (T: the bootstrap token)\n",
+		url, n.seq.Head().Position, url, url)
 
 	select {
 	case err = <-httpDone:
