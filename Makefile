@@ -55,7 +55,7 @@ fuzz:
 # The long fault runs (docs/reliability.md): ≥ 50 kill -9 cycles and repeated PostgreSQL
 # crashes under load, judged by internal/checker. SOAKTIME bounds the whole run.
 soak:
-	@$(PG_ENV) LEDGER_SOAK=1 $(GO) test -count=1 -timeout $(SOAKTIME) -v -run 'Soak|PostgresCrash|NATSOutage|ClientTimeout|CheckerCatches' ./cmd/ledger
+	@$(PG_ENV) LEDGER_SOAK=1 $(GO) test -tags soak -count=1 -timeout $(SOAKTIME) -v -run 'Soak|PostgresCrash|NATSOutage|ClientTimeout|CheckerCatches' ./cmd/ledger
 
 build:
 	$(GO) build -o bin/ledger ./cmd/ledger

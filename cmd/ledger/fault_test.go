@@ -29,7 +29,8 @@ import (
 // Fault tests (docs/reliability.md). Each injects one fault under a write load recorded
 // by internal/checker, retries what the client could not learn with the same key, and
 // has the checker judge the store and the live projections. The short forms run in
-// `make test`; LEDGER_SOAK=1 (make soak) runs the long forms.
+// `make test`; LEDGER_SOAK=1 (make soak) runs the long forms, and the build tag soak adds
+// TestSoakKillDuringLoad (soak_test.go).
 
 // soak reports whether the long forms were asked for.
 func soak() bool { return os.Getenv("LEDGER_SOAK") == "1" }
@@ -45,14 +46,6 @@ const (
 	pgBin           = "/usr/lib/postgresql/15/bin"
 	natsServerBin   = "/usr/sbin/nats-server"
 )
-
-// TestSoakKillDuringLoad is fault (a), long form: ≥ 50 kill -9 cycles.
-func TestSoakKillDuringLoad(t *testing.T) {
-	if !soak() {
-		t.Skip("long form: LEDGER_SOAK=1 (make soak); the short form is TestKillDuringLoadLosesNothing")
-	}
-	killDuringLoad(t, soakKillCycles)
-}
 
 // localPG is a PostgreSQL cluster of the test's own, in a temp dir, so that the test
 // can stop it with `pg_ctl stop -m immediate` (a crash) without touching the shared
