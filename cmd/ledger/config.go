@@ -42,6 +42,7 @@ type Config struct {
 	Access AccessConfig // serve's traffic limits; `ledger token` (token.go)
 	Report ReportConfig // report and replay (report.go)
 	NATS   NATSConfig   // serve's event distribution and replica mode (nats.go)
+	Submit SubmitConfig // import --commands through the batch API (submit.go)
 	Args   []string     // positional arguments of commands that take them (token)
 
 	Logger *slog.Logger
@@ -68,6 +69,7 @@ func newConfig(fs *flag.FlagSet, cmd string) *Config {
 	c.Access.register(fs, c, cmd)
 	c.Report.register(fs, c, cmd)
 	c.NATS.register(fs, c, cmd)
+	c.Submit.register(fs, c, cmd)
 	c.cmd = cmd
 	if cmd == "bench" {
 		fs.DurationVar(&c.BenchDuration, "duration", 10*time.Second, "how long each measurement runs [LEDGER_BENCH_DURATION]")

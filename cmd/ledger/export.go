@@ -84,6 +84,9 @@ const progressEveryEvents = 10_000
 // ids, recording times and hashes (pgstore.Store.Restore). Run it with the server
 // stopped.
 func importEvents(ctx context.Context, cfg *Config, stdout io.Writer) error {
+	if cfg.Submit.Commands != "" {
+		return submitCommands(ctx, cfg, stdout)
+	}
 	a := &cfg.Audit
 	in := io.Reader(os.Stdin)
 	if a.In != "-" {

@@ -26,7 +26,8 @@ Commands:
   replay    rebuild the read-model tables (schema read) from the events, in one transaction
   verify    check the hash chain and the signed checkpoints, offline (progress on stderr)
   export    stream the events as JSON Lines or CSV (--format, --after, --out)
-  import    restore a JSON Lines export into an empty ledger, same ids and hashes
+  import    restore a JSON Lines export into an empty ledger (same ids and hashes), or
+            submit new commands through the batch API (--commands FILE --url --token)
   keys      generate a checkpoint signing key (--generate --out FILE) or list the registered keys
   token     create, list or revoke access tokens: ledger token create --role officer --unit 062 --name NAME
   bench     measure the write path against a same-run baseline (scratch databases)
@@ -65,7 +66,7 @@ var commands = []command{
 	{name: "replay", summary: "Rebuild the read-model tables (schema read) from every event, in one transaction.", run: replay},
 	{name: "verify", summary: "Check every hash, link, position and signed checkpoint; name the first bad position.", run: verify},
 	{name: "export", summary: "Stream the events as JSON Lines (what import restores) or CSV.", run: export},
-	{name: "import", summary: "Restore a JSON Lines export into an EMPTY ledger with the same ids, times and hashes.", run: importEvents},
+	{name: "import", summary: "Restore a JSON Lines export into an EMPTY ledger with the same ids, times and hashes, or (--commands FILE --url --token) submit new commands through the batch API.", run: importEvents},
 	{name: "keys", summary: "Generate a checkpoint signing key, or list the registered public keys.", run: keys},
 	{name: "token", summary: "Create (create --role R --name N [--unit U] [--expires 720h]), list, or revoke (revoke ID) access tokens.", run: token, args: true},
 	{name: "bench", summary: "Measure the write path over HTTP against a same-run PostgreSQL baseline.", run: bench},
