@@ -317,16 +317,22 @@ func checkStream(t testing.TB, nc *nats.Conn, l *testLedger) {
 		t.Fatalf("stream holds %d messages, %d..%d; store holds %d events", info.State.Msgs, info.State.FirstSeq,
 			info.State.LastSeq, len(evs))
 	}
-	cons, err := js.OrderedConsumer(ctx, natsbus.StreamName, jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Right after a node restart the cluster may briefly have no JetStream API responder
+	// (a meta-leader election): create the consumer, and fetch, until it answers.
+	var cons jetstream.Consumer
+	waitFor(t, "an ordered consumer", func() bool {
+		c, err := js.OrderedConsumer(ctx, natsbus.StreamName, jetstream.OrderedConsumerConfig{})
+		cons = c
+		return err == nil
+	})
 	units := natsbus.NewUnitTree(nil)
 	for i := 0; i < len(evs); {
-		batch, err := cons.Fetch(min(10_000, len(evs)-i), jetstream.FetchMaxWait(5*time.Second))
-		if err != nil {
-			t.Fatal(err)
-		}
+		var batch jetstream.MessageBatch
+		waitFor(t, "a fetch", func() bool {
+			b, err := cons.Fetch(min(10_000, len(evs)-i), jetstream.FetchMaxWait(5*time.Second))
+			batch = b
+			return err == nil
+		})
 		n := 0
 		for m := range batch.Messages() {
 			n++

@@ -3,7 +3,6 @@ package pgstore
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -295,10 +294,10 @@ func (d *decoder) scan(rows pgx.Rows) (*ledger.Event, error) {
 	}
 	e.EffectiveDate = ledger.DateOf(d.effective)
 	e.RecordedAt = d.recorded.UTC()
-	if err := json.Unmarshal(d.data, &e.Data); err != nil {
+	if err := decodeData(d.data, &e.Data); err != nil {
 		return nil, fmt.Errorf("event at position %d: decode data: %w", e.Position, err)
 	}
-	if err := json.Unmarshal(d.meta, &e.Meta); err != nil {
+	if err := decodeMeta(d.meta, &e.Meta); err != nil {
 		return nil, fmt.Errorf("event at position %d: decode metadata: %w", e.Position, err)
 	}
 	if len(d.prevHash) != len(e.PrevHash) || len(d.hash) != len(e.Hash) {
