@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/base64"
-	"encoding/hex"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -135,15 +134,6 @@ func (s *Server) verify(c echo.Context, slots chan struct{}) error {
 	}{rep, time.Since(start).Milliseconds()})
 }
 
-// checkpointJSON is a checkpoint as GET /v1/checkpoints shows it.
-type checkpointJSON struct {
-	Position  int64     `json:"position"`
-	Hash      string    `json:"hash"`
-	SignedAt  time.Time `json:"signed_at"`
-	KeyID     string    `json:"key_id"`
-	Signature string    `json:"signature"` // hex
-}
-
 func (s *Server) handleCheckpoints(c echo.Context) error {
 	if s.cfg.Audit == nil {
 		return errNoAuditor
@@ -164,16 +154,16 @@ func (s *Server) handleCheckpoints(c echo.Context) error {
 	if err != nil {
 		return storeError(err, "read checkpoints")
 	}
-	items := make([]checkpointJSON, len(cps))
-	for i, cp := range cps {
-		items[i] = checkpointJSON{Position: cp.Position, Hash: hex.EncodeToString(cp.Hash[:]), SignedAt: cp.SignedAt,
-			KeyID: cp.KeyID, Signature: hex.EncodeToString(cp.Signature)}
-		after = cp.Position
+	if cps == nil {
+		cps = []ledger.Checkpoint{}
+	}
+	if len(cps) > 0 {
+		after = cps[len(cps)-1].Position
 	}
 	return writeJSON(c, http.StatusOK, struct {
-		Items     []checkpointJSON `json:"items"`
-		NextAfter int64            `json:"next_after"`
-	}{items, after})
+		Items     []ledger.Checkpoint `json:"items"`
+		NextAfter int64               `json:"next_after"`
+	}{cps, after})
 }
 
 // signingKeyJSON is a registered public key as GET /v1/checkpoints/key shows it.

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -200,6 +201,18 @@ type Checkpoint struct {
 	SignedAt  time.Time // UTC, microsecond precision
 	KeyID     string
 	Signature []byte
+}
+
+// MarshalJSON renders a checkpoint as the API and NATS show it: position, hash and
+// signature in hex, signed_at, key_id.
+func (c Checkpoint) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Position  int64     `json:"position"`
+		Hash      string    `json:"hash"`
+		SignedAt  time.Time `json:"signed_at"`
+		KeyID     string    `json:"key_id"`
+		Signature string    `json:"signature"`
+	}{c.Position, hex.EncodeToString(c.Hash[:]), c.SignedAt, c.KeyID, hex.EncodeToString(c.Signature)})
 }
 
 // checkpointDomain opens every signed checkpoint message, so that a signature made for

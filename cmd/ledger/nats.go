@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/vnntp/ledger/ledger"
 	"github.com/vnntp/ledger/ledger/natsbus"
 	"github.com/vnntp/ledger/ledger/pgstore"
@@ -134,5 +135,23 @@ func (b *bus) Close() {
 	b.nc.Close()
 	if b.srv != nil {
 		b.srv.Shutdown()
+	}
+}
+
+// publishCheckpoint returns the checkpointer's hook that sends each signed checkpoint to
+// the CHECKPOINTS stream, off the database host. It runs on the checkpointer's goroutine;
+// a failure is logged, the checkpoint stays in PostgreSQL, and the next one is published
+// as usual.
+func (b *bus) publishCheckpoint(cfg *Config, log *slog.Logger) func(ledger.Checkpoint) {
+	js, err := jetstream.New(b.nc)
+	if err != nil {
+		log.Error("checkpoints will not be published on NATS", "err", err)
+		return nil
+	}
+	p := natsbus.NewCheckpointPublisher(js, cfg.NATS.Replicas)
+	return func(cp ledger.Checkpoint) {
+		if err := p.Publish(context.Background(), cp); err != nil {
+			log.Warn("checkpoint not published on NATS; it is stored in PostgreSQL", "position", cp.Position, "err", err)
+		}
 	}
 }

@@ -99,7 +99,7 @@ func startNode(ctx context.Context, cfg *Config) (*node, error) {
 	runCtx, n.cancel = context.WithCancel(context.Background())
 	go func() { n.seqDone <- n.seq.Run(runCtx) }()
 	go func() { n.rmDone <- n.readModel.Run(runCtx) }()
-	if n.stopCP, err = startCheckpointer(cfg, store, n.seq.Head, nil); err != nil {
+	if n.stopCP, err = startCheckpointer(cfg, store, n.seq.Head, n.bus.publishCheckpoint(cfg, log)); err != nil {
 		n.cancel()
 		<-n.seqDone
 		<-n.rmDone
