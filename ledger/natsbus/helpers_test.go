@@ -318,21 +318,30 @@ func checkStream(t testing.TB, nc *nats.Conn, l *testLedger) {
 			info.State.LastSeq, len(evs))
 	}
 	// Right after a node restart the cluster may briefly have no JetStream API responder
-	// (a meta-leader election): create the consumer, and fetch, until it answers.
-	var cons jetstream.Consumer
-	waitFor(t, "an ordered consumer", func() bool {
-		c, err := js.OrderedConsumer(ctx, natsbus.StreamName, jetstream.OrderedConsumerConfig{})
-		cons = c
-		return err == nil
-	})
-	units := natsbus.NewUnitTree(nil)
-	for i := 0; i < len(evs); {
-		var batch jetstream.MessageBatch
-		waitFor(t, "a fetch", func() bool {
-			b, err := cons.Fetch(min(10_000, len(evs)-i), jetstream.FetchMaxWait(5*time.Second))
-			batch = b
+	// (a meta-leader election): on such an error the reading resumes, with a new ordered
+	// consumer, from the first sequence not yet checked, until waitTimeout.
+	consumerFrom := func(i int) jetstream.Consumer {
+		var cons jetstream.Consumer
+		waitFor(t, "an ordered consumer", func() bool {
+			c, err := js.OrderedConsumer(ctx, natsbus.StreamName, jetstream.OrderedConsumerConfig{
+				DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: uint64(i + 1)})
+			cons = c
 			return err == nil
 		})
+		return cons
+	}
+	deadline := time.Now().Add(waitTimeout)
+	cons := consumerFrom(0)
+	units := natsbus.NewUnitTree(nil)
+	for i := 0; i < len(evs); {
+		if time.Now().After(deadline) {
+			t.Fatalf("reading the stream: still at sequence %d of %d after %s", i, len(evs), waitTimeout)
+		}
+		batch, err := cons.Fetch(min(10_000, len(evs)-i), jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			cons = consumerFrom(i)
+			continue
+		}
 		n := 0
 		for m := range batch.Messages() {
 			n++
@@ -354,11 +363,8 @@ func checkStream(t testing.TB, nc *nats.Conn, l *testLedger) {
 			}
 			i++
 		}
-		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			t.Fatalf("no message after sequence %d", i)
+		if err := batch.Error(); (err != nil && !errors.Is(err, nats.ErrTimeout)) || n == 0 {
+			cons = consumerFrom(i) // a transient cluster error or a slow leader: resume here
 		}
 	}
 }
