@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/vnntp/ledger/projections"
+	"gopkg.in/yaml.v3"
 )
 
 // specOperations reads "METHOD /path" for every operation under paths: in openapi.yaml.
@@ -75,5 +76,17 @@ func TestOpenAPIIsServed(t *testing.T) {
 	rec := hs.do(http.MethodGet, "/openapi.yaml", "")
 	if rec.Code != 200 || !bytes.Equal(rec.Body.Bytes(), openAPISpec) || !strings.HasPrefix(rec.Body.String(), "openapi: 3.1") {
 		t.Errorf("GET /openapi.yaml: %d %.40s", rec.Code, rec.Body)
+	}
+}
+
+// TestOpenAPIIsYAML parses the served spec with a real YAML parser: the route test reads
+// it line by line and would not notice, for instance, an unquoted "a: b" in a summary.
+func TestOpenAPIIsYAML(t *testing.T) {
+	var doc map[string]any
+	if err := yaml.Unmarshal(openAPISpec, &doc); err != nil {
+		t.Fatalf("openapi.yaml is not valid YAML: %v", err)
+	}
+	if doc["openapi"] == nil || doc["paths"] == nil {
+		t.Fatalf("openapi.yaml lacks openapi or paths")
 	}
 }

@@ -143,7 +143,11 @@ func lineOf(b *ledger.LineBalance, id string) lineJSON {
 // include its districts' and communes'; DA3 includes DA3.TDA1).
 func (s *Server) handleLines(c echo.Context) error {
 	q := c.QueryParams()
-	if err := onlyParams(q, "program", "year", "source", "project", "unit", "after", "limit"); err != nil {
+	if err := onlyParams(q, "program", "year", "source", "project", "unit", "after", "limit", "at", "known_at"); err != nil {
+		return err
+	}
+	at, err := s.historyAt(c, q)
+	if err != nil {
 		return err
 	}
 	limit, err := pageLimit(q, LinesPageMax)
@@ -165,7 +169,7 @@ func (s *Server) handleLines(c echo.Context) error {
 	var lines []lineJSON
 	scope := scopeOf(c)
 	var refused error
-	s.cfg.Balances.Read(func(st *ledger.State) {
+	collect := func(st *ledger.State) {
 		cat := &st.Catalog
 		// A unit filter outside the token's subtree is refused, not answered empty: an
 		// empty list would read as "nothing recorded there".
@@ -186,7 +190,16 @@ func (s *Server) handleLines(c echo.Context) error {
 				lines = append(lines, lineOf(b, id))
 			}
 		})
-	})
+	}
+	if at == 0 {
+		s.cfg.Balances.Read(collect)
+	} else {
+		st, err := s.linesAt(c.Request().Context(), at)
+		if err != nil {
+			return err
+		}
+		collect(st)
+	}
 	if refused != nil {
 		return refused
 	}
@@ -228,13 +241,32 @@ func (s *Server) handleLine(c echo.Context) error {
 	if err := s.checkLineScope(c, l, "line_id"); err != nil {
 		return err
 	}
+	q := c.QueryParams()
+	if err := onlyParams(q, historyParams...); err != nil {
+		return err
+	}
+	at, err := s.historyAt(c, q)
+	if err != nil {
+		return err
+	}
 	var out *lineJSON
-	s.cfg.Balances.Read(func(st *ledger.State) {
-		if b := st.Line(l); b != nil {
+	if at > 0 {
+		b, n, err := s.foldLine(c.Request().Context(), l, id, at, nil)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
 			v := lineOf(b, id)
 			out = &v
 		}
-	})
+	} else {
+		s.cfg.Balances.Read(func(st *ledger.State) {
+			if b := st.Line(l); b != nil {
+				v := lineOf(b, id)
+				out = &v
+			}
+		})
+	}
 	if out == nil {
 		return &ledger.Error{Code: ledger.CodeNotFound, Field: "line_id", Message: "no event has touched line " + id}
 	}
@@ -250,32 +282,57 @@ func (s *Server) handleLineEvents(c echo.Context) error {
 		return err
 	}
 	q := c.QueryParams()
-	if err := onlyParams(q, "after", "limit"); err != nil {
+	if err := onlyParams(q, "after", "limit", "at", "known_at"); err != nil {
 		return err
 	}
 	after, limit, err := eventPage(q)
 	if err != nil {
 		return err
 	}
-	events, err := s.cfg.Events.LineEvents(c.Request().Context(), id, after, limit)
+	at, err := s.historyAt(c, q)
 	if err != nil {
-		return storeError(err, "read events of line "+id)
+		return err
 	}
-	return writeEventPage(c, events, after)
+	// Running balances need every earlier event of the line: fold from its first.
+	var events []*ledger.Event
+	balances := []lineBalance{} // always present on this route, aligned with events
+	_, _, err = s.foldLine(c.Request().Context(), l, id, at, func(e *ledger.Event, b *ledger.LineBalance) {
+		if e.Position > after && len(events) < limit {
+			events = append(events, e)
+			balances = append(balances, lineBalance{Position: e.Position, Plan: b.Plan(), NetDisbursed: b.NetDisbursed(), Available: b.Available()})
+		}
+	})
+	if err != nil {
+		return err
+	}
+	next := after
+	if len(events) > 0 {
+		next = events[len(events)-1].Position
+	}
+	return writeEventPageWith(c, events, next, balances)
 }
 
 func (s *Server) handleEvents(c echo.Context) error {
 	q := c.QueryParams()
-	if err := onlyParams(q, "after", "limit"); err != nil {
+	if err := onlyParams(q, "after", "limit", "at", "known_at"); err != nil {
 		return err
 	}
 	after, limit, err := eventPage(q)
 	if err != nil {
 		return err
 	}
-	events, err := s.cfg.Events.Events(c.Request().Context(), after, limit)
+	at, err := s.historyAt(c, q)
 	if err != nil {
-		return storeError(err, "read events")
+		return err
+	}
+	if at > 0 {
+		limit = int(max(0, min(int64(limit), at-after)))
+	}
+	var events []*ledger.Event
+	if limit > 0 {
+		if events, err = s.cfg.Events.Events(c.Request().Context(), after, limit); err != nil {
+			return storeError(err, "read events")
+		}
 	}
 	if len(events) > 0 {
 		// next_after stays the last position read, even when the events around it are
@@ -291,6 +348,14 @@ func (s *Server) handleEvent(c echo.Context) error {
 	if err != nil {
 		return invalidArg("id", "must be an event id (UUID)")
 	}
+	q := c.QueryParams()
+	if err := onlyParams(q, historyParams...); err != nil {
+		return err
+	}
+	at, err := s.historyAt(c, q)
+	if err != nil {
+		return err
+	}
 	e, err := s.cfg.Events.Event(c.Request().Context(), id)
 	if errors.Is(err, ledger.ErrNotFound) {
 		return &ledger.Error{Code: ledger.CodeNotFound, Field: "id", Message: "no event " + id.String()}
@@ -300,6 +365,9 @@ func (s *Server) handleEvent(c echo.Context) error {
 	}
 	if len(s.visibleEvents(c, []*ledger.Event{e})) == 0 {
 		return outOfScope("id", scopeOf(c))
+	}
+	if at > 0 && e.Position > at {
+		return &ledger.Error{Code: ledger.CodeNotFound, Field: "id", Message: fmt.Sprintf("event %s was recorded after position %d", id, at)}
 	}
 	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, e.AppendJSON(make([]byte, 0, 1024)))
 }
@@ -325,6 +393,12 @@ func writeEventPage(c echo.Context, events []*ledger.Event, after int64) error {
 
 // writeEventPageNext answers {"events":[…], "next_after": next}.
 func writeEventPageNext(c echo.Context, events []*ledger.Event, next int64) error {
+	return writeEventPageWith(c, events, next, nil)
+}
+
+// writeEventPageWith answers {"events":[…], "balances":[…], "next_after": next}, without
+// "balances" when balances is nil.
+func writeEventPageWith(c echo.Context, events []*ledger.Event, next int64, balances []lineBalance) error {
 	after := next
 	b := make([]byte, 0, 64+len(events)*768)
 	b = append(b, `{"events":[`...)
@@ -334,7 +408,11 @@ func writeEventPageNext(c echo.Context, events []*ledger.Event, next int64) erro
 		}
 		b = e.AppendJSON(b)
 	}
-	b = append(b, `],"next_after":`...)
+	b = append(b, ']')
+	if balances != nil {
+		b = appendBalances(b, balances)
+	}
+	b = append(b, `,"next_after":`...)
 	b = strconv.AppendInt(b, after, 10)
 	b = append(b, '}')
 	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, b)

@@ -36,6 +36,37 @@ func (b *LineBalance) Plan() int64 {
 // NetDisbursed is disbursed − reversed.
 func (b *LineBalance) NetDisbursed() int64 { return b.Disbursed - b.Reversed }
 
+// Add folds into b what e does to b.Line (nothing when e does not touch it). It is the
+// balance of one line from that line's events alone — for history at a position and
+// running balances; State.Apply keeps every line at once, and a test holds the two equal.
+func (b *LineBalance) Add(e *Event) {
+	d := &e.Data
+	if e.Type == TypeTransferred {
+		if d.From != nil && *d.From == b.Line {
+			b.TransferredOut += d.Amount
+		}
+		if d.To != nil && *d.To == b.Line {
+			b.TransferredIn += d.Amount
+		}
+		return
+	}
+	if d.Line == nil || *d.Line != b.Line {
+		return
+	}
+	switch e.Type {
+	case TypeAllocated:
+		b.Allocated += d.Amount
+	case TypeCarriedOver:
+		b.CarriedOver += d.Amount
+	case TypeCancelled:
+		b.Cancelled += d.Amount
+	case TypeDisbursed:
+		b.Disbursed += d.Amount
+	case TypeReversed:
+		b.Reversed += d.Amount
+	}
+}
+
 // disbursement is what the write model remembers of a funds.disbursed event, to check
 // reversals and settlements against it.
 type disbursement struct {
