@@ -43,6 +43,7 @@ const (
 	recoverMax      = 60 * time.Second        // bound on recovering after a fault ends
 	soakOutages     = 5                       // outages per fault in make soak
 	outagePause     = 20 * time.Millisecond   // a client's pause after a failed request
+	outageWritesMin = 10                      // writes acknowledged while NATS is down
 	pgBin           = "/usr/lib/postgresql/15/bin"
 	natsServerBin   = "/usr/sbin/nats-server"
 )
@@ -226,10 +227,13 @@ func TestNATSOutageUnderLoad(t *testing.T) {
 	_ = ns.Wait()
 	ackedBefore, _, _ := rec.Counts()
 	time.Sleep(outageShort) // NATS stays down while the load goes on
-	ackedDuring, _, _ := rec.Counts()
-	if ackedDuring <= ackedBefore {
-		t.Errorf("writes stopped while NATS was down: %d acknowledged before, %d after", ackedBefore, ackedDuring)
-	}
+	// Writes must go on without NATS: wait (bounded) for some to be acknowledged, rather
+	// than demanding them within a fixed window that a loaded machine may miss.
+	var ackedDuring int
+	waitFor(t, recoverMax, func() bool {
+		ackedDuring, _, _ = rec.Counts()
+		return ackedDuring >= ackedBefore+outageWritesMin
+	})
 	t0 := time.Now()
 	startNATS(t, natsDir, port)
 	close(stop)
