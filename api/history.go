@@ -22,8 +22,26 @@ const (
 	LinesHistoryMax = 1_000_000
 )
 
-// historyParams are the query parameters of history on the line and event reads.
-var historyParams = []string{"at", "known_at"}
+// historyQuery checks that the query holds only allowed parameters and at/known_at, and
+// returns it with the position asked for (0: the head).
+func (s *Server) historyQuery(c echo.Context, allowed ...string) (url.Values, int64, error) {
+	q := c.QueryParams()
+	if err := onlyParams(q, append(allowed, "at", "known_at")...); err != nil {
+		return nil, 0, err
+	}
+	at, err := s.historyAt(c, q)
+	return q, at, err
+}
+
+// eventHistoryPage is historyQuery for the event lists: after, limit and the position.
+func (s *Server) eventHistoryPage(c echo.Context) (after int64, limit int, at int64, err error) {
+	q, at, err := s.historyQuery(c, "after", "limit")
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	after, limit, err = eventPage(q)
+	return after, limit, at, err
+}
 
 // historyAt returns the position a read is asked at: 0 for the head, else at or
 // known_at resolved, never beyond the head.

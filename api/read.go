@@ -142,11 +142,7 @@ func lineOf(b *ledger.LineBalance, id string) lineJSON {
 // line id "after". unit and project select their whole subtree (a province's lines
 // include its districts' and communes'; DA3 includes DA3.TDA1).
 func (s *Server) handleLines(c echo.Context) error {
-	q := c.QueryParams()
-	if err := onlyParams(q, "program", "year", "source", "project", "unit", "after", "limit", "at", "known_at"); err != nil {
-		return err
-	}
-	at, err := s.historyAt(c, q)
+	q, at, err := s.historyQuery(c, "program", "year", "source", "project", "unit", "after", "limit")
 	if err != nil {
 		return err
 	}
@@ -241,11 +237,7 @@ func (s *Server) handleLine(c echo.Context) error {
 	if err := s.checkLineScope(c, l, "line_id"); err != nil {
 		return err
 	}
-	q := c.QueryParams()
-	if err := onlyParams(q, historyParams...); err != nil {
-		return err
-	}
-	at, err := s.historyAt(c, q)
+	_, at, err := s.historyQuery(c)
 	if err != nil {
 		return err
 	}
@@ -281,15 +273,7 @@ func (s *Server) handleLineEvents(c echo.Context) error {
 	if err := s.checkLineScope(c, l, "line_id"); err != nil {
 		return err
 	}
-	q := c.QueryParams()
-	if err := onlyParams(q, "after", "limit", "at", "known_at"); err != nil {
-		return err
-	}
-	after, limit, err := eventPage(q)
-	if err != nil {
-		return err
-	}
-	at, err := s.historyAt(c, q)
+	after, limit, at, err := s.eventHistoryPage(c)
 	if err != nil {
 		return err
 	}
@@ -313,15 +297,7 @@ func (s *Server) handleLineEvents(c echo.Context) error {
 }
 
 func (s *Server) handleEvents(c echo.Context) error {
-	q := c.QueryParams()
-	if err := onlyParams(q, "after", "limit", "at", "known_at"); err != nil {
-		return err
-	}
-	after, limit, err := eventPage(q)
-	if err != nil {
-		return err
-	}
-	at, err := s.historyAt(c, q)
+	after, limit, at, err := s.eventHistoryPage(c)
 	if err != nil {
 		return err
 	}
@@ -348,11 +324,7 @@ func (s *Server) handleEvent(c echo.Context) error {
 	if err != nil {
 		return invalidArg("id", "must be an event id (UUID)")
 	}
-	q := c.QueryParams()
-	if err := onlyParams(q, historyParams...); err != nil {
-		return err
-	}
-	at, err := s.historyAt(c, q)
+	_, at, err := s.historyQuery(c)
 	if err != nil {
 		return err
 	}
