@@ -38,7 +38,7 @@ func (b *LineBalance) NetDisbursed() int64 { return b.Disbursed - b.Reversed }
 
 // Add folds into b what e does to b.Line (nothing when e does not touch it). It is the
 // balance of one line from that line's events alone — for history at a position and
-// running balances; State.Apply keeps every line at once, and a test holds the two equal.
+// running balances — and what State.Apply does to every line an event touches.
 func (b *LineBalance) Add(e *Event) {
 	d := &e.Data
 	if e.Type == TypeTransferred {
@@ -346,24 +346,24 @@ func (s *State) Apply(e *Event) {
 	s.init()
 	invariant(e.Position == s.Head+1, "events applied out of order")
 	d := &e.Data
+	// What a money event does to each line it touches is LineBalance.Add, the one
+	// definition; Apply adds what only the write model keeps.
 	switch e.Type {
-	case TypeAllocated:
-		s.touch(*d.Line).Allocated += d.Amount
+	case TypeAllocated, TypeCancelled:
+		s.touch(*d.Line).Add(e)
 	case TypeTransferred:
-		s.touch(*d.From).TransferredOut += d.Amount
-		s.touch(*d.To).TransferredIn += d.Amount
+		s.touch(*d.From).Add(e)
+		s.touch(*d.To).Add(e)
 	case TypeCarriedOver:
 		b := s.touch(*d.Line)
-		b.CarriedOver += d.Amount
+		b.Add(e)
 		if b.carriedInto == nil {
 			b.carriedInto = map[int]int64{}
 		}
 		b.carriedInto[d.IntoYear] += d.Amount
-	case TypeCancelled:
-		s.touch(*d.Line).Cancelled += d.Amount
 	case TypeDisbursed:
 		b := s.touch(*d.Line)
-		b.Disbursed += d.Amount
+		b.Add(e)
 		if !s.LinesOnly {
 			s.disbursements[e.ID] = &disbursement{line: b, date: e.EffectiveDate, advance: d.Kind == KindAdvance, amount: d.Amount}
 			s.vouchers[d.Voucher.key()] = struct{}{}
@@ -375,7 +375,7 @@ func (s *State) Apply(e *Event) {
 			s.vouchers[d.Voucher.key()] = struct{}{}
 		}
 	case TypeReversed:
-		s.touch(*d.Line).Reversed += d.Amount
+		s.touch(*d.Line).Add(e)
 		if !s.LinesOnly {
 			s.original(d.EventID).reversed += d.Amount
 		}
