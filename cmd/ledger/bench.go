@@ -504,7 +504,22 @@ func httpWriteLoad(ctx context.Context, cfg *Config, dbURL string, clients int, 
 		return 0, 0, 0, err
 	}
 	defer stop()
-	deadline := time.Now().Add(cfg.BenchDuration)
+	return timedLoad(ctx, bn, clients, cfg.BenchDuration, 1, func(c int) func(i int, body []byte) (string, []byte) {
+		line, _ := json.Marshal(bn.lines[c%len(bn.lines)])
+		return func(i int, body []byte) (string, []byte) {
+			return "/v1/disbursements", fmt.Appendf(body[:0], `{"line":%s,"amount":%d,"kind":"payment","effective_date":"2024-03-01","payee":"Nhà thầu","voucher":{"office":"KB01","type":"C2-02a","number":"b%d-%d","date":"2024-03-01"}}`,
+				line, benchDisburseDong, c, i)
+		}
+	})
+}
+
+// timedLoad runs clients that each post the requests newClient(c) builds (path and
+// body of request i, built into body) until d has passed, timing every answer; each
+// request records eventsPer events. It returns events/s and the p50 and p99 latency of
+// one request in milliseconds; any failed request fails the measurement.
+func timedLoad(ctx context.Context, bn *benchNode, clients int, d time.Duration, eventsPer int,
+	newClient func(c int) func(i int, body []byte) (string, []byte)) (rate, p50, p99 float64, err error) {
+	deadline := time.Now().Add(d)
 	lat := make([][]time.Duration, clients)
 	var wg sync.WaitGroup
 	var failures atomic.Int64
@@ -514,12 +529,13 @@ func httpWriteLoad(ctx context.Context, cfg *Config, dbURL string, clients int, 
 		go func() {
 			defer wg.Done()
 			lat[c] = make([]time.Duration, 0, benchLatencyPrealloc)
-			line, _ := json.Marshal(bn.lines[c%len(bn.lines)])
+			request := newClient(c)
+			var body []byte
 			for i := 0; time.Now().Before(deadline); i++ {
-				body := fmt.Appendf(nil, `{"line":%s,"amount":%d,"kind":"payment","effective_date":"2024-03-01","payee":"Nhà thầu","voucher":{"office":"KB01","type":"C2-02a","number":"b%d-%d","date":"2024-03-01"}}`,
-					line, benchDisburseDong, c, i)
+				var path string
+				path, body = request(i, body)
 				t0 := time.Now()
-				status, err := postStatus(ctx, bn.hc, bn.base+"/v1/disbursements", body)
+				status, err := postStatus(ctx, bn.hc, bn.base+path, body)
 				if err != nil || status != http.StatusCreated {
 					failures.Add(1)
 					continue
@@ -533,7 +549,7 @@ func httpWriteLoad(ctx context.Context, cfg *Config, dbURL string, clients int, 
 	if f := failures.Load(); f > 0 {
 		return 0, 0, 0, fmt.Errorf("%d requests failed", f)
 	}
-	return latencyFigures(lat, 1, elapsed)
+	return latencyFigures(lat, eventsPer, elapsed)
 }
 
 // httpBulkLoad runs bulkClients clients that each post atomic batches of bulkBatch
@@ -545,43 +561,20 @@ func httpBulkLoad(ctx context.Context, cfg *Config, dbURL string) (rate, p50, p9
 		return 0, 0, 0, err
 	}
 	defer bn.close()
-	deadline := time.Now().Add(cfg.BenchDuration)
-	lat := make([][]time.Duration, bulkClients)
-	var wg sync.WaitGroup
-	var failures atomic.Int64
-	start := time.Now()
-	for c := range bulkClients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			line, _ := json.Marshal(bn.lines[c%len(bn.lines)])
-			body := make([]byte, 0, bulkBatch*320)
-			for i := 0; time.Now().Before(deadline); i++ {
-				body = append(body[:0], `{"atomic":true,"commands":[`...)
-				for j := range bulkBatch {
-					if j > 0 {
-						body = append(body, ',')
-					}
-					body = fmt.Appendf(body, `{"type":"disbursement","line":%s,"amount":%d,"kind":"payment","effective_date":"2024-03-01","payee":"Nhà thầu","voucher":{"office":"KB01","type":"C2-02a","number":"u%d-%d-%d","date":"2024-03-01"}}`,
-						line, benchDisburseDong, c, i, j)
+	return timedLoad(ctx, bn, bulkClients, cfg.BenchDuration, bulkBatch, func(c int) func(i int, body []byte) (string, []byte) {
+		line, _ := json.Marshal(bn.lines[c%len(bn.lines)])
+		return func(i int, body []byte) (string, []byte) {
+			body = append(body[:0], `{"atomic":true,"commands":[`...)
+			for j := range bulkBatch {
+				if j > 0 {
+					body = append(body, ',')
 				}
-				body = append(body, "]}"...)
-				t0 := time.Now()
-				status, err := postStatus(ctx, bn.hc, bn.base+"/v1/batch", body)
-				if err != nil || status != http.StatusCreated {
-					failures.Add(1)
-					continue
-				}
-				lat[c] = append(lat[c], time.Since(t0))
+				body = fmt.Appendf(body, `{"type":"disbursement","line":%s,"amount":%d,"kind":"payment","effective_date":"2024-03-01","payee":"Nhà thầu","voucher":{"office":"KB01","type":"C2-02a","number":"u%d-%d-%d","date":"2024-03-01"}}`,
+					line, benchDisburseDong, c, i, j)
 			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	if f := failures.Load(); f > 0 {
-		return 0, 0, 0, fmt.Errorf("%d batches failed", f)
-	}
-	return latencyFigures(lat, bulkBatch, elapsed)
+			return "/v1/batch", append(body, "]}"...)
+		}
+	})
 }
 
 // benchSetup registers a catalog and allocates benchLines lines over HTTP.
