@@ -171,7 +171,8 @@ func TestWriteEndpointsRecordEvents(t *testing.T) {
 		t.Fatalf("head %d after seeding, want 12", got)
 	}
 	cases := []struct {
-		path, body, typ string
+		path, body string
+		typ        ledger.EventType
 	}{
 		{"/v1/transfers", `{"from":` + lineProvince + `,"to":` + line062 + `,"amount":5000000,"kind":"suballocation","effective_date":"2024-02-01","decision":"QĐ 3"}`, ledger.TypeTransferred},
 		{"/v1/carryovers", `{"line":` + line062 + `,"amount":1000000,"into_year":2025,"effective_date":"2024-12-31","decision":"QĐ 4"}`, ledger.TypeCarriedOver},

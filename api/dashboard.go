@@ -495,7 +495,7 @@ type overviewView struct {
 
 // childLevel is the unit dimension below the reader's scope: provinces for everyone,
 // districts within a province, communes within a district or commune.
-func (s *Server) childLevel(scope string) (group, level string) {
+func (s *Server) childLevel(scope string) (group string, level ledger.Level) {
 	if scope == "" {
 		return projections.GroupProvince, ""
 	}
@@ -805,27 +805,17 @@ func (s *Server) handleDashLine(c echo.Context) error {
 	return s.renderPage(c, http.StatusOK, "line", p)
 }
 
-// lineEffect is what event e did to the available balance of line l (the fold of
-// ledger.State.Apply, for one line): a carry-over and an advance settlement leave it
-// unchanged.
+// lineEffect is what event e did to the available balance of line l: the sum of its
+// postings' available deltas on l.
 func lineEffect(e *ledger.Event, l ledger.Line) int64 {
-	d := &e.Data
-	switch e.Type {
-	case ledger.TypeAllocated, ledger.TypeReversed:
-		return d.Amount
-	case ledger.TypeCancelled, ledger.TypeDisbursed:
-		return -d.Amount
-	case ledger.TypeTransferred:
-		var v int64
-		if d.From != nil && *d.From == l {
-			v -= d.Amount
+	var buf [ledger.PostingsMax]ledger.Posting
+	var v int64
+	for _, p := range e.Postings(buf[:0]) {
+		if p.Line == l {
+			v += p.AvailableDelta()
 		}
-		if d.To != nil && *d.To == l {
-			v += d.Amount
-		}
-		return v
 	}
-	return 0
+	return v
 }
 
 // documentOf names the document behind an event: the treasury voucher of a payment, the

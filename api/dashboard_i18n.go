@@ -37,9 +37,9 @@ type dashWords struct {
 	Error, ErrorHint string
 
 	// EventTypes names the event types shown on a line.
-	EventTypes map[string]string
+	EventTypes map[ledger.EventType]string
 	// Levels names unit levels as the heading of a by-unit ranking.
-	Levels map[string]string
+	Levels map[ledger.Level]string
 }
 
 var dashVI = &dashWords{
@@ -73,13 +73,13 @@ var dashVI = &dashWords{
 	Amount: "Số tiền", Running: "Còn lại sau sự kiện", Type: "Loại", Back: "Quay lại", MoreEvents: "Xem tiếp",
 	Payee: "Đơn vị nhận",
 	Error: "Không thể hiển thị trang", ErrorHint: "Kiểm tra bộ lọc rồi thử lại.",
-	EventTypes: map[string]string{
+	EventTypes: map[ledger.EventType]string{
 		ledger.TypeAllocated: "Giao vốn", ledger.TypeTransferred: "Điều chuyển",
 		ledger.TypeCarriedOver: "Chuyển nguồn", ledger.TypeCancelled: "Hủy dự toán",
 		ledger.TypeDisbursed: "Giải ngân", ledger.TypeAdvanceSettled: "Thanh toán tạm ứng",
 		ledger.TypeReversed: "Thu hồi / đảo",
 	},
-	Levels: map[string]string{
+	Levels: map[ledger.Level]string{
 		"": "Tỉnh", ledger.LevelProvince: "Huyện", ledger.LevelDistrict: "Xã", ledger.LevelCommune: "Xã",
 	},
 }
@@ -115,13 +115,13 @@ var dashEN = &dashWords{
 	Amount: "Amount", Running: "Available after", Type: "Type", Back: "Back", MoreEvents: "More",
 	Payee: "Payee",
 	Error: "The page cannot be shown", ErrorHint: "Check the filters and try again.",
-	EventTypes: map[string]string{
+	EventTypes: map[ledger.EventType]string{
 		ledger.TypeAllocated: "Allocation", ledger.TypeTransferred: "Transfer",
 		ledger.TypeCarriedOver: "Carry-over", ledger.TypeCancelled: "Cancellation",
 		ledger.TypeDisbursed: "Disbursement", ledger.TypeAdvanceSettled: "Advance settled",
 		ledger.TypeReversed: "Reversal",
 	},
-	Levels: map[string]string{
+	Levels: map[ledger.Level]string{
 		"": "Province", ledger.LevelProvince: "District", ledger.LevelDistrict: "Commune", ledger.LevelCommune: "Commune",
 	},
 }

@@ -133,9 +133,9 @@ type lineJSON struct {
 }
 
 func lineOf(b *ledger.LineBalance, id string) lineJSON {
-	return lineJSON{ID: id, Line: b.Line, Plan: b.Plan(), Allocated: b.Allocated, TransferredIn: b.TransferredIn,
-		TransferredOut: b.TransferredOut, CarriedOver: b.CarriedOver, Cancelled: b.Cancelled, Disbursed: b.Disbursed,
-		Reversed: b.Reversed, NetDisbursed: b.NetDisbursed(), Available: b.Available()}
+	return lineJSON{ID: id, Line: b.Line, Plan: b.Plan(), Allocated: b.Allocated(), TransferredIn: b.TransferredIn(),
+		TransferredOut: b.TransferredOut(), CarriedOver: b.CarriedOver(), Cancelled: b.Cancelled(), Disbursed: b.Disbursed(),
+		Reversed: b.Reversed(), NetDisbursed: b.NetDisbursed(), Available: b.Available()}
 }
 
 // handleLines serves GET /v1/lines: lines sorted by id, filtered, one page after the

@@ -263,7 +263,7 @@ func (b *builder) disburse(name string, c *ledger.Disburse) {
 }
 
 // payment returns a disbursement command; its voucher gets a number from numberVouchers.
-func payment(l ledger.Line, amount int64, kind string, d ledger.Date, payee, office, voucherType, note string) *ledger.Disburse {
+func payment(l ledger.Line, amount int64, kind ledger.DisbursementKind, d ledger.Date, payee, office, voucherType, note string) *ledger.Disburse {
 	return &ledger.Disburse{Line: l, Amount: amount, Kind: kind, EffectiveDate: d, Payee: payee,
 		Voucher: ledger.Voucher{Office: office, Type: voucherType, Date: d}, Note: note}
 }

@@ -37,7 +37,7 @@ func run(t *testing.T, steps []Step, after func(name string, st *ledger.State)) 
 		}
 		err := cmd.Validate()
 		var (
-			typ  string
+			typ  ledger.EventType
 			date ledger.Date
 			data ledger.EventData
 		)

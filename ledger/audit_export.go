@@ -72,7 +72,7 @@ func (x *Exporter) Write(e *Event) error {
 	clear(r)
 	r[0] = strconv.FormatInt(e.Position, 10)
 	r[1] = e.ID.String()
-	r[2] = e.Type
+	r[2] = string(e.Type)
 	r[3] = e.EffectiveDate.String()
 	r[4] = FormatRecordedAt(e.RecordedAt)
 	if l := e.MainLine(); l != nil {

@@ -37,7 +37,7 @@ func AppendCanonical(b []byte, e *Event) []byte {
 	b = append(b, `,"recorded_at":"`...)
 	b = e.RecordedAt.UTC().AppendFormat(b, recordedAtLayout)
 	b = append(b, `","type":`...)
-	b = appendString(b, e.Type)
+	b = appendString(b, string(e.Type))
 	return append(b, '}')
 }
 
@@ -64,6 +64,7 @@ func AppendCanonicalMeta(b []byte, m *Metadata) []byte {
 
 func appendData(b []byte, d *EventData) []byte {
 	o := object{b: b}
+	o.int("advance_reversed", d.AdvanceReversed)
 	o.int("amount", int64(d.Amount))
 	o.str("decision", d.Decision)
 	o.str("event_id", d.EventID)
@@ -124,7 +125,7 @@ func appendData(b []byte, d *EventData) []byte {
 		uo := object{b: o.b}
 		uo.str("code", u.Code)
 		uo.str("id", u.ID)
-		uo.str("level", u.Level)
+		uo.str("level", string(u.Level))
 		uo.str("name", u.Name)
 		uo.str("parent", u.Parent)
 		uo.date("valid_from", u.ValidFrom)

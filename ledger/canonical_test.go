@@ -46,7 +46,7 @@ func sampleEvents() []*Event {
 	adv := uuid.MustParse("01900000-0000-7000-8000-000000000009")
 	v := Voucher{Office: `KB"<&>\`, Type: "C2-02/NS", Number: "0012/KB-TT", Date: day(2023, 12, 10)}
 	data := []struct {
-		typ  string
+		typ  EventType
 		date Date
 		d    EventData
 	}{
@@ -59,10 +59,10 @@ func sampleEvents() []*Event {
 			Counterpart: true, Validity: Validity{ValidFrom: day(2021, 1, 1)}}}},
 		{TypeSourceRegistered, day(2021, 1, 1), EventData{Source: &Source{Code: srcInv, Name: "NSTW", Budget: BudgetCentral, Nature: NatureInvestment}}},
 		{TypeAllocated, day(2023, 3, 15), EventData{Line: &from, Amount: 4_478_000_000, Decision: tricky[6], Note: tricky[4]}},
-		{TypeTransferred, day(2023, 5, 10), EventData{From: &from, To: &line, Amount: 120_000_000, Kind: KindSuballocation, Decision: tricky[0], Note: tricky[5]}},
+		{TypeTransferred, day(2023, 5, 10), EventData{From: &from, To: &line, Amount: 120_000_000, Kind: string(KindSuballocation), Decision: tricky[0], Note: tricky[5]}},
 		{TypeCarriedOver, day(2023, 1, 2), EventData{Line: &from, Amount: 1_412_000_000, IntoYear: 2024, Decision: "QĐ 1/QĐ-UBND", Note: tricky[7]}},
 		{TypeCancelled, day(2023, 11, 1), EventData{Line: &from, Amount: 1, Decision: tricky[2]}},
-		{TypeDisbursed, day(2023, 9, 15), EventData{Line: &line, Amount: MaxAmount, Kind: KindAdvance, Payee: tricky[1], Voucher: &v, Note: tricky[3]}},
+		{TypeDisbursed, day(2023, 9, 15), EventData{Line: &line, Amount: MaxAmount, Kind: string(KindAdvance), Payee: tricky[1], Voucher: &v, Note: tricky[3]}},
 		{TypeAdvanceSettled, day(2023, 12, 10), EventData{Line: &line, EventID: adv.String(), Amount: 60_000_000, Voucher: &v, Note: tricky[6]}},
 		{TypeReversed, day(2023, 12, 18), EventData{Line: &line, EventID: adv.String(), Amount: 12_000_000, Reason: tricky[3]}},
 		{TypeAllocated, day(2024, 1, 2), EventData{Line: &line, Amount: 7, Decision: "QĐ"}},

@@ -1,11 +1,31 @@
 package ledger
 
-// Unit levels (cấp hành chính).
+// Level is the level of an administrative unit (cấp hành chính).
+type Level string
+
+// Unit levels.
 const (
-	LevelProvince = "province"
-	LevelDistrict = "district"
-	LevelCommune  = "commune"
+	LevelProvince Level = "province"
+	LevelDistrict Level = "district"
+	LevelCommune  Level = "commune"
 )
+
+// Levels lists the unit levels from the top down; LevelCount is its length.
+var Levels = [LevelCount]Level{LevelProvince, LevelDistrict, LevelCommune}
+
+// LevelCount is the number of unit levels.
+const LevelCount = 3
+
+// Depth returns the level's place from the top (province 0, district 1, commune 2), or
+// -1 for a level that does not exist.
+func (l Level) Depth() int {
+	for i, v := range Levels {
+		if v == l {
+			return i
+		}
+	}
+	return -1
+}
 
 // Source budget levels and natures (DOMAIN.md §2).
 const (
@@ -58,7 +78,7 @@ type Unit struct {
 	ID     string `json:"id"`
 	Code   string `json:"code"`
 	Name   string `json:"name"`
-	Level  string `json:"level"`
+	Level  Level  `json:"level"`
 	Parent string `json:"parent,omitempty"` // the parent unit's ID
 	Validity
 }
@@ -106,7 +126,7 @@ func (c *Catalog) IsUnitWithin(id, ancestor string) bool {
 }
 
 // UnitAt returns the ancestor of unit id at level (or the unit itself), or nil.
-func (c *Catalog) UnitAt(id, level string) *Unit {
+func (c *Catalog) UnitAt(id string, level Level) *Unit {
 	for depth := 0; id != "" && depth < 8; depth++ {
 		u := c.Units[id]
 		if u == nil {
@@ -118,6 +138,39 @@ func (c *Catalog) UnitAt(id, level string) *Unit {
 		id = u.Parent
 	}
 	return nil
+}
+
+// Ancestry returns unit id's place in the tree: the id of its ancestor at each level
+// (Level.Depth) above it, its own id at its level, "" below it and where the tree has no
+// unit. It is the one definition of "the district of this commune": PlaceUnit builds
+// the same thing one registration at a time, for read models that index units their
+// own way.
+func (c *Catalog) Ancestry(id string) [LevelCount]string {
+	u := c.Units[id]
+	if u == nil {
+		return [LevelCount]string{}
+	}
+	var parent [LevelCount]string
+	if u.Parent != "" && u.Parent != id {
+		parent = c.Ancestry(u.Parent)
+	}
+	return PlaceUnit(parent, u.Level, id, "")
+}
+
+// PlaceUnit returns the ancestry of a unit at level whose parent's ancestry is parent:
+// the parent's entries above the unit's level, self at it and none below. A unit of an
+// unknown level takes its parent's ancestry.
+func PlaceUnit[T any](parent [LevelCount]T, level Level, self, none T) [LevelCount]T {
+	d := level.Depth()
+	if d < 0 {
+		return parent
+	}
+	anc := parent
+	anc[d] = self
+	for i := d + 1; i < LevelCount; i++ {
+		anc[i] = none
+	}
+	return anc
 }
 
 // IsProjectWithin reports whether project code lies in the subtree rooted at ancestor.

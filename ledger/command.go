@@ -22,13 +22,13 @@ type Allocate struct {
 // a re-allocation between lines. Both lines share program, plan year and source: money
 // keeps its plan year and its nature.
 type Transfer struct {
-	From          Line   `json:"from"`
-	To            Line   `json:"to"`
-	Amount        int64  `json:"amount"`
-	Kind          string `json:"kind"`
-	EffectiveDate Date   `json:"effective_date"`
-	Decision      string `json:"decision"`
-	Note          string `json:"note"`
+	From          Line         `json:"from"`
+	To            Line         `json:"to"`
+	Amount        int64        `json:"amount"`
+	Kind          TransferKind `json:"kind"`
+	EffectiveDate Date         `json:"effective_date"`
+	Decision      string       `json:"decision"`
+	Note          string       `json:"note"`
 }
 
 // CarryOver records that unspent capital of a line's plan year may be used in a later
@@ -54,13 +54,13 @@ type Cancel struct {
 // Disburse pays money out of a line through the State Treasury, as an advance (tạm ứng)
 // or a payment (thanh toán).
 type Disburse struct {
-	Line          Line    `json:"line"`
-	Amount        int64   `json:"amount"`
-	Kind          string  `json:"kind"`
-	EffectiveDate Date    `json:"effective_date"`
-	Payee         string  `json:"payee"`
-	Voucher       Voucher `json:"voucher"`
-	Note          string  `json:"note"`
+	Line          Line             `json:"line"`
+	Amount        int64            `json:"amount"`
+	Kind          DisbursementKind `json:"kind"`
+	EffectiveDate Date             `json:"effective_date"`
+	Payee         string           `json:"payee"`
+	Voucher       Voucher          `json:"voucher"`
+	Note          string           `json:"note"`
 }
 
 // SettleAdvance turns (part of) an advance into a final payment; net disbursed is

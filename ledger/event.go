@@ -6,27 +6,71 @@ import (
 	"github.com/google/uuid"
 )
 
-// Event type strings. They are stored, hashed and published: never rename one.
+// EventType names what an event records. The strings are stored, hashed and published:
+// never rename one.
+type EventType string
+
+// The event types. EventTypes lists them all; every consumer that switches over event
+// types handles each one (TestEveryConsumerHandlesEveryEventType in each consumer's
+// package holds it to that).
 const (
-	TypeProgramRegistered = "catalog.program_registered"
-	TypeProjectRegistered = "catalog.project_registered"
-	TypeUnitRegistered    = "catalog.unit_registered"
-	TypeSourceRegistered  = "catalog.source_registered"
-	TypeAllocated         = "funds.allocated"
-	TypeTransferred       = "funds.transferred"
-	TypeCarriedOver       = "funds.carried_over"
-	TypeCancelled         = "funds.cancelled"
-	TypeDisbursed         = "funds.disbursed"
-	TypeAdvanceSettled    = "advance.settled"
-	TypeReversed          = "disbursement.reversed"
+	TypeProgramRegistered EventType = "catalog.program_registered"
+	TypeProjectRegistered EventType = "catalog.project_registered"
+	TypeUnitRegistered    EventType = "catalog.unit_registered"
+	TypeSourceRegistered  EventType = "catalog.source_registered"
+	TypeAllocated         EventType = "funds.allocated"
+	TypeTransferred       EventType = "funds.transferred"
+	TypeCarriedOver       EventType = "funds.carried_over"
+	TypeCancelled         EventType = "funds.cancelled"
+	TypeDisbursed         EventType = "funds.disbursed"
+	TypeAdvanceSettled    EventType = "advance.settled"
+	TypeReversed          EventType = "disbursement.reversed"
 )
 
-// Transfer and disbursement kinds.
+// EventTypes lists every event type in the order it was introduced. A build with the
+// ledger_testtype tag appends a test-only type, to show which consumers would miss a new
+// one.
+var EventTypes = []EventType{
+	TypeProgramRegistered, TypeProjectRegistered, TypeUnitRegistered, TypeSourceRegistered,
+	TypeAllocated, TypeTransferred, TypeCarriedOver, TypeCancelled, TypeDisbursed,
+	TypeAdvanceSettled, TypeReversed,
+}
+
+// ParseEventType returns the event type named s, or false when there is none.
+func ParseEventType(s string) (EventType, bool) {
+	for _, t := range EventTypes {
+		if string(t) == s {
+			return t, true
+		}
+	}
+	return "", false
+}
+
+// IsCatalog reports whether t registers reference data rather than moving money.
+func (t EventType) IsCatalog() bool {
+	switch t {
+	case TypeProgramRegistered, TypeProjectRegistered, TypeUnitRegistered, TypeSourceRegistered:
+		return true
+	}
+	return false
+}
+
+// TransferKind says why capital moves between two lines.
+type TransferKind string
+
+// Transfer kinds.
 const (
-	KindSuballocation = "suballocation"
-	KindReallocation  = "reallocation"
-	KindAdvance       = "advance"
-	KindPayment       = "payment"
+	KindSuballocation TransferKind = "suballocation" // to a unit below (phân bổ)
+	KindReallocation  TransferKind = "reallocation"  // between lines of one level (điều chỉnh)
+)
+
+// DisbursementKind says whether a disbursement is an advance or a final payment.
+type DisbursementKind string
+
+// Disbursement kinds.
+const (
+	KindAdvance DisbursementKind = "advance" // tạm ứng: to be settled or recovered
+	KindPayment DisbursementKind = "payment" // thanh toán
 )
 
 // Event is a recorded fact. Events are immutable once committed: Position is gapless
@@ -34,7 +78,7 @@ const (
 type Event struct {
 	Position      int64
 	ID            uuid.UUID
-	Type          string
+	Type          EventType
 	EffectiveDate Date
 	RecordedAt    time.Time // UTC, microsecond precision
 	Data          EventData
@@ -48,22 +92,25 @@ type Event struct {
 // store and the canonical encoding free of per-type plumbing. Amounts are positive; the
 // type gives the direction.
 type EventData struct {
-	Amount   int64    `json:"amount,omitempty"`
-	Decision string   `json:"decision,omitempty"`
-	EventID  string   `json:"event_id,omitempty"` // the disbursement settled or reversed
-	From     *Line    `json:"from,omitempty"`     // transfers: the line debited
-	IntoYear int      `json:"into_year,omitempty"`
-	Kind     string   `json:"kind,omitempty"`
-	Line     *Line    `json:"line,omitempty"` // every money event except transfers
-	Note     string   `json:"note,omitempty"`
-	Payee    string   `json:"payee,omitempty"`
-	Program  *Program `json:"program,omitempty"`
-	Project  *Project `json:"project,omitempty"`
-	Reason   string   `json:"reason,omitempty"`
-	Source   *Source  `json:"source,omitempty"`
-	To       *Line    `json:"to,omitempty"` // transfers: the line credited
-	Unit     *Unit    `json:"unit,omitempty"`
-	Voucher  *Voucher `json:"voucher,omitempty"`
+	Amount int64 `json:"amount,omitempty"`
+	// AdvanceReversed is the part of a reversal that takes back an advance not yet
+	// settled (outstanding advances fall by it); the rest reverses a final payment.
+	AdvanceReversed int64    `json:"advance_reversed,omitempty"`
+	Decision        string   `json:"decision,omitempty"`
+	EventID         string   `json:"event_id,omitempty"` // the disbursement settled or reversed
+	From            *Line    `json:"from,omitempty"`     // transfers: the line debited
+	IntoYear        int      `json:"into_year,omitempty"`
+	Kind            string   `json:"kind,omitempty"` // a TransferKind or a DisbursementKind
+	Line            *Line    `json:"line,omitempty"` // every money event except transfers
+	Note            string   `json:"note,omitempty"`
+	Payee           string   `json:"payee,omitempty"`
+	Program         *Program `json:"program,omitempty"`
+	Project         *Project `json:"project,omitempty"`
+	Reason          string   `json:"reason,omitempty"`
+	Source          *Source  `json:"source,omitempty"`
+	To              *Line    `json:"to,omitempty"` // transfers: the line credited
+	Unit            *Unit    `json:"unit,omitempty"`
+	Voucher         *Voucher `json:"voucher,omitempty"`
 }
 
 // Metadata says who recorded an event and through which request.

@@ -23,7 +23,7 @@ func (e *Event) AppendJSON(b []byte) []byte {
 	b = append(b, `,"id":"`...)
 	b = appendUUID(b, e.ID)
 	b = append(b, `","type":`...)
-	b = appendString(b, e.Type)
+	b = appendString(b, string(e.Type))
 	b = append(b, `,"effective_date":"`...)
 	b = e.EffectiveDate.AppendTo(b)
 	b = append(b, `","recorded_at":"`...)
@@ -62,7 +62,11 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 	if err != nil {
 		return err
 	}
-	*e = Event{Position: j.Position, ID: j.ID, Type: j.Type, EffectiveDate: j.EffectiveDate, RecordedAt: t,
+	typ, ok := ParseEventType(j.Type)
+	if !ok {
+		return fmt.Errorf("type: unknown event type %q", j.Type)
+	}
+	*e = Event{Position: j.Position, ID: j.ID, Type: typ, EffectiveDate: j.EffectiveDate, RecordedAt: t,
 		Data: j.Data, Meta: j.Metadata}
 	if err := decodeHash(&e.PrevHash, j.PrevHash); err != nil {
 		return fmt.Errorf("prev_hash: %w", err)

@@ -98,7 +98,7 @@ func advance(l Line, amount int64, d Date, voucher string) *Disburse {
 
 // decide runs a command the way the write path does: Validate on its own, then Decide
 // against the state.
-func decide(st *State, c Command) (string, Date, EventData, error) {
+func decide(st *State, c Command) (EventType, Date, EventData, error) {
 	if err := c.Validate(); err != nil {
 		return "", 0, EventData{}, err
 	}

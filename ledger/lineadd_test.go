@@ -17,9 +17,7 @@ func TestLineBalanceAddMatchesApply(t *testing.T) {
 			for _, e := range all {
 				got.Add(e)
 			}
-			if got.Allocated != want.Allocated || got.TransferredIn != want.TransferredIn || got.TransferredOut != want.TransferredOut ||
-				got.CarriedOver != want.CarriedOver || got.Cancelled != want.Cancelled || got.Disbursed != want.Disbursed ||
-				got.Reversed != want.Reversed {
+			if got.Flows != want.Flows {
 				t.Fatalf("seed %d, line %s: Add %+v, Apply %+v", seed, want.Line.ID(), got, *want)
 			}
 		})

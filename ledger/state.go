@@ -8,62 +8,56 @@ import (
 	"github.com/google/uuid"
 )
 
-// LineBalance is what a line holds, as sums of positive amounts by kind of movement.
+// LineBalance is what a line holds: the gross amount of each flow (Postings), from
+// which every measure follows.
 type LineBalance struct {
-	Line           Line
-	Allocated      int64
-	TransferredIn  int64
-	TransferredOut int64
-	CarriedOver    int64 // informational: carried capital stays available on its line
-	Cancelled      int64
-	Disbursed      int64 // gross, advances and payments
-	Reversed       int64
-	events         int           // events touching the line; Revert drops the line at zero
-	carriedInto    map[int]int64 // carried over, by the year carried into
+	Line        Line
+	Flows       [FlowCount]int64 // gross, positive amounts by flow
+	events      int              // postings on the line; Revert drops the line at zero
+	carriedInto map[int]int64    // carried over, by the year carried into
 }
 
-// Available is allocated + transferred in − transferred out − cancelled − net disbursed;
-// DOMAIN.md §4 rule 2 keeps it ≥ 0.
-func (b *LineBalance) Available() int64 {
-	return b.Allocated + b.TransferredIn - b.TransferredOut - b.Cancelled - b.Disbursed + b.Reversed
+// Measure returns the line's figure m: the signed sum of the flows that move it.
+func (b *LineBalance) Measure(m Measure) int64 {
+	var v int64
+	for f := Flow(1); f < flowEnd; f++ {
+		if f.Measure() == m {
+			v += f.Sign() * b.Flows[f]
+		}
+	}
+	return v
 }
 
 // Plan is allocated + transferred in − transferred out − cancelled.
-func (b *LineBalance) Plan() int64 {
-	return b.Allocated + b.TransferredIn - b.TransferredOut - b.Cancelled
-}
+func (b *LineBalance) Plan() int64 { return b.Measure(MeasurePlan) }
 
 // NetDisbursed is disbursed − reversed.
-func (b *LineBalance) NetDisbursed() int64 { return b.Disbursed - b.Reversed }
+func (b *LineBalance) NetDisbursed() int64 { return b.Measure(MeasureDisbursed) }
+
+// Available is plan − net disbursed; the write model keeps it ≥ 0 (docs/domain.md, rule 2).
+func (b *LineBalance) Available() int64 { return b.Plan() - b.NetDisbursed() }
+
+// AdvanceOutstanding is advances paid and neither settled nor reversed.
+func (b *LineBalance) AdvanceOutstanding() int64 { return b.Measure(MeasureAdvanceOutstanding) }
+
+// Gross amounts by flow, as the API shows a line.
+func (b *LineBalance) Allocated() int64      { return b.Flows[FlowAllocation] }
+func (b *LineBalance) TransferredIn() int64  { return b.Flows[FlowTransferIn] }
+func (b *LineBalance) TransferredOut() int64 { return b.Flows[FlowTransferOut] }
+func (b *LineBalance) Cancelled() int64      { return b.Flows[FlowCancellation] }
+func (b *LineBalance) Disbursed() int64      { return b.Flows[FlowDisbursement] }
+func (b *LineBalance) Reversed() int64       { return b.Flows[FlowReversal] }
+func (b *LineBalance) CarriedOver() int64    { return b.Flows[FlowCarryOver] }
 
 // Add folds into b what e does to b.Line (nothing when e does not touch it). It is the
-// balance of one line from that line's events alone — for history at a position and
-// running balances — and what State.Apply does to every line an event touches.
+// balance of one line from that line's events alone, for history at a position and
+// running balances.
 func (b *LineBalance) Add(e *Event) {
-	d := &e.Data
-	if e.Type == TypeTransferred {
-		if d.From != nil && *d.From == b.Line {
-			b.TransferredOut += d.Amount
+	var buf [PostingsMax]Posting
+	for _, p := range e.Postings(buf[:0]) {
+		if p.Line == b.Line {
+			b.Flows[p.Flow] += p.Amount
 		}
-		if d.To != nil && *d.To == b.Line {
-			b.TransferredIn += d.Amount
-		}
-		return
-	}
-	if d.Line == nil || *d.Line != b.Line {
-		return
-	}
-	switch e.Type {
-	case TypeAllocated:
-		b.Allocated += d.Amount
-	case TypeCarriedOver:
-		b.CarriedOver += d.Amount
-	case TypeCancelled:
-		b.Cancelled += d.Amount
-	case TypeDisbursed:
-		b.Disbursed += d.Amount
-	case TypeReversed:
-		b.Reversed += d.Amount
 	}
 }
 
@@ -83,8 +77,15 @@ type disbursement struct {
 // still be reversed.
 func (d *disbursement) remaining() int64 { return d.amount - d.reversed }
 
-// outstanding is the part of an advance not yet settled nor reversed.
-func (d *disbursement) outstanding() int64 { return max(0, d.amount-d.reversed-d.settled) }
+// outstanding is the part of an advance not yet settled nor reversed; 0 for a payment.
+// A reversal takes back this part first (Decide), so it equals the advance's postings:
+// advance − settlement − advance reversal.
+func (d *disbursement) outstanding() int64 {
+	if !d.advance {
+		return 0
+	}
+	return max(0, d.amount-d.reversed-d.settled)
+}
 
 // State is the fold of the event log: the catalog, every line's balance, what remains
 // of every disbursement, the vouchers accepted and the head of the hash chain. The zero
@@ -133,7 +134,7 @@ func (s *State) LineCount() int { return len(s.lines) }
 // data of the event it would record. It does not change the state. Errors name the
 // request field: *Error (invalid_argument, unknown_reference, not_found) or
 // *InsufficientFundsError.
-func (s *State) Decide(cmd Command) (typ string, date Date, data EventData, err error) {
+func (s *State) Decide(cmd Command) (typ EventType, date Date, data EventData, err error) {
 	s.init()
 	c := &s.Catalog
 	switch cmd := cmd.(type) {
@@ -142,7 +143,7 @@ func (s *State) Decide(cmd Command) (typ string, date Date, data EventData, err 
 			return
 		}
 		if b := s.lines[cmd.Line]; b != nil {
-			if _, ok := Sum(b.Allocated, b.TransferredIn, cmd.Amount); !ok {
+			if _, ok := Sum(b.Allocated(), b.TransferredIn(), cmd.Amount); !ok {
 				return "", 0, data, invalid("amount", "would overflow the line's total")
 			}
 		}
@@ -170,12 +171,12 @@ func (s *State) Decide(cmd Command) (typ string, date Date, data EventData, err 
 			}
 		}
 		if b := s.lines[cmd.To]; b != nil {
-			if _, ok := Sum(b.Allocated, b.TransferredIn, cmd.Amount); !ok {
+			if _, ok := Sum(b.Allocated(), b.TransferredIn(), cmd.Amount); !ok {
 				return "", 0, data, invalid("amount", "would overflow the line's total")
 			}
 		}
 		from, to := cmd.From, cmd.To
-		return TypeTransferred, cmd.EffectiveDate, EventData{From: &from, To: &to, Amount: cmd.Amount, Kind: cmd.Kind,
+		return TypeTransferred, cmd.EffectiveDate, EventData{From: &from, To: &to, Amount: cmd.Amount, Kind: string(cmd.Kind),
 			Decision: cmd.Decision, Note: cmd.Note}, nil
 
 	case *CarryOver:
@@ -190,7 +191,7 @@ func (s *State) Decide(cmd Command) (typ string, date Date, data EventData, err 
 			return "", 0, data, &InsufficientFundsError{Field: "line", Line: cmd.Line.ID(), Requested: cmd.Amount,
 				Available: max(0, b.Available()-already)}
 		}
-		if _, ok := Sum(b.CarriedOver, cmd.Amount); !ok {
+		if _, ok := Sum(b.CarriedOver(), cmd.Amount); !ok {
 			return "", 0, data, invalid("amount", "would overflow the line's total")
 		}
 		l := cmd.Line
@@ -214,14 +215,14 @@ func (s *State) Decide(cmd Command) (typ string, date Date, data EventData, err 
 		if err = s.checkAvailable(cmd.Line, cmd.Amount, "line"); err != nil {
 			return
 		}
-		if _, ok := Sum(s.lines[cmd.Line].Disbursed, cmd.Amount); !ok {
+		if _, ok := Sum(s.lines[cmd.Line].Disbursed(), cmd.Amount); !ok {
 			return "", 0, data, invalid("amount", "would overflow the line's total")
 		}
 		if err = s.checkVoucher(cmd.Voucher); err != nil {
 			return
 		}
 		l, v := cmd.Line, cmd.Voucher
-		return TypeDisbursed, cmd.EffectiveDate, EventData{Line: &l, Amount: cmd.Amount, Kind: cmd.Kind, Payee: cmd.Payee,
+		return TypeDisbursed, cmd.EffectiveDate, EventData{Line: &l, Amount: cmd.Amount, Kind: string(cmd.Kind), Payee: cmd.Payee,
 			Voucher: &v, Note: cmd.Note}, nil
 
 	case *SettleAdvance:
@@ -257,8 +258,10 @@ func (s *State) Decide(cmd Command) (typ string, date Date, data EventData, err 
 			return "", 0, data, &InsufficientFundsError{Field: "amount", Line: d.line.Line.ID(), Requested: cmd.Amount, Available: d.remaining()}
 		}
 		l := d.line.Line
+		// A reversal takes back the unsettled part of an advance first; the rest
+		// reverses a final payment (a settled part, or a payment).
 		return TypeReversed, cmd.EffectiveDate, EventData{Line: &l, EventID: cmd.EventID.String(), Amount: cmd.Amount,
-			Reason: cmd.Reason}, nil
+			AdvanceReversed: min(cmd.Amount, d.outstanding()), Reason: cmd.Reason}, nil
 
 	case *RegisterProgram:
 		if c.Programs[cmd.Code] != nil {
@@ -345,37 +348,32 @@ func (s *State) checkVoucher(v Voucher) error {
 func (s *State) Apply(e *Event) {
 	s.init()
 	invariant(e.Position == s.Head+1, "events applied out of order")
+	var buf [PostingsMax]Posting
+	postings := e.Postings(buf[:0])
+	for _, p := range postings {
+		s.touch(p.Line).Flows[p.Flow] += p.Amount
+	}
 	d := &e.Data
-	// What a money event does to each line it touches is LineBalance.Add, the one
-	// definition; Apply adds what only the write model keeps.
+	// What the write model keeps beside balances, to check later commands against.
 	switch e.Type {
-	case TypeAllocated, TypeCancelled:
-		s.touch(*d.Line).Add(e)
-	case TypeTransferred:
-		s.touch(*d.From).Add(e)
-		s.touch(*d.To).Add(e)
+	case TypeAllocated, TypeTransferred, TypeCancelled:
 	case TypeCarriedOver:
-		b := s.touch(*d.Line)
-		b.Add(e)
+		b := s.lines[*d.Line]
 		if b.carriedInto == nil {
 			b.carriedInto = map[int]int64{}
 		}
 		b.carriedInto[d.IntoYear] += d.Amount
 	case TypeDisbursed:
-		b := s.touch(*d.Line)
-		b.Add(e)
 		if !s.LinesOnly {
-			s.disbursements[e.ID] = &disbursement{line: b, date: e.EffectiveDate, advance: d.Kind == KindAdvance, amount: d.Amount}
+			s.disbursements[e.ID] = &disbursement{line: s.lines[*d.Line], date: e.EffectiveDate, advance: d.IsAdvance(), amount: d.Amount}
 			s.vouchers[d.Voucher.key()] = struct{}{}
 		}
 	case TypeAdvanceSettled:
-		s.touch(*d.Line)
 		if !s.LinesOnly {
 			s.original(d.EventID).settled += d.Amount
 			s.vouchers[d.Voucher.key()] = struct{}{}
 		}
 	case TypeReversed:
-		s.touch(*d.Line).Add(e)
 		if !s.LinesOnly {
 			s.original(d.EventID).reversed += d.Amount
 		}
@@ -388,10 +386,10 @@ func (s *State) Apply(e *Event) {
 	case TypeSourceRegistered:
 		s.Catalog.Sources[d.Source.Code] = d.Source
 	default:
-		invariant(false, "unknown event type "+e.Type)
+		invariant(false, "ledger.State.Apply: unknown event type "+string(e.Type))
 	}
-	if ml := e.MainLine(); ml != nil {
-		invariant(s.lines[*ml].Available() >= 0, "a line's available balance went below zero")
+	for _, p := range postings {
+		invariant(s.lines[p.Line].Available() >= 0, "a line's available balance went below zero")
 	}
 	s.Head, s.HeadHash, s.HeadTime = e.Position, e.Hash, e.RecordedAt
 	s.EventCount++
@@ -404,32 +402,22 @@ func (s *State) Revert(e *Event, headTime time.Time) {
 	invariant(e.Position == s.Head && e.Hash == s.HeadHash, "revert of an event that is not the head")
 	d := &e.Data
 	switch e.Type {
-	case TypeAllocated:
-		s.untouch(*d.Line).Allocated -= d.Amount
-	case TypeTransferred:
-		s.untouch(*d.From).TransferredOut -= d.Amount
-		s.untouch(*d.To).TransferredIn -= d.Amount
+	case TypeAllocated, TypeTransferred, TypeCancelled:
 	case TypeCarriedOver:
-		b := s.untouch(*d.Line)
-		b.CarriedOver -= d.Amount
+		b := s.lines[*d.Line]
 		if b.carriedInto[d.IntoYear] -= d.Amount; b.carriedInto[d.IntoYear] == 0 {
 			delete(b.carriedInto, d.IntoYear)
 		}
 		if len(b.carriedInto) == 0 {
 			b.carriedInto = nil // as a fresh fold leaves it
 		}
-	case TypeCancelled:
-		s.untouch(*d.Line).Cancelled -= d.Amount
 	case TypeDisbursed:
-		s.untouch(*d.Line).Disbursed -= d.Amount
 		delete(s.disbursements, e.ID)
 		delete(s.vouchers, d.Voucher.key())
 	case TypeAdvanceSettled:
-		s.untouch(*d.Line)
 		s.original(d.EventID).settled -= d.Amount
 		delete(s.vouchers, d.Voucher.key())
 	case TypeReversed:
-		s.untouch(*d.Line).Reversed -= d.Amount
 		s.original(d.EventID).reversed -= d.Amount
 	case TypeProgramRegistered:
 		delete(s.Catalog.Programs, d.Program.Code)
@@ -439,6 +427,12 @@ func (s *State) Revert(e *Event, headTime time.Time) {
 		delete(s.Catalog.Units, d.Unit.ID)
 	case TypeSourceRegistered:
 		delete(s.Catalog.Sources, d.Source.Code)
+	default:
+		invariant(false, "ledger.State.Revert: unknown event type "+string(e.Type))
+	}
+	var buf [PostingsMax]Posting
+	for _, p := range e.Postings(buf[:0]) {
+		s.untouch(p.Line).Flows[p.Flow] -= p.Amount
 	}
 	s.Head, s.HeadHash, s.HeadTime = e.Position-1, e.PrevHash, headTime
 	s.EventCount--
@@ -454,7 +448,7 @@ func (s *State) touch(l Line) *LineBalance {
 	return b
 }
 
-// untouch returns the balance of l and drops the line once no event touches it, so a
+// untouch returns the balance of l and drops the line once no posting touches it, so a
 // reverted batch leaves no trace.
 func (s *State) untouch(l Line) *LineBalance {
 	b := s.lines[l]

@@ -17,7 +17,7 @@ type decideCase struct {
 	name      string
 	given     []Command
 	when      Command
-	wantType  string
+	wantType  EventType
 	wantDate  Date
 	wantData  *EventData
 	wantCode  string
@@ -134,12 +134,12 @@ func TestDecideTransfer(t *testing.T) {
 	xl, pnDA3 := ln("01873", "DA1"), ln("060", "DA3")
 	mar, may := day(2024, 3, 1), day(2024, 5, 10)
 	funded := []Command{allocate(prov, 1000, mar), allocate(pn, 500, mar), allocate(ns, 300, mar), allocate(xl, 100, mar)}
-	tr := func(from, to Line, amount int64, kind string) *Transfer {
+	tr := func(from, to Line, amount int64, kind TransferKind) *Transfer {
 		return &Transfer{From: from, To: to, Amount: amount, Kind: kind, EffectiveDate: may, Decision: "QĐ 5/QĐ-UBND"}
 	}
 	runDecideCases(t, []decideCase{
 		{name: "sub-allocation province to district", given: funded, when: tr(prov, pn, 400, KindSuballocation), wantType: TypeTransferred,
-			wantData: &EventData{From: &prov, To: &pn, Amount: 400, Kind: KindSuballocation, Decision: "QĐ 5/QĐ-UBND"},
+			wantData: &EventData{From: &prov, To: &pn, Amount: 400, Kind: string(KindSuballocation), Decision: "QĐ 5/QĐ-UBND"},
 			then: func(t *testing.T, st *State) {
 				wantAvailable(prov, 600)(t, st)
 				wantAvailable(pn, 900)(t, st)
@@ -195,8 +195,8 @@ func TestDecideCarryOver(t *testing.T) {
 			wantData: &EventData{Line: &l, Amount: 70, IntoYear: 2023, Decision: "QĐ 2/QĐ-UBND"},
 			then: func(t *testing.T, st *State) {
 				wantAvailable(l, 70)(t, st) // carried capital stays on its line
-				if b := st.Line(l); b.CarriedOver != 70 || b.Line.Year != 2022 {
-					t.Errorf("carried %d on plan year %d, want 70 on 2022", b.CarriedOver, b.Line.Year)
+				if b := st.Line(l); b.CarriedOver() != 70 || b.Line.Year != 2022 {
+					t.Errorf("carried %d on plan year %d, want 70 on 2022", b.CarriedOver(), b.Line.Year)
 				}
 			}},
 		{name: "more than available", given: funded, when: co(71, 2023, jan), wantCode: CodeInsufficientFunds, wantField: "line"},
@@ -241,7 +241,7 @@ func TestDecideDisburse(t *testing.T) {
 	runDecideCases(t, []decideCase{
 		{name: "payment", given: funded, when: &Disburse{Line: l, Amount: 120_000_000, Kind: KindPayment, EffectiveDate: apr,
 			Payee: "Hộ Nguyễn Văn A", Voucher: v, Note: "bò giống"}, wantType: TypeDisbursed, wantDate: apr,
-			wantData: &EventData{Line: &l, Amount: 120_000_000, Kind: KindPayment, Payee: "Hộ Nguyễn Văn A", Voucher: &v, Note: "bò giống"},
+			wantData: &EventData{Line: &l, Amount: 120_000_000, Kind: string(KindPayment), Payee: "Hộ Nguyễn Văn A", Voucher: &v, Note: "bò giống"},
 			then:     wantAvailable(l, 0)},
 		{name: "advance", given: funded, when: advance(l, 60_000_000, apr, "0001"), wantType: TypeDisbursed, then: wantAvailable(l, 60_000_000)},
 		{name: "beyond available", given: funded, when: pay(l, 121_000_000, apr, "0001"), wantCode: CodeInsufficientFunds, wantField: "line"},
@@ -354,7 +354,7 @@ func TestDecideReverse(t *testing.T) {
 
 func TestDecideCatalog(t *testing.T) {
 	from := Validity{ValidFrom: day(2021, 1, 1)}
-	unit := func(id, code, level, parent string) *RegisterUnit {
+	unit := func(id, code string, level Level, parent string) *RegisterUnit {
 		return &RegisterUnit{Unit{ID: id, Code: code, Name: "Đơn vị " + code, Level: level, Parent: parent, Validity: from}}
 	}
 	ntm := &RegisterProgram{Program{Code: "NTM", Name: "Nông thôn mới", Validity: from}}
@@ -446,8 +446,8 @@ func TestGrossSumsDoNotOverflow(t *testing.T) {
 				}
 				return
 			}
-			if b := st.Line(l); b.Disbursed < 0 || b.Reversed < 0 {
-				t.Fatalf("cycle %d accepted and the gross sums wrapped: disbursed %d, reversed %d", i, b.Disbursed, b.Reversed)
+			if b := st.Line(l); b.Disbursed() < 0 || b.Reversed() < 0 {
+				t.Fatalf("cycle %d accepted and the gross sums wrapped: disbursed %d, reversed %d", i, b.Disbursed(), b.Reversed())
 			}
 		}
 	})
@@ -461,7 +461,7 @@ func TestRevertRestoresState(t *testing.T) {
 		seeds  = 40
 		events = 80
 	)
-	seen := map[string]int{}
+	seen := map[EventType]int{}
 	for seed := uint64(1); seed <= seeds; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 0x5eed))
 		st, base := given(t)
@@ -484,8 +484,7 @@ func TestRevertRestoresState(t *testing.T) {
 			t.Fatalf("seed %d: reverting %d of %d events left the state different:\n%v", seed, len(all)-k, len(all), diffs)
 		}
 	}
-	for _, typ := range []string{TypeProgramRegistered, TypeProjectRegistered, TypeUnitRegistered, TypeSourceRegistered,
-		TypeAllocated, TypeTransferred, TypeCarriedOver, TypeCancelled, TypeDisbursed, TypeAdvanceSettled, TypeReversed} {
+	for _, typ := range EventTypes {
 		if seen[typ] == 0 {
 			t.Errorf("the random commands never recorded a %s event; the property does not cover it", typ)
 		}
@@ -534,7 +533,7 @@ func randomAccepted(t *testing.T, rng *rand.Rand, st *State, n int) []*Event {
 		case 5, 6:
 			l := pick()
 			d := date()
-			c = &Disburse{Line: l, Amount: amount(l), Kind: []string{KindAdvance, KindPayment}[rng.IntN(2)], EffectiveDate: d,
+			c = &Disburse{Line: l, Amount: amount(l), Kind: []DisbursementKind{KindAdvance, KindPayment}[rng.IntN(2)], EffectiveDate: d,
 				Payee: "HTX", Voucher: vch(fmt.Sprintf("V%d", serial), d)}
 		case 7, 8:
 			if len(paid) == 0 {

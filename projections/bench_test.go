@@ -73,7 +73,7 @@ func newLoadGen(seed uint64) *loadGen {
 		g.days = append(g.days, ledger.DateOf(d))
 	}
 	from := ledger.MakeDate(2020, time.January, 1)
-	cat := func(data ledger.EventData, typ string) {
+	cat := func(data ledger.EventData, typ ledger.EventType) {
 		g.catalog = append(g.catalog, &ledger.Event{Type: typ, EffectiveDate: from, Data: data})
 	}
 	cat(ledger.EventData{Program: &ledger.Program{Code: benchQueryProgramCode, Name: "Chương trình MTQG"}}, ledger.TypeProgramRegistered)
@@ -178,7 +178,7 @@ func (g *loadGen) next(e *ledger.Event, i, n int) {
 			e.Type = ledger.TypeTransferred
 			e.Data.Line = nil
 			e.Data.From, e.Data.To = &g.lines[li], &g.lines[cs[g.rng.IntN(len(cs))]]
-			e.Data.Kind = ledger.KindSuballocation
+			e.Data.Kind = string(ledger.KindSuballocation)
 			return
 		}
 		e.Type = ledger.TypeAllocated
@@ -194,7 +194,7 @@ func (g *loadGen) next(e *ledger.Event, i, n int) {
 		e.Type = ledger.TypeAdvanceSettled
 	default:
 		e.Type = ledger.TypeDisbursed
-		e.Data.Kind = ledger.KindPayment
+		e.Data.Kind = string(ledger.KindPayment)
 	}
 }
 

@@ -6,12 +6,12 @@ import (
 	"github.com/vnntp/ledger/ledger"
 )
 
-// Levels of the unit tree, as indexes into unitRec.anc and lineRec.anc.
+// Levels of the unit tree, as indexes into unitRec.anc and lineRec.anc (ledger.Level.Depth).
 const (
 	levelProvince = 0
 	levelDistrict = 1
 	levelCommune  = 2
-	levelCount    = 3
+	levelCount    = ledger.LevelCount
 )
 
 // hashPageSize is how many chain hashes one page of Progress.hashes holds. Pages keep
@@ -184,9 +184,10 @@ func (p *Progress) Head() (int64, [32]byte) {
 }
 
 // Apply folds a committed batch, in position order. Events at or below the head are
-// skipped (a replica may see a batch twice); a gap is a bug and panics. Event types
-// the projection does not use (settlements, and types added later) only advance the
-// head. Apply keeps no reference to the events.
+// skipped (a replica may see a batch twice); a gap is a bug and panics. Money events
+// are folded through their postings (ledger.Event.Postings); measures progress does not
+// report (advances outstanding) only advance the head. Apply keeps no reference to the
+// events.
 func (p *Progress) Apply(events []*ledger.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -235,20 +236,6 @@ func (p *Progress) apply(e *ledger.Event) {
 	d := &e.Data
 	pos, date := e.Position, e.EffectiveDate
 	switch e.Type {
-	case ledger.TypeAllocated:
-		p.line(*d.Line, pos).add(pos, date, d.Amount, false)
-	case ledger.TypeTransferred:
-		p.line(*d.From, pos).add(pos, date, -d.Amount, false)
-		p.line(*d.To, pos).add(pos, date, d.Amount, false)
-	case ledger.TypeCancelled:
-		p.line(*d.Line, pos).add(pos, date, -d.Amount, false)
-	case ledger.TypeDisbursed:
-		p.line(*d.Line, pos).add(pos, date, d.Amount, true)
-	case ledger.TypeReversed:
-		p.line(*d.Line, pos).add(pos, date, -d.Amount, true)
-	case ledger.TypeCarriedOver:
-		l := p.line(*d.Line, pos)
-		l.carries = append(l.carries, carry{pos: pos, amount: d.Amount, date: date, intoYear: int32(d.IntoYear)})
 	case ledger.TypeProgramRegistered:
 		p.registerProgram(d.Program, pos)
 	case ledger.TypeProjectRegistered:
@@ -257,6 +244,23 @@ func (p *Progress) apply(e *ledger.Event) {
 		p.registerUnit(d.Unit, pos)
 	case ledger.TypeSourceRegistered:
 		p.registerSource(d.Source, pos)
+	default:
+		var buf [ledger.PostingsMax]ledger.Posting
+		for _, ps := range e.Postings(buf[:0]) {
+			switch ps.Measure() {
+			case ledger.MeasurePlan:
+				p.line(ps.Line, pos).add(pos, date, ps.Delta(), false)
+			case ledger.MeasureDisbursed:
+				p.line(ps.Line, pos).add(pos, date, ps.Delta(), true)
+			case ledger.MeasureCarriedOver:
+				l := p.line(ps.Line, pos)
+				l.carries = append(l.carries, carry{pos: pos, amount: ps.Delta(), date: date, intoYear: int32(d.IntoYear)})
+			case ledger.MeasureAdvanceOutstanding:
+				// Not reported by progress yet.
+			default:
+				invariant(false, "progress: unknown measure "+ps.Measure().String())
+			}
+		}
 	}
 }
 
@@ -290,16 +294,11 @@ func (p *Progress) registerUnit(u *ledger.Unit, pos int64) {
 		return
 	}
 	i := int32(len(p.units))
-	rec := unitRec{id: u.ID, name: u.Name, level: levelOf(u.Level), anc: [levelCount]int32{none, none, none}, pos: pos}
+	parentAnc := [levelCount]int32{none, none, none}
 	if parent, ok := p.unitIdx[u.Parent]; ok && u.Parent != "" {
-		rec.anc = p.units[parent].anc
+		parentAnc = p.units[parent].anc
 	}
-	if rec.level >= 0 {
-		rec.anc[rec.level] = i
-		for l := rec.level + 1; l < levelCount; l++ {
-			rec.anc[l] = none
-		}
-	}
+	rec := unitRec{id: u.ID, name: u.Name, level: u.Level.Depth(), anc: ledger.PlaceUnit(parentAnc, u.Level, i, none), pos: pos}
 	p.unitIdx[u.ID] = i
 	p.units = append(p.units, rec)
 }
@@ -311,18 +310,6 @@ func (p *Progress) registerSource(s *ledger.Source, pos int64) {
 	p.sourceIdx[s.Code] = int32(len(p.sources))
 	p.sources = append(p.sources, sourceRec{code: s.Code, name: s.Name, central: s.Budget == ledger.BudgetCentral,
 		counterpart: s.Counterpart, pos: pos})
-}
-
-func levelOf(level string) int {
-	switch level {
-	case ledger.LevelProvince:
-		return levelProvince
-	case ledger.LevelDistrict:
-		return levelDistrict
-	case ledger.LevelCommune:
-		return levelCommune
-	}
-	return -1
 }
 
 func (p *Progress) lookup(m map[string]int32, key string) int32 {

@@ -41,7 +41,7 @@ func runSteps(t *testing.T, steps []demo.Step) []*ledger.Event {
 		}
 		err := cmd.Validate()
 		var (
-			typ  string
+			typ  ledger.EventType
 			date ledger.Date
 			data ledger.EventData
 		)

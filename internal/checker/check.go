@@ -53,12 +53,11 @@ func (r *Report) problem(kind string, counts map[string]int, format string, args
 }
 
 // sums is the checker's own fold of one line, independent of ledger.State.
+// It folds the postings of each event (ledger.Postings, the one definition of what an
+// event does) by summing gross flows and available deltas itself.
 type sums struct {
-	allocated, in, out, cancelled, disbursed, reversed int64
-}
-
-func (s *sums) available() int64 {
-	return s.allocated + s.in - s.out - s.cancelled - s.disbursed + s.reversed
+	flows     [ledger.FlowCount]int64 // gross amounts by flow
+	available int64                   // Σ available deltas
 }
 
 // Check reads the whole store and checks it against the recorded requests:
@@ -111,6 +110,7 @@ func Check(ctx context.Context, st *pgstore.Store, reqs []*Request) (*Report, *l
 	var prev [32]byte
 	var buf []byte
 	var pos int64
+	var postings [ledger.PostingsMax]ledger.Posting
 	err := st.ReadFrom(ctx, 0, func(e *ledger.Event) error {
 		pos++
 		rep.Events++
@@ -145,28 +145,13 @@ func Check(ctx context.Context, st *pgstore.Store, reqs []*Request) (*Report, *l
 		if k != "" {
 			stored[k]++
 		}
-		d := &e.Data
-		var touched *sums
-		switch e.Type {
-		case ledger.TypeAllocated:
-			touched = line(d.Line)
-			touched.allocated += d.Amount
-		case ledger.TypeTransferred:
-			line(d.To).in += d.Amount
-			touched = line(d.From)
-			touched.out += d.Amount
-		case ledger.TypeCancelled:
-			touched = line(d.Line)
-			touched.cancelled += d.Amount
-		case ledger.TypeDisbursed:
-			touched = line(d.Line)
-			touched.disbursed += d.Amount
-		case ledger.TypeReversed:
-			touched = line(d.Line)
-			touched.reversed += d.Amount
-		}
-		if touched != nil && touched.available() < 0 {
-			rep.problem("negative", counts, "position %d: line %s available %d < 0", e.Position, e.MainLine().ID(), touched.available())
+		for _, p := range e.Postings(postings[:0]) {
+			s := line(&p.Line)
+			s.flows[p.Flow] += p.Amount
+			s.available += p.AvailableDelta()
+			if s.available < 0 {
+				rep.problem("negative", counts, "position %d: line %s available %d < 0", e.Position, p.Line.ID(), s.available)
+			}
 		}
 		if !stateBroken {
 			stateBroken = !applySafely(state, e)
@@ -202,29 +187,25 @@ func Check(ctx context.Context, st *pgstore.Store, reqs []*Request) (*Report, *l
 		}
 	}
 	var tot sums
-	var totAvailable int64
 	for l, s := range lines {
-		tot.allocated += s.allocated
-		tot.in += s.in
-		tot.out += s.out
-		tot.cancelled += s.cancelled
-		tot.disbursed += s.disbursed
-		tot.reversed += s.reversed
-		totAvailable += s.available()
+		for f := range tot.flows {
+			tot.flows[f] += s.flows[f]
+		}
+		tot.available += s.available
 		if stateBroken {
 			continue
 		}
 		b := state.Line(l)
-		if b == nil || b.Allocated != s.allocated || b.TransferredIn != s.in || b.TransferredOut != s.out ||
-			b.Cancelled != s.cancelled || b.Disbursed != s.disbursed || b.Reversed != s.reversed || b.Available() != s.available() {
+		if b == nil || b.Flows != s.flows || b.Available() != s.available {
 			rep.problem("fold", counts, "line %s: ledger.State %+v differs from the checker's fold %+v", l.ID(), b, *s)
 		}
 	}
-	if tot.in != tot.out {
-		rep.problem("total", counts, "Σ transferred in %d ≠ Σ transferred out %d", tot.in, tot.out)
+	if in, out := tot.flows[ledger.FlowTransferIn], tot.flows[ledger.FlowTransferOut]; in != out {
+		rep.problem("total", counts, "Σ transferred in %d ≠ Σ transferred out %d", in, out)
 	}
-	if want := tot.allocated - tot.cancelled - (tot.disbursed - tot.reversed); totAvailable != want {
-		rep.problem("total", counts, "Σ available %d ≠ Σ allocated − Σ cancelled − Σ net disbursed = %d", totAvailable, want)
+	f := &tot.flows
+	if want := f[ledger.FlowAllocation] - f[ledger.FlowCancellation] - (f[ledger.FlowDisbursement] - f[ledger.FlowReversal]); tot.available != want {
+		rep.problem("total", counts, "Σ available %d ≠ Σ allocated − Σ cancelled − Σ net disbursed = %d", tot.available, want)
 	}
 	if !stateBroken && state.LineCount() != len(lines) {
 		rep.problem("fold", counts, "ledger.State has %d lines, the checker's fold %d", state.LineCount(), len(lines))

@@ -71,8 +71,8 @@ func CompareLive(ctx context.Context, c *Client, st *pgstore.Store, state *ledge
 				return nil, fmt.Errorf("GET /v1/lines: line id %q: %w", l.ID, err)
 			}
 			b := state.Line(id)
-			if b == nil || b.Allocated != l.Allocated || b.TransferredIn != l.TransferredIn || b.TransferredOut != l.TransferredOut ||
-				b.Cancelled != l.Cancelled || b.Disbursed != l.Disbursed || b.Reversed != l.Reversed || b.Available() != l.Available {
+			if b == nil || b.Allocated() != l.Allocated || b.TransferredIn() != l.TransferredIn || b.TransferredOut() != l.TransferredOut ||
+				b.Cancelled() != l.Cancelled || b.Disbursed() != l.Disbursed || b.Reversed() != l.Reversed || b.Available() != l.Available {
 				diffs = append(diffs, fmt.Sprintf("line %s: server %+v, rebuild %+v", l.ID, l, b))
 			}
 		}

@@ -25,14 +25,14 @@ func TestToken(t *testing.T) {
 		}
 	}
 	seen := map[string]string{}
-	for _, typ := range []string{ledger.TypeProgramRegistered, ledger.TypeProjectRegistered, ledger.TypeUnitRegistered,
+	for _, typ := range []ledger.EventType{ledger.TypeProgramRegistered, ledger.TypeProjectRegistered, ledger.TypeUnitRegistered,
 		ledger.TypeSourceRegistered, ledger.TypeAllocated, ledger.TypeTransferred, ledger.TypeCarriedOver,
 		ledger.TypeCancelled, ledger.TypeDisbursed, ledger.TypeAdvanceSettled, ledger.TypeReversed} {
 		tok := natsbus.TypeToken(typ)
 		if strings.ContainsAny(tok, ".*> ") || seen[tok] != "" {
 			t.Errorf("type %s: token %q is not a unique subject token (also %s)", typ, tok, seen[tok])
 		}
-		seen[tok] = typ
+		seen[tok] = string(typ)
 	}
 	if got := natsbus.TypeToken(ledger.TypeDisbursed); got != "funds_disbursed" {
 		t.Errorf("TypeToken(funds.disbursed) = %q", got)

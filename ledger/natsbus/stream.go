@@ -114,13 +114,14 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, cfg StreamConfig)
 func Subject(e *ledger.Event, units *UnitTree) (string, error) {
 	province, district := NoUnitToken, NoUnitToken
 	if l := e.MainLine(); l != nil {
-		if _, ok := units.units[l.Unit]; !ok {
+		if _, ok := units.cat.Units[l.Unit]; !ok {
 			return "", fmt.Errorf("event at position %d: unit %q of its line is not in the catalog", e.Position, l.Unit)
 		}
-		if p := units.at(l.Unit, ledger.LevelProvince); p != "" {
+		anc := units.cat.Ancestry(l.Unit)
+		if p := anc[ledger.LevelProvince.Depth()]; p != "" {
 			province = Token(p)
 		}
-		if d := units.at(l.Unit, ledger.LevelDistrict); d != "" {
+		if d := anc[ledger.LevelDistrict.Depth()]; d != "" {
 			district = Token(d)
 		}
 	}
@@ -138,7 +139,7 @@ func Subject(e *ledger.Event, units *UnitTree) (string, error) {
 // TypeToken returns the subject token of an event type: dots become underscores
 // (catalog.unit_registered → catalog_unit_registered). The event types are a fixed set
 // and no two of them map to the same token (a test checks it).
-func TypeToken(typ string) string {
+func TypeToken(typ ledger.EventType) string {
 	b := []byte(typ)
 	for i, c := range b {
 		if c == '.' {
@@ -183,26 +184,20 @@ func tokenByte(c byte) bool {
 	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-'
 }
 
-// unitTreeDepthMax bounds the walk up the unit tree (province > district > commune, with
-// room to spare); a cycle cannot occur, since a parent is registered before its child.
-const unitTreeDepthMax = 8
-
-// UnitTree is the part of the catalog that subjects need: each unit's level and parent.
-// Units are registered once and never change (ledger.RegisterUnit), so a tree learnt at
-// any later position gives the same subjects for every earlier event. The zero UnitTree
-// is empty and ready to use; it is not safe for concurrent use.
+// UnitTree is the part of the catalog that subjects need: the units. Units are
+// registered once and never change (ledger.RegisterUnit), so a tree learnt at any later
+// position gives the same subjects for every earlier event. The zero UnitTree is empty
+// and ready to use; it is not safe for concurrent use.
 type UnitTree struct {
-	units map[string]unitNode
+	cat ledger.Catalog
 }
-
-type unitNode struct{ level, parent string }
 
 // NewUnitTree copies the units of c (nil means none).
 func NewUnitTree(c *ledger.Catalog) *UnitTree {
-	t := &UnitTree{units: map[string]unitNode{}}
+	t := &UnitTree{cat: ledger.Catalog{Units: map[string]*ledger.Unit{}}}
 	if c != nil {
 		for id, u := range c.Units {
-			t.units[id] = unitNode{level: u.Level, parent: u.Parent}
+			t.cat.Units[id] = u
 		}
 	}
 	return t
@@ -213,27 +208,8 @@ func (t *UnitTree) Apply(e *ledger.Event) {
 	if e.Type != ledger.TypeUnitRegistered || e.Data.Unit == nil {
 		return
 	}
-	if t.units == nil {
-		t.units = map[string]unitNode{}
+	if t.cat.Units == nil {
+		t.cat.Units = map[string]*ledger.Unit{}
 	}
-	u := e.Data.Unit
-	t.units[u.ID] = unitNode{level: u.Level, parent: u.Parent}
-}
-
-// at returns the id of the ancestor of unit id at level (or id itself), or "".
-func (t *UnitTree) at(id, level string) string {
-	for range unitTreeDepthMax {
-		n, ok := t.units[id]
-		if !ok {
-			return ""
-		}
-		if n.level == level {
-			return id
-		}
-		if n.parent == "" {
-			return ""
-		}
-		id = n.parent
-	}
-	return ""
+	t.cat.Units[e.Data.Unit.ID] = e.Data.Unit
 }

@@ -27,7 +27,7 @@ func disbursements(n int) []*ledger.Event {
 	evs := make([]*ledger.Event, n)
 	for i := range evs {
 		l := lineA
-		evs[i] = &ledger.Event{Type: ledger.TypeDisbursed, Data: ledger.EventData{Line: &l, Amount: 1000, Kind: ledger.KindPayment,
+		evs[i] = &ledger.Event{Type: ledger.TypeDisbursed, Data: ledger.EventData{Line: &l, Amount: 1000, Kind: string(ledger.KindPayment),
 			Payee: "Công ty TNHH Xây dựng", Note: "thanh toán khối lượng hoàn thành"}}
 	}
 	return evs

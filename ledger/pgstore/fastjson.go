@@ -308,6 +308,8 @@ func (p *scanner) line(dst **ledger.Line) error {
 func (p *scanner) data(d *ledger.EventData) error {
 	return p.object(func(key []byte) error {
 		switch string(key) {
+		case "advance_reversed":
+			return p.int(&d.AdvanceReversed)
 		case "amount":
 			return p.int(&d.Amount)
 		case "decision":

@@ -18,9 +18,9 @@ func sampleData() []ledger.EventData {
 	v := &ledger.Voucher{Office: "KBNN-NS", Type: "C2-02a", Number: "2024/17", Date: 20240301}
 	return []ledger.EventData{
 		{Line: l, Amount: 70_000_000_000, Decision: "1234/QĐ-UBND", Note: "giao vốn \"đợt 1\" \\ \n\t\u2028 🐄"},
-		{From: l, To: l2, Amount: 1, Kind: ledger.KindSuballocation, Decision: "45/QĐ"},
+		{From: l, To: l2, Amount: 1, Kind: string(ledger.KindSuballocation), Decision: "45/QĐ"},
 		{Line: l, Amount: 5, IntoYear: 2025, Decision: "9/QĐ"},
-		{Line: l, Amount: 9_007_199_254_740_992, Kind: ledger.KindAdvance, Payee: "HTX <Bộc Bố> & co", Voucher: v},
+		{Line: l, Amount: 9_007_199_254_740_992, Kind: string(ledger.KindAdvance), Payee: "HTX <Bộc Bố> & co", Voucher: v},
 		{Line: l, EventID: "01900000-0000-7000-8000-000000000013", Amount: 12_000_000, Reason: "hộ không đủ điều kiện"},
 		{Unit: &ledger.Unit{ID: "062", Code: "062", Name: "Huyện Ngân Sơn", Level: ledger.LevelDistrict, Parent: "06",
 			Validity: ledger.Validity{ValidFrom: 20210101, ValidTo: 20250630}}},

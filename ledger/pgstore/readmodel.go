@@ -64,24 +64,12 @@ func (s *Store) ReadModelPosition(ctx context.Context) (int64, error) {
 // level and each project's top-level project. Entries are registered once and never
 // change, like the write model's.
 type rmCatalog struct {
-	units    map[string][3]*string // id → province, district, commune (nil where none)
+	units    map[string][ledger.LevelCount]*string // id → province, district, commune (nil where none)
 	projects map[[2]string]string  // (program, code) → top-level project code
 }
 
 func newRMCatalog() *rmCatalog {
-	return &rmCatalog{units: map[string][3]*string{}, projects: map[[2]string]string{}}
-}
-
-func levelIndex(level string) int {
-	switch level {
-	case ledger.LevelProvince:
-		return 0
-	case ledger.LevelDistrict:
-		return 1
-	case ledger.LevelCommune:
-		return 2
-	}
-	return -1
+	return &rmCatalog{units: map[string][ledger.LevelCount]*string{}, projects: map[[2]string]string{}}
 }
 
 // load reads the catalog back from the read tables, in tx.
@@ -92,7 +80,7 @@ func (c *rmCatalog) load(ctx context.Context, tx pgx.Tx) error {
 	}
 	for rows.Next() {
 		var id string
-		var anc [3]*string
+		var anc [ledger.LevelCount]*string
 		if err := rows.Scan(&id, &anc[0], &anc[1], &anc[2]); err != nil {
 			rows.Close()
 			return err
@@ -138,20 +126,6 @@ func (c *rmCatalog) add(b *rmBatch, e *ledger.Event) {
 			anc[0], anc[1], anc[2], date, plan, disb, intoYear, carried})
 	}
 	switch e.Type {
-	case ledger.TypeAllocated:
-		row(*d.Line, d.Amount, 0, nil, 0)
-	case ledger.TypeTransferred:
-		row(*d.From, -d.Amount, 0, nil, 0)
-		row(*d.To, d.Amount, 0, nil, 0)
-	case ledger.TypeCancelled:
-		row(*d.Line, -d.Amount, 0, nil, 0)
-	case ledger.TypeDisbursed:
-		row(*d.Line, 0, d.Amount, nil, 0)
-	case ledger.TypeReversed:
-		row(*d.Line, 0, -d.Amount, nil, 0)
-	case ledger.TypeCarriedOver:
-		y := d.IntoYear
-		row(*d.Line, 0, 0, &y, d.Amount)
 	case ledger.TypeProgramRegistered:
 		b.catalog.Queue(`INSERT INTO read.programs (code, name, position) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
 			d.Program.Code, d.Program.Name, pos)
@@ -175,25 +149,37 @@ func (c *rmCatalog) add(b *rmBatch, e *ledger.Event) {
 		if _, dup := c.units[u.ID]; dup {
 			return
 		}
-		var anc [3]*string
+		var parent [ledger.LevelCount]*string
 		if u.Parent != "" {
-			anc = c.units[u.Parent]
+			parent = c.units[u.Parent]
 		}
-		if i := levelIndex(u.Level); i >= 0 {
-			id := u.ID
-			anc[i] = &id
-			for j := i + 1; j < len(anc); j++ {
-				anc[j] = nil
-			}
-		}
+		id := u.ID
+		anc := ledger.PlaceUnit(parent, u.Level, &id, nil)
 		c.units[u.ID] = anc
 		b.catalog.Queue(`INSERT INTO read.units (id, code, name, level, parent, province, district, commune, position)
 			VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
-			u.ID, u.Code, u.Name, u.Level, u.Parent, anc[0], anc[1], anc[2], pos)
+			u.ID, u.Code, u.Name, string(u.Level), u.Parent, anc[0], anc[1], anc[2], pos)
 	case ledger.TypeSourceRegistered:
 		s := d.Source
 		b.catalog.Queue(`INSERT INTO read.sources (code, name, budget, nature, counterpart, position)
 			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`, s.Code, s.Name, s.Budget, s.Nature, s.Counterpart, pos)
+	default:
+		var buf [ledger.PostingsMax]ledger.Posting
+		for _, p := range e.Postings(buf[:0]) {
+			switch p.Measure() {
+			case ledger.MeasurePlan:
+				row(p.Line, p.Delta(), 0, nil, 0)
+			case ledger.MeasureDisbursed:
+				row(p.Line, 0, p.Delta(), nil, 0)
+			case ledger.MeasureCarriedOver:
+				y := d.IntoYear
+				row(p.Line, 0, 0, &y, p.Delta())
+			case ledger.MeasureAdvanceOutstanding:
+				// Not in read.line_progress yet.
+			default:
+				panic("pgstore: read model: unknown measure " + p.Measure().String())
+			}
+		}
 	}
 }
 

@@ -285,13 +285,19 @@ func (s *Store) queryEvents(ctx context.Context, d *decoder, sql string, fn func
 type decoder struct {
 	effective, recorded        time.Time
 	data, meta, prevHash, hash pgtype.DriverBytes
+	typ                        pgtype.DriverBytes
 }
 
 func (d *decoder) scan(rows pgx.Rows) (*ledger.Event, error) {
 	e := new(ledger.Event)
-	if err := rows.Scan(&e.Position, &e.ID, &e.Type, &d.effective, &d.recorded, &d.data, &d.meta, &d.prevHash, &d.hash); err != nil {
+	if err := rows.Scan(&e.Position, &e.ID, &d.typ, &d.effective, &d.recorded, &d.data, &d.meta, &d.prevHash, &d.hash); err != nil {
 		return nil, fmt.Errorf("read events: %w", err)
 	}
+	typ, ok := ledger.ParseEventType(string(d.typ))
+	if !ok {
+		return nil, fmt.Errorf("event at position %d: unknown event type %q (written by a newer version?)", e.Position, d.typ)
+	}
+	e.Type = typ
 	e.EffectiveDate = ledger.DateOf(d.effective)
 	e.RecordedAt = d.recorded.UTC()
 	if err := decodeData(d.data, &e.Data); err != nil {

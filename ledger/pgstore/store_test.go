@@ -102,10 +102,10 @@ func everyType() []*ledger.Event {
 		{Type: ledger.TypeSourceRegistered, Data: ledger.EventData{Source: &ledger.Source{Code: "NSTW-DTPT", Name: "Ngân sách trung ương",
 			Budget: ledger.BudgetCentral, Nature: ledger.NatureInvestment, Counterpart: true, Validity: validity}}},
 		{Type: ledger.TypeAllocated, Meta: meta, Data: ledger.EventData{Line: &a, Amount: ledger.MaxAmount, Decision: "QĐ 12/QĐ-UBND", Note: "giao vốn \\ đợt 1\t😀"}},
-		{Type: ledger.TypeTransferred, Data: ledger.EventData{From: &a, To: &b, Amount: 300, Kind: ledger.KindSuballocation, Decision: "QĐ 13", Note: "phân bổ"}},
+		{Type: ledger.TypeTransferred, Data: ledger.EventData{From: &a, To: &b, Amount: 300, Kind: string(ledger.KindSuballocation), Decision: "QĐ 13", Note: "phân bổ"}},
 		{Type: ledger.TypeCarriedOver, Data: ledger.EventData{Line: &a, Amount: 50, IntoYear: 2025, Decision: "QĐ 14", Note: "chuyển nguồn"}},
 		{Type: ledger.TypeCancelled, Data: ledger.EventData{Line: &a, Amount: 20, Decision: "QĐ 15", Note: "hủy"}},
-		{ID: disbursed, Type: ledger.TypeDisbursed, Data: ledger.EventData{Line: &b, Amount: 100, Kind: ledger.KindAdvance, Payee: "Công ty A",
+		{ID: disbursed, Type: ledger.TypeDisbursed, Data: ledger.EventData{Line: &b, Amount: 100, Kind: string(ledger.KindAdvance), Payee: "Công ty A",
 			Voucher: &ledger.Voucher{Office: "KB062", Type: "C2-03", Number: "0001", Date: day}, Note: "tạm ứng"}},
 		{Type: ledger.TypeAdvanceSettled, Data: ledger.EventData{Line: &b, EventID: disbursed.String(), Amount: 60,
 			Voucher: &ledger.Voucher{Office: "KB062", Type: "C2-03", Number: "0002", Date: day}, Note: "thu hồi tạm ứng"}},
@@ -472,7 +472,7 @@ func TestDuplicateVoucher(t *testing.T) {
 	ctx := testContext(t)
 	disburse := func(number string) *ledger.Event {
 		l := lineA
-		return &ledger.Event{Type: ledger.TypeDisbursed, Data: ledger.EventData{Line: &l, Amount: 5, Kind: ledger.KindPayment,
+		return &ledger.Event{Type: ledger.TypeDisbursed, Data: ledger.EventData{Line: &l, Amount: 5, Kind: string(ledger.KindPayment),
 			Payee: "A", Voucher: &ledger.Voucher{Office: "KB062", Type: "C2-02", Number: number, Date: day}}}
 	}
 	evs := chain(0, [32]byte{}, allocation(lineA, 100), disburse("7"))

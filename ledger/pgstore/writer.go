@@ -246,7 +246,7 @@ func (r *eventRows) Values() ([]any, error) {
 	e := r.events[r.i]
 	v := r.values
 	clear(v)
-	v[0], v[1], v[2] = e.Position, e.ID, e.Type
+	v[0], v[1], v[2] = e.Position, e.ID, string(e.Type)
 	v[3], v[4] = e.EffectiveDate.Time(), e.RecordedAt
 	d := &e.Data
 	if l := e.MainLine(); l != nil {
