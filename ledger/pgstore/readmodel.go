@@ -65,7 +65,7 @@ func (s *Store) ReadModelPosition(ctx context.Context) (int64, error) {
 // change, like the write model's.
 type rmCatalog struct {
 	units    map[string][ledger.LevelCount]*string // id → province, district, commune (nil where none)
-	projects map[[2]string]string  // (program, code) → top-level project code
+	projects map[[2]string]string                  // (program, code) → top-level project code
 }
 
 func newRMCatalog() *rmCatalog {
