@@ -23,7 +23,7 @@ type LineBalance struct {
 }
 
 // Available is allocated + transferred in − transferred out − cancelled − net disbursed;
-// DOMAIN.md §4 rule 2 keeps it ≥ 0.
+// docs/domain.md, rule 2, keeps it ≥ 0.
 func (b *LineBalance) Available() int64 {
 	return b.Allocated + b.TransferredIn - b.TransferredOut - b.Cancelled - b.Disbursed + b.Reversed
 }
@@ -78,7 +78,7 @@ type disbursement struct {
 	settled  int64
 }
 
-// remaining is what a reversal may still take back (DOMAIN.md §4 rule 4): the amount less
+// remaining is what a reversal may still take back (docs/domain.md, rule 4): the amount less
 // what was already reversed. For an advance, a settled part is a final payment and may
 // still be reversed.
 func (d *disbursement) remaining() int64 { return d.amount - d.reversed }
