@@ -38,7 +38,7 @@ test:
 test-race:
 	@$(PG_ENV) $(GO) test -race -count=1 -timeout $(RACE_TIMEOUT) ./...
 
-# The figures of DESIGN.md §6 with their same-run baselines (cmd/ledger/bench.go);
+# The goals of docs/benchmarks.md with their same-run baselines (cmd/ledger/bench.go);
 # docs/benchmarks.md records a run. Writes bench-results.json.
 bench:
 	@$(PG_ENV) $(GO) run ./cmd/ledger bench

@@ -758,7 +758,7 @@ func BenchmarkDisbursementHandler(b *testing.B) {
 	hs.mustPost("/v1/allocations", `{"line":`+line062+`,"amount":9000000000000000,"effective_date":"2024-01-15","decision":"QĐ big"}`)
 	var n atomic.Int64
 	b.ReportAllocs()
-	b.SetParallelism(32) // 64 clients on 2 cores, as in DESIGN.md §6
+	b.SetParallelism(32) // 64 clients on 2 cores, as in docs/benchmarks.md
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {

@@ -16,7 +16,7 @@ import (
 	"github.com/vnntp/ledger/ledger"
 )
 
-// Roles (DESIGN.md §4). An officer records money movements and reads, within its unit
+// Roles (docs/design.md §10). An officer records money movements and reads, within its unit
 // subtree; a leader reads within its subtree; an auditor reads everything, verifies and
 // exports; an admin registers reference data, manages tokens and reads everything. An
 // admin does not move money: whoever issues credentials must not also spend with them.

@@ -22,7 +22,7 @@ const decodeMaxDepth = 32
 // The decoder below is a strict JSON reader for request bodies, written over the whole
 // body held in memory rather than on json.Decoder's token stream: it allocates nothing
 // per token or member, which keeps /v1/batch decoding well inside the per-event budget of
-// the bulk path (DESIGN.md §6), and it knows the request field path at every point, so
+// the bulk path (docs/benchmarks.md), and it knows the request field path at every point, so
 // every error names the field ("commands[3].line.unit"). What it rejects that
 // encoding/json accepts: unknown fields, duplicate keys, keys that differ only in case,
 // trailing data, numbers with a fraction or exponent (or out of range) where an integer

@@ -1,4 +1,4 @@
-// Package api is the HTTP interface of the ledger (DESIGN.md §4): an echo server that
+// Package api is the HTTP interface of the ledger (docs/design.md §10): an echo server that
 // decodes commands strictly, hands them to the single writer, and serves the head, the
 // catalog, line balances and the event log. Errors are RFC 9457 problem details with a
 // stable code; the code → status table lives in problem.go and nowhere else.

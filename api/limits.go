@@ -10,7 +10,7 @@ import (
 	"github.com/vnntp/ledger/ledger"
 )
 
-// Default limits of traffic (TIGER_STYLE: every bound named). Limits overrides them.
+// Default limits of traffic (docs/design.md §11: every bound named). Limits overrides them.
 const (
 	// DefaultRatePerSecond is the sustained requests per second of one token: far above
 	// what a person or an accounting system posting one voucher at a time needs, low

@@ -15,9 +15,9 @@ import (
 // its code. It is a tag URI (RFC 4151): an identifier, not a page to fetch.
 const problemTypePrefix = "tag:vnntp.github.io,2025:ledger/problem/"
 
-// codeInfo is the one code → status table of the HTTP layer (STYLE.md: the HTTP layer
-// owns it). Every problem's status comes from here, with the two transport exceptions
-// documented at problemWithStatus.
+// codeInfo is the one code → status table of the HTTP layer, which owns it
+// (docs/design.md §10). Every problem's status comes from here, with the two transport
+// exceptions documented at problemWithStatus.
 var codeInfo = map[string]struct {
 	status int
 	title  string

@@ -15,7 +15,7 @@ import (
 	"github.com/vnntp/ledger/projections"
 )
 
-// Limits of the HTTP layer (TIGER_STYLE: everything bounded, every bound named).
+// Limits of the HTTP layer (docs/design.md §11: everything bounded, every bound named).
 const (
 	// DefaultBodyMaxBytes bounds the body of a single-command write. The largest command
 	// (a transfer with two lines, a decision and a note of textMaxLen bytes each) is far
@@ -109,7 +109,7 @@ type Config struct {
 	Positions PositionFinder
 }
 
-// Server is the HTTP API of DESIGN.md §4. It is safe for concurrent use.
+// Server is the HTTP API of docs/design.md §10. It is safe for concurrent use.
 type Server struct {
 	cfg  Config
 	log  *slog.Logger

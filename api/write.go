@@ -19,7 +19,7 @@ import (
 	"github.com/vnntp/ledger/ledger"
 )
 
-// Header names of the idempotency protocol (DESIGN.md §4).
+// Header names of the idempotency protocol (docs/design.md §4).
 const (
 	headerIdempotencyKey = "Idempotency-Key"
 	headerReplayed       = "Idempotent-Replayed"

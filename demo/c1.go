@@ -9,7 +9,7 @@ import (
 // C1 — Bắc Kạn (province 06), plan years 2022–2024, reported as of 31/05/2024.
 //
 // Published [pub]: total plan 760.80 bn, of which Ngân Sơn 219.94 and Pác Nặm 232.18;
-// disbursed 478.93 bn by 31/05/2024 (62.95 %). Every other C1 figure of DOMAIN.md §6 is
+// disbursed 478.93 bn by 31/05/2024 (62.95 %). Every other C1 figure of docs/domain.md §7 is
 // [filled], and the tables below reproduce all of them to the đồng.
 //
 // How the figures become events (choices of the demo):
@@ -40,7 +40,7 @@ type c1Row struct {
 }
 
 // nganSonRows are Ngân Sơn's (062) lines. Project totals are the published-style table
-// of DOMAIN.md §6 (DA1 investment 150.00 / 105.00, …, DA7 2.94 / 1.00); the split over
+// of docs/domain.md §7 (DA1 investment 150.00 / 105.00, …, DA7 2.94 / 1.00); the split over
 // plan years is [filled] so that the years add up to 70.00 / 72.00 / 77.94 planned and
 // 68.00 / 60.00 / 14.00 disbursed. DA1 investment is central investment capital (NSTW-DTPT),
 // DA1 maintenance and the other projects central recurrent capital (NSTW-SN).
@@ -97,7 +97,7 @@ type c1Other struct {
 	counterpartPaid int64
 }
 
-// c1Others spreads the "other units" row of DOMAIN.md §6 (plan 96.00 / 102.00 / 110.68,
+// c1Others spreads the "other units" row of docs/domain.md §7 (plan 96.00 / 102.00 / 110.68,
 // disbursed 90.00 / 80.00 / 16.93) over the six districts that are not poor districts.
 // DA1 and DA5 serve poor districts only, so these districts hold DA2, DA3, DA4, DA6 and
 // DA7. The whole counterpart of the province (22.16 bn: 7.00 / 7.40 / 7.76, disbursed 6.00

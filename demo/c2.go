@@ -34,7 +34,7 @@ type c2Project struct {
 	plan2023, paid2023 int64
 }
 
-// c2Projects: the 2023 allocations are the [filled] figures of DOMAIN.md §6; the 2022
+// c2Projects: the 2023 allocations are the [filled] figures of docs/domain.md §7; the 2022
 // history and the split of the district's payments are chosen to give its totals.
 var c2Projects = []c2Project{
 	{"DA2", 900, 600, 280, 1200, 900},

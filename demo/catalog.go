@@ -31,7 +31,7 @@ var (
 	// (2021–2025); the demo does not model the units' earlier history.
 	catalogFrom = date(2021, time.January, 1)
 	// unitsTo ends the validity of every demo unit: from 1 July 2025 the district level
-	// was abolished and provinces and communes merged (DOMAIN.md §2), so the code 24 and
+	// was abolished and provinces and communes merged (docs/domain.md §3), so the code 24 and
 	// these districts may not be used for later events.
 	unitsTo = date(2025, time.June, 30)
 )
@@ -100,7 +100,7 @@ var projects = []ledger.Project{
 	{Code: "DA7.TDA2", Parent: "DA7", Name: "Giám sát, đánh giá"},
 }
 
-// sources are the capital sources of DOMAIN.md §2 and the counterpart source.
+// sources are the capital sources of docs/domain.md §3 and the counterpart source.
 var sources = []ledger.Source{
 	{Code: srcCentralInvestment, Name: "Ngân sách trung ương - vốn đầu tư phát triển", Budget: ledger.BudgetCentral, Nature: ledger.NatureInvestment},
 	{Code: srcCentralRecurrent, Name: "Ngân sách trung ương - vốn sự nghiệp", Budget: ledger.BudgetCentral, Nature: ledger.NatureRecurrent},

@@ -93,7 +93,7 @@ type filter struct {
 	partner *bool  // counterpart flag
 }
 
-// sum returns the plan and net disbursed of the lines f selects (DOMAIN.md §5: transfers
+// sum returns the plan and net disbursed of the lines f selects (docs/domain.md §6: transfers
 // inside the scope cancel out because both their lines are summed).
 func sum(st *ledger.State, f filter) (plan, disbursed int64) {
 	c := &st.Catalog
@@ -185,7 +185,7 @@ func TestStepsAreDeterministicAndNamedOnce(t *testing.T) {
 	}
 }
 
-// TestC1 checks every figure of DOMAIN.md §6 case C1, as of 31/05/2024, and that the
+// TestC1 checks every figure of docs/domain.md §7, case C1, as of 31/05/2024, and that the
 // June 2024 disbursements count only after that date.
 func TestC1(t *testing.T) {
 	_, events := run(t, Steps(), nil)
@@ -281,7 +281,7 @@ func TestC1(t *testing.T) {
 	check(t, "DA1 across both sources rate ×100", rate(d1+d2, p1+p2), 6969)
 
 	// Sources: central + counterpart = total, and the 3 % counterpart check on unrounded
-	// integers (DOMAIN.md §4 rule 8).
+	// integers (docs/domain.md, rule 8).
 	central, _ := sum(st, filter{unit: unitBacKan, budget: ledger.BudgetCentral})
 	counterpart, _ := sum(st, filter{unit: unitBacKan, partner: &yes})
 	notCounterpart, _ := sum(st, filter{unit: unitBacKan, partner: &no})

@@ -1,4 +1,4 @@
-// Package demo is the sample scenario of DOMAIN.md §6 as a deterministic list of ledger
+// Package demo is the sample scenario of docs/domain.md §7 as a deterministic list of ledger
 // commands: the catalog (program GNBV, its project tree, the capital sources and the
 // administrative units of Bắc Kạn and Bắc Giang), then case C1 (Bắc Kạn, plan years
 // 2022–2024, reported as of 31/05/2024), then case C2 (Lạng Giang district, 2022 and 2023).
@@ -8,7 +8,7 @@
 // treasury voucher, no line ever goes below zero, and one request is refused on purpose
 // (121,000,000 đồng from Xuân Hương's 120,000,000 line).
 //
-// Every [pub] and [filled] figure of DOMAIN.md §6 comes out exactly; demo_test.go folds
+// Every [pub] and [filled] figure of docs/domain.md §7 comes out exactly; demo_test.go folds
 // the steps and checks them. Decision and voucher numbers, payees, dates and the spread of
 // the [filled] figures over lines are invented for the demo; the comments next to each
 // table say which choice was made and why.

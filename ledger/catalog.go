@@ -27,7 +27,7 @@ func (l Level) Depth() int {
 	return -1
 }
 
-// Source budget levels and natures (DOMAIN.md §2).
+// Source budget levels and natures (docs/domain.md §3).
 const (
 	BudgetCentral    = "central"
 	BudgetLocal      = "local"
@@ -73,7 +73,7 @@ type Project struct {
 }
 
 // Unit is an administrative unit. ID is stable forever; Code is the GSO code, which
-// reorganisations reuse for other places (DOMAIN.md §2), so lines refer to ID.
+// reorganisations reuse for other places (docs/domain.md §3), so lines refer to ID.
 type Unit struct {
 	ID     string `json:"id"`
 	Code   string `json:"code"`

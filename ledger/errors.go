@@ -5,7 +5,7 @@ import (
 	"fmt"
 )
 
-// Stable public error codes. They are part of the API contract (DESIGN.md §4): never
+// Stable public error codes. They are part of the API contract (docs/design.md §10): never
 // rename one once released. The HTTP layer owns the code → status table.
 const (
 	CodeInvalidArgument     = "invalid_argument"
@@ -127,7 +127,7 @@ func joinField(prefix, field string) string {
 }
 
 // invariant stops the process when a condition that only a bug can break is false:
-// running on with a wrong write model would record wrong money (TIGER_STYLE).
+// running on with a wrong write model would record wrong money (docs/design.md §11).
 func invariant(cond bool, msg string) {
 	if !cond {
 		panic("ledger invariant violated: " + msg)

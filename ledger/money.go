@@ -6,7 +6,7 @@ import (
 )
 
 // MaxAmount is the largest amount, in đồng, a request may carry: JSON numbers beyond
-// ±2^53 lose precision in many clients, so the API rejects them (DESIGN.md §4).
+// ±2^53 lose precision in many clients, so the API rejects them (docs/domain.md, rule 1).
 const MaxAmount int64 = 1 << 53
 
 // addChecked returns a+b, or ok=false when the sum overflows int64.
@@ -37,7 +37,7 @@ func ParseAmount(n json.Number, field string) (int64, error) {
 	return v, checkAmount(v, field)
 }
 
-// checkAmount enforces DOMAIN.md §4 rule 1 on an amount already held as int64.
+// checkAmount enforces docs/domain.md, rule 1, on an amount already held as int64.
 func checkAmount(v int64, field string) error {
 	if v <= 0 {
 		return invalid(field, "must be a positive whole number of đồng, got %d", v)

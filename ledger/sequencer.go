@@ -12,7 +12,7 @@ import (
 	"github.com/google/uuid"
 )
 
-// Limits of the sequencer. Every queue and batch is bounded (TIGER_STYLE).
+// Limits of the sequencer. Every queue and batch is bounded (docs/design.md §11).
 const (
 	// BatchMaxEvents bounds the events of one group commit. A single request larger than
 	// this is still committed whole, alone.
@@ -107,7 +107,7 @@ type SequencerConfig struct {
 }
 
 // Sequencer is the single writer. One goroutine (Run) owns the write model; Submit is
-// safe for concurrent use. See DESIGN.md §2.1.
+// safe for concurrent use. See docs/design.md §3.
 type Sequencer struct {
 	cfg      SequencerConfig
 	in       chan *Request

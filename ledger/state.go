@@ -72,7 +72,7 @@ type disbursement struct {
 	settled  int64
 }
 
-// remaining is what a reversal may still take back (DOMAIN.md §4 rule 4): the amount less
+// remaining is what a reversal may still take back (docs/domain.md, rule 4): the amount less
 // what was already reversed. For an advance, a settled part is a final payment and may
 // still be reversed.
 func (d *disbursement) remaining() int64 { return d.amount - d.reversed }

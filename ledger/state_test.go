@@ -407,7 +407,7 @@ func TestDecideCatalog(t *testing.T) {
 	})
 }
 
-// TestGrossSumsDoNotOverflow checks DOMAIN.md §4 rule 1 ("sums are overflow-checked") on
+// TestGrossSumsDoNotOverflow checks docs/domain.md, rule 1 ("sums are overflow-checked") on
 // the gross sums that are not bounded by the line's plan: the same capital may be
 // carried over again and again, and paid, reversed and paid again. Each such command
 // must either be recorded with sums that still hold, or be refused as invalid_argument

@@ -36,7 +36,7 @@ CREATE INDEX events_counter_line_position ON events (counter_line, position) WHE
 CREATE INDEX events_original_id ON events (original_id) WHERE original_id IS NOT NULL;
 -- recorded_at resolves "as known at" a time to the last position recorded by then.
 CREATE INDEX events_recorded_at ON events (recorded_at);
--- A State Treasury voucher is accepted once (DESIGN.md §3). The sequencer checks it in
+-- A State Treasury voucher is accepted once (docs/domain.md, rule 5). The sequencer checks it in
 -- memory; this index is the backstop. The store maps a violation of it, by name, to an
 -- invalid_argument error on the field "voucher": do not rename it.
 CREATE UNIQUE INDEX events_voucher_key ON events (voucher_office, voucher_type, voucher_number, voucher_date)

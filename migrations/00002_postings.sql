@@ -1,6 +1,6 @@
 -- postings: one row per budget line an event touches, with the signed change to that
 -- line's available balance (available = allocated + in − out − cancelled − disbursed,
--- DOMAIN.md). With it, "how much is left by district and project" is a plain
+-- docs/domain.md). With it, "how much is left by district and project" is a plain
 -- sum(delta) ... GROUP BY. Carry-overs and advance settlements do not change the
 -- available balance; they appear with delta 0 so that an auditor listing a line's
 -- postings sees every event that names it.

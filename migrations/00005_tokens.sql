@@ -1,4 +1,4 @@
--- Access tokens (DESIGN.md §4 "Authentication and roles"). A token is a random bearer
+-- Access tokens (docs/operations.md, "Tokens"). A token is a random bearer
 -- secret; only its SHA-256 hash is stored, so a copy of this table does not let anyone in.
 -- A token is never deleted or edited: it is revoked (revoked_at set once), and it stops
 -- working at expires_at. Every creation and revocation is also written to token_audit,

@@ -1,4 +1,4 @@
--- The read model for SQL and BI tools (DESIGN.md §2.4): the progress figures of the API
+-- The read model for SQL and BI tools (docs/design.md §7): the progress figures of the API
 -- as plain rows to sum. It is derived from events and can be rebuilt at any time
 -- (`ledger replay`); unlike events it is not append-only.
 --

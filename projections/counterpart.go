@@ -17,7 +17,7 @@ type Ratio struct {
 }
 
 // DefaultCounterpartRatio is the counterpart funds a province must provide per đồng of
-// central capital: 3 % for Bắc Kạn [pub] (DOMAIN.md §4 rule 8). It is data, not law:
+// central capital: 3 % for Bắc Kạn [pub] (docs/domain.md, rule 8). It is data, not law:
 // a query may set another.
 var DefaultCounterpartRatio = Ratio{Num: 3, Den: 100}
 
@@ -74,7 +74,7 @@ func (r CounterpartReport) MarshalJSON() ([]byte, error) {
 	return json.Marshal(out)
 }
 
-// Counterpart checks counterpart funds against central capital per province (DOMAIN.md §4
+// Counterpart checks counterpart funds against central capital per province (docs/domain.md,
 // rule 8), a reported check, not a blocking one. It returns *ledger.Error like Query.
 func (p *Progress) Counterpart(q CounterpartQuery) (CounterpartReport, error) {
 	p.mu.RLock()

@@ -30,7 +30,7 @@ const lineCapInitial = 4
 // none marks a missing catalog index.
 const none int32 = -1
 
-// Progress is the progress read model of DESIGN.md §2.4 and DOMAIN.md §5: plan,
+// Progress is the progress read model of docs/design.md §7 and docs/domain.md §6: plan,
 // disbursed, available and rate of any group of budget lines, as of any business date
 // (as_of) and as known at any ledger position (at). It is fed the committed batches in
 // position order (Apply) and folds the catalog events itself. The zero Progress is an
@@ -52,7 +52,7 @@ const none int32 = -1
 // filters on catalog indexes cached in each line, reads the line's figures as of t (from
 // the record itself when t is outside the line's active days, else by a binary search
 // over its days), and adds them into its group; groups are summed at query time, so
-// transfers inside a group cancel out as DOMAIN.md §5 requires. A row whose figures are
+// transfers inside a group cancel out as docs/domain.md §6 requires. A row whose figures are
 // all zero is left out. A query at an earlier position K uses the same
 // path for every line untouched after K; a line touched after K is summed from its
 // event records (forward from the first, or backward from the head, whichever is
@@ -523,7 +523,7 @@ func (l *lineRec) carriedInto(year int32, t ledger.Date, k int64) int64 {
 }
 
 // invariant stops the process when a condition only a bug can break is false: a
-// projection that skipped or repeated an event would report wrong money (TIGER_STYLE).
+// projection that skipped or repeated an event would report wrong money (docs/design.md §11).
 func invariant(cond bool, msg string) {
 	if !cond {
 		panic("projections invariant violated: " + msg)

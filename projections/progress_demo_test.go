@@ -139,7 +139,7 @@ func rateString(disbursed, plan int64) string {
 	return ""
 }
 
-// TestC1 checks the Bắc Kạn figures of DOMAIN.md §6 as of 31/05/2024.
+// TestC1 checks the Bắc Kạn figures of docs/domain.md §7 (C1) as of 31/05/2024.
 func TestC1(t *testing.T) {
 	p, _ := demoProgress(t, demo.Steps())
 	base := Query{Program: demoProgram, Unit: unitBacKan, AsOf: demo.C1AsOf}
@@ -281,7 +281,7 @@ func TestC1(t *testing.T) {
 	}
 }
 
-// TestCounterpart checks DOMAIN.md §4 rule 8 on C1: 22.16 bn against 738.64 bn passes;
+// TestCounterpart checks docs/domain.md, rule 8, on C1: 22.16 bn against 738.64 bn passes;
 // in a variant where 0.01 bn of counterpart funds is cancelled, 22.15 bn displays as
 // 3.00 % and fails.
 func TestCounterpart(t *testing.T) {

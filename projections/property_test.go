@@ -217,7 +217,7 @@ func randomQuery(rng *rand.Rand, head int64) Query {
 	return q
 }
 
-// naiveQuery recomputes a report straight from the event list, the way DOMAIN.md §5
+// naiveQuery recomputes a report straight from the event list, the way docs/domain.md §6
 // reads: the catalog as registered up to the position, then every money event one by
 // one, filtered and grouped through the ledger.Catalog helpers. It shares no code with
 // Progress except the exported Rate formatting.
@@ -585,7 +585,7 @@ func naiveCounterpart(events []*ledger.Event, q CounterpartQuery) (rows []Counte
 	return rows, true
 }
 
-// TestRebuildIsByteIdentical checks DESIGN.md §2.4: a model rebuilt from position 1
+// TestRebuildIsByteIdentical checks docs/design.md §7: a model rebuilt from position 1
 // gives byte-identical reports to the live model fed in random batches, at every
 // position a report was taken at while live.
 func TestRebuildIsByteIdentical(t *testing.T) {

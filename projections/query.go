@@ -24,13 +24,13 @@ const (
 	GroupYear       = "year" // the line's plan year
 )
 
-// Bases of a progress query (DOMAIN.md §5).
+// Bases of a progress query (docs/domain.md §6).
 const (
 	BasisPlanYear      = "plan_year"
 	BasisExecutionYear = "execution_year"
 )
 
-// groupByMax is the most dimensions a query groups by: one, or a pair (DESIGN.md §4).
+// groupByMax is the most dimensions a query groups by: one, or a pair (docs/domain.md §6).
 const groupByMax = 2
 
 // maxDate is the as-of limit of a query without one: later than every business date.
@@ -181,7 +181,7 @@ type Report struct {
 	Total    Row
 }
 
-// reportJSON is the wire shape of a Report (DESIGN.md §4).
+// reportJSON is the wire shape of a Report (api/openapi.yaml, GET /v1/progress).
 type reportJSON struct {
 	AsOf     ledger.Date `json:"as_of"` // null: no limit
 	Position int64       `json:"position"`

@@ -24,7 +24,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// Bench defaults (DESIGN.md §6): the baseline is raw one-row-per-transaction inserts
+// Bench defaults (docs/benchmarks.md): the baseline is raw one-row-per-transaction inserts
 // with 16 clients; the product is one disbursement per HTTP request with 16, 64 and 256
 // clients, then bulk batches, rebuild, start-up, queries and memory on a generated ledger.
 const (
@@ -96,7 +96,7 @@ func benchModeOf(cfg *Config) benchMode {
 }
 
 // bench measures, in one run on the same PostgreSQL and on scratch databases it creates
-// and drops, the raw baselines and the product (DESIGN.md §6), each throughput the
+// and drops, the raw baselines and the product (docs/benchmarks.md), each throughput the
 // median of cfg.BenchRuns runs, and prints every figure with its ratio to its baseline
 // and its goal.
 func bench(ctx context.Context, cfg *Config, stdout io.Writer) error {
@@ -194,7 +194,7 @@ func bench(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	return nil
 }
 
-// benchResults turns the samples into the figures of DESIGN.md §6, with their
+// benchResults turns the samples into the figures of docs/benchmarks.md, with their
 // baselines, ratios and goals.
 func benchResults(cfg *Config, mode benchMode, s, lat samples, big *bigResult, clientCounts []int) []benchResult {
 	runs := cfg.BenchRuns

@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// TestDependencyDirection keeps the layout of DESIGN.md §5: the domain imports nothing of
+// TestDependencyDirection keeps the layout of docs/design.md §9: the domain imports nothing of
 // ours and no driver; projections and api import only the domain (and api the
 // projections), never the adapters.
 func TestDependencyDirection(t *testing.T) {

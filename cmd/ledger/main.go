@@ -1,6 +1,6 @@
 // Command ledger is the budget disbursement ledger: the server, its migrations and the
 // offline tools. It is the only package that reads flags and the environment, and the
-// only one that wires the adapters together (DESIGN.md §5).
+// only one that wires the adapters together (docs/design.md §9).
 package main
 
 import (

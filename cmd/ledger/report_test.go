@@ -20,7 +20,7 @@ import (
 	"github.com/vnntp/ledger/ledger"
 )
 
-// Demo figures of DOMAIN.md §6.
+// Demo figures of docs/domain.md §7.
 const (
 	bacKanPlan      = 760_800_000_000
 	bacKanDisbursed = 478_930_000_000

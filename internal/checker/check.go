@@ -70,7 +70,7 @@ type sums struct {
 //     a key are counted in Report.Keyless for the caller to judge;
 //   - per line, folding the amounts of the events itself: available = allocated +
 //     transferred in − transferred out − cancelled − disbursed + reversed ≥ 0 after every
-//     event that touches the line (DOMAIN.md §4 rule 2);
+//     event that touches the line (docs/domain.md, rule 2);
 //   - in total over all lines, Σ transferred in = Σ transferred out (a transfer moves
 //     money, never makes it) and Σ available = Σ allocated − Σ cancelled − (Σ disbursed −
 //     Σ reversed); and for every line the ledger.LineBalance of a ledger.State fold of

@@ -10,7 +10,7 @@ import (
 	"github.com/vnntp/ledger/ledger"
 )
 
-// Signed checkpoints leave the database host on NATS (DESIGN.md §2.3): each one is
+// Signed checkpoints leave the database host on NATS (docs/design.md §5): each one is
 // published on CheckpointSubject and kept by the CHECKPOINTS stream, replicated like the
 // events, so that a rewrite of history in PostgreSQL cannot also rewrite every copy of
 // the signatures.

@@ -1,5 +1,5 @@
 // Package natsbus distributes the committed events of the ledger on NATS JetStream
-// (DESIGN.md §2.5): an embedded nats-server for single-host installs, the LEDGER stream,
+// (docs/design.md §8): an embedded nats-server for single-host installs, the LEDGER stream,
 // the Relay that publishes every committed event from PostgreSQL to the stream, and the
 // Follower that feeds a read replica from it.
 //

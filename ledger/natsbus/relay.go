@@ -77,7 +77,7 @@ type RelayConfig struct {
 }
 
 // Relay publishes every committed event, in position order, to the LEDGER stream, so
-// that stream sequence == ledger position (DESIGN.md §2.5). It reads the events from the
+// that stream sequence == ledger position (docs/design.md §8). It reads the events from the
 // Source; Notify only tells it that the head moved. On start and after any error it reads
 // the stream's last sequence and continues from PostgreSQL after it, so a lost store or a
 // crash between commit and publish leaves nothing missing or doubled.
