@@ -63,7 +63,7 @@ func newConfig(fs *flag.FlagSet, cmd string) *Config {
 		c.str(fs, &c.DataDir, "data-dir", "LEDGER_DATA_DIR", defaultDataDir, "directory for local state (embedded NATS store, keys)")
 		c.str(fs, &c.NATSURL, "nats-url", "LEDGER_NATS_URL", "", "external NATS server or cluster URL (nats://host:4222,nats://host2:4222); empty runs NATS in-process under --data-dir")
 		c.str(fs, &c.BootstrapToken, "bootstrap-token", "LEDGER_BOOTSTRAP_TOKEN", "", "admin token defined at start, kept in memory only (at least 16 characters)")
-		c.boolean(fs, &c.Demo, "demo", "LEDGER_DEMO", "load the sample scenario (DOMAIN.md §6) into an empty ledger")
+		c.boolean(fs, &c.Demo, "demo", "LEDGER_DEMO", "load the sample scenario (docs/domain.md §7) into an empty ledger")
 	}
 	c.Audit.register(fs, c, cmd)
 	c.Access.register(fs, c, cmd)

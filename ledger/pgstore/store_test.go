@@ -109,7 +109,7 @@ func everyType() []*ledger.Event {
 			Voucher: &ledger.Voucher{Office: "KB062", Type: "C2-03", Number: "0001", Date: day}, Note: "tạm ứng"}},
 		{Type: ledger.TypeAdvanceSettled, Data: ledger.EventData{Line: &b, EventID: disbursed.String(), Amount: 60,
 			Voucher: &ledger.Voucher{Office: "KB062", Type: "C2-03", Number: "0002", Date: day}, Note: "thu hồi tạm ứng"}},
-		{Type: ledger.TypeReversed, Data: ledger.EventData{Line: &b, EventID: disbursed.String(), Amount: 10, Reason: "sai số tiền"}},
+		{Type: ledger.TypeReversed, Data: ledger.EventData{Line: &b, EventID: disbursed.String(), Amount: 10, AdvanceReversed: 10, Reason: "sai số tiền"}},
 	}
 }
 
@@ -529,7 +529,8 @@ func TestPostings(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A: +MaxAmount −300 (transfer out) 0 (carry-over) −20 (cancelled).
-	// B: +300 (transfer in) −100 (disbursed) 0 (settled) +10 (reversed).
+	// B: +300 (transfer in) −100 (disbursed) 0 (the advance) 0 (settled) +10 (reversed)
+	// 0 (the advance reversed).
 	rows, err := s.Pool().Query(ctx, `SELECT unit, sum(delta)::bigint, count(*) FROM postings GROUP BY unit ORDER BY unit`)
 	if err != nil {
 		t.Fatal(err)
@@ -542,7 +543,7 @@ func TestPostings(t *testing.T) {
 		var s sum
 		return s, r.Scan(&s.unit, &s.delta, &s.n)
 	})
-	want := []sum{{"062", ledger.MaxAmount - 300 - 20, 4}, {"063", 300 - 100 + 10, 4}}
+	want := []sum{{"062", ledger.MaxAmount - 300 - 20, 4}, {"063", 300 - 100 + 10, 6}}
 	if err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("postings by unit = %v, %v; want %v", got, err, want)
 	}
@@ -552,7 +553,8 @@ func TestPostings(t *testing.T) {
 		t.Fatal(err)
 	}
 	if want := fmt.Sprintf("allocation:%d:2024:DA1,transfer_out:-300:2024:DA1,transfer_in:300:2024:DA1,carry_over:0:2024:DA1,"+
-		"cancellation:-20:2024:DA1,disbursement:-100:2024:DA1,settlement:0:2024:DA1,reversal:10:2024:DA1", ledger.MaxAmount); kinds != want {
+		"cancellation:-20:2024:DA1,disbursement:-100:2024:DA1,advance:0:2024:DA1,settlement:0:2024:DA1,"+
+		"advance_reversal:0:2024:DA1,reversal:10:2024:DA1", ledger.MaxAmount); kinds != want {
 		t.Errorf("postings:\n got %s\nwant %s", kinds, want)
 	}
 }
