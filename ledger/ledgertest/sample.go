@@ -1,0 +1,100 @@
+// Package ledgertest holds test data that the packages consuming ledger events share.
+// It is imported by tests only.
+package ledgertest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/vnntp/ledger/ledger"
+)
+
+// sampleExtra, when set (by a build with the ledger_testtype tag), returns an event of
+// a type that exists only in that build, appended to SampleHistory.
+var sampleExtra func(line ledger.Line) (ledger.EventType, ledger.EventData)
+
+// SampleHistory returns a short valid history, chained from the genesis hash, with at
+// least one event of every type in ledger.EventTypes: a catalog, an allocation, a
+// sub-allocation, a carry-over, a cancellation, an advance, its settlement and a
+// reversal of part of it, and a payment. Consumers fold it to show that they handle
+// every event type (TestEveryConsumerHandlesEveryEventType).
+func SampleHistory() []*ledger.Event {
+	from := ledger.MakeDate(2021, 1, 1)
+	valid := ledger.Validity{ValidFrom: from}
+	prov := ledger.Line{Program: "GNBV", Year: 2024, Source: "NSTW-DTPT", Project: "DA1", Unit: "06"}
+	dist := prov
+	dist.Unit = "062"
+	d := ledger.MakeDate(2024, time.March, 15)
+	advance := uuid.MustParse("01900000-0000-7000-8000-000000000010")
+	voucher := func(n string) *ledger.Voucher {
+		return &ledger.Voucher{Office: "KB06", Type: "C2-02", Number: n, Date: d}
+	}
+	data := []struct {
+		typ ledger.EventType
+		id  uuid.UUID
+		d   ledger.EventData
+	}{
+		{ledger.TypeProgramRegistered, uuid.Nil, ledger.EventData{Program: &ledger.Program{Code: "GNBV", Name: "Giảm nghèo bền vững", Validity: valid}}},
+		{ledger.TypeProjectRegistered, uuid.Nil, ledger.EventData{Project: &ledger.Project{Program: "GNBV", Code: "DA1", Name: "Dự án 1", Validity: valid}}},
+		{ledger.TypeSourceRegistered, uuid.Nil, ledger.EventData{Source: &ledger.Source{Code: "NSTW-DTPT", Name: "NSTW đầu tư",
+			Budget: ledger.BudgetCentral, Nature: ledger.NatureInvestment, Validity: valid}}},
+		{ledger.TypeUnitRegistered, uuid.Nil, ledger.EventData{Unit: &ledger.Unit{ID: "06", Code: "06", Name: "Bắc Kạn",
+			Level: ledger.LevelProvince, Validity: valid}}},
+		{ledger.TypeUnitRegistered, uuid.Nil, ledger.EventData{Unit: &ledger.Unit{ID: "062", Code: "062", Name: "Ngân Sơn",
+			Level: ledger.LevelDistrict, Parent: "06", Validity: valid}}},
+		{ledger.TypeAllocated, uuid.Nil, ledger.EventData{Line: &prov, Amount: 1_000_000, Decision: "QĐ 1"}},
+		{ledger.TypeTransferred, uuid.Nil, ledger.EventData{From: &prov, To: &dist, Amount: 600_000,
+			Kind: string(ledger.KindSuballocation), Decision: "QĐ 2"}},
+		{ledger.TypeCarriedOver, uuid.Nil, ledger.EventData{Line: &prov, Amount: 100_000, IntoYear: 2025, Decision: "QĐ 3"}},
+		{ledger.TypeCancelled, uuid.Nil, ledger.EventData{Line: &prov, Amount: 50_000, Decision: "QĐ 4"}},
+		{ledger.TypeDisbursed, advance, ledger.EventData{Line: &dist, Amount: 200_000, Kind: string(ledger.KindAdvance),
+			Payee: "HTX Ngân Sơn", Voucher: voucher("1")}},
+		{ledger.TypeAdvanceSettled, uuid.Nil, ledger.EventData{Line: &dist, EventID: advance.String(), Amount: 50_000, Voucher: voucher("2")}},
+		{ledger.TypeReversed, uuid.Nil, ledger.EventData{Line: &dist, EventID: advance.String(), Amount: 20_000,
+			AdvanceReversed: 20_000, Reason: "sai số tiền"}},
+		{ledger.TypeDisbursed, uuid.Nil, ledger.EventData{Line: &dist, Amount: 100_000, Kind: string(ledger.KindPayment),
+			Payee: "Công ty A", Voucher: voucher("3")}},
+	}
+	var events []*ledger.Event
+	add := func(typ ledger.EventType, id uuid.UUID, ed ledger.EventData) {
+		pos := int64(len(events) + 1)
+		if id == uuid.Nil {
+			id = uuid.MustParse("01900000-0000-7000-8000-000000000000")
+			id[15] = byte(pos)
+		}
+		e := &ledger.Event{Position: pos, ID: id, Type: typ, EffectiveDate: d, Data: ed,
+			RecordedAt: time.Date(2024, time.March, 15, 8, 0, int(pos), 0, time.UTC)}
+		if len(events) > 0 {
+			e.PrevHash = events[len(events)-1].Hash
+		}
+		e.Hash, _ = ledger.ChainHash(nil, e.PrevHash, e)
+		events = append(events, e)
+	}
+	for _, x := range data {
+		add(x.typ, x.id, x.d)
+	}
+	if sampleExtra != nil {
+		typ, ed := sampleExtra(dist)
+		add(typ, uuid.Nil, ed)
+	}
+	return events
+}
+
+// CheckConsumer folds SampleHistory with apply, one event at a time in position order,
+// and fails t for every event on which apply panics, naming consumer and the event
+// type: the default branch of an exhaustive switch over event types panics.
+func CheckConsumer(t testing.TB, consumer string, apply func(e *ledger.Event)) {
+	t.Helper()
+	for _, e := range SampleHistory() {
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("%s does not handle event type %s: %v", consumer, e.Type, r)
+				}
+			}()
+			apply(e)
+		}()
+	}
+}
