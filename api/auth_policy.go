@@ -21,7 +21,7 @@ const (
 	everyone = officer | leader | auditor | admin
 )
 
-var roleBits = map[string]roleSet{RoleOfficer: officer, RoleLeader: leader, RoleAuditor: auditor, RoleAdmin: admin}
+var roleBits = map[ledger.Role]roleSet{ledger.RoleOfficer: officer, ledger.RoleLeader: leader, ledger.RoleAuditor: auditor, ledger.RoleAdmin: admin}
 
 // policy says who may call a route. Officers and leaders are further held to their unit
 // subtree by the handlers (scope checks below); public routes need no token.
@@ -30,7 +30,7 @@ type policy struct {
 	roles  roleSet
 }
 
-func (p policy) allows(role string) bool { return p.roles&roleBits[role] != 0 }
+func (p policy) allows(role ledger.Role) bool { return p.roles&roleBits[role] != 0 }
 
 // routePolicies is the access policy, in one place: "METHOD /route" → who may call it.
 // A registered route missing here is refused to everyone (403), and
@@ -104,19 +104,17 @@ var routePolicies = map[string]policy{
 // scopeOf returns the unit subtree the request's principal is held to, "" for none.
 func scopeOf(c echo.Context) string {
 	if p := principalOf(c); p != nil {
-		return p.scope()
+		return p.Scope()
 	}
 	return ""
 }
 
 // outOfScope is the refusal of a line outside the principal's subtree.
-func outOfScope(field, scope string) error {
-	return errForbidden(field, "outside the unit subtree "+scope+" this token may use")
-}
+func outOfScope(field, scope string) error { return ledger.OutOfScope(field, scope) }
 
 // lineInScope reports whether line l lies in the subtree scope ("" is everything).
 func lineInScope(cat *ledger.Catalog, l *ledger.Line, scope string) bool {
-	return scope == "" || l != nil && cat.IsUnitWithin(l.Unit, scope)
+	return ledger.LineWithin(cat, l, scope)
 }
 
 // checkLineScope refuses line l (named field) when it lies outside the request's scope.

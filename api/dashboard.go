@@ -286,7 +286,7 @@ func (p *page) Hidden() [][2]string {
 }
 
 // newPage starts a data page for the signed-in principal pr: words, controls and scope.
-func (s *Server) newPage(pr *Principal, st dashState, path, title string) *page {
+func (s *Server) newPage(pr *ledger.Principal, st dashState, path, title string) *page {
 	w := wordsOf(st.Lang)
 	p := &page{W: w, Lang: st.Lang, Title: title, Who: pr.Actor(), Path: path, state: st, Scope: w.Everything}
 	if !st.AsOf.IsZero() {
@@ -297,7 +297,7 @@ func (s *Server) newPage(pr *Principal, st dashState, path, title string) *page 
 	}
 	p.Bases = []option{{projections.BasisPlanYear, w.BasisPlan, st.Basis == ""},
 		{projections.BasisExecutionYear, w.BasisExec, st.Basis == projections.BasisExecutionYear}}
-	scope := pr.scope()
+	scope := pr.Scope()
 	s.cfg.Balances.Read(func(state *ledger.State) {
 		cat := &state.Catalog
 		if u := cat.Units[scope]; u != nil {
@@ -326,7 +326,7 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // dashRequest authenticates a data page and reads its state. A request without a valid
 // session is sent to the sign-in page.
-func (s *Server) dashRequest(c echo.Context) (*Principal, dashState, error) {
+func (s *Server) dashRequest(c echo.Context) (*ledger.Principal, dashState, error) {
 	lang := dashLang(c.QueryParam("lang"))
 	pr, err := s.dashboardAuth(c)
 	if err != nil {
@@ -527,7 +527,7 @@ func (s *Server) handleOverview(c echo.Context) error {
 	}
 	w := wordsOf(st.Lang)
 	p := s.newPage(pr, st, dashOverviewPath, w.Overview)
-	unit := pr.scope()
+	unit := pr.Scope()
 	group, level := s.childLevel(unit)
 	q := st.baseQuery(unit)
 	q.GroupBy = []string{group}
@@ -658,7 +658,7 @@ func (s *Server) handleDashLines(c echo.Context) error {
 		return s.dashError(c, err, st.Lang)
 	}
 	w := wordsOf(st.Lang)
-	scope := pr.scope()
+	scope := pr.Scope()
 	p := s.newPage(pr, st, dashLinesPath, w.Lines)
 	lv := &linesView{}
 	var refused error

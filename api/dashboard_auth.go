@@ -36,7 +36,7 @@ var errNotSignedIn = errors.New("not signed in")
 // scope logic of the API (scopeOf, scopedUnit, lineInScope) applies unchanged. The routes
 // are public in routePolicies because the bearer middleware cannot read a cookie; every
 // dashboard handler that shows data calls this first.
-func (s *Server) dashboardAuth(c echo.Context) (*Principal, error) {
+func (s *Server) dashboardAuth(c echo.Context) (*ledger.Principal, error) {
 	ck, err := c.Cookie(sessionCookie)
 	if err != nil || ck.Value == "" {
 		return nil, errNotSignedIn

@@ -44,8 +44,8 @@ func serveAs(h http.Handler, secret, method, path string) *httptest.ResponseReco
 func TestRateLimitPerToken(t *testing.T) {
 	clock := &fakeClock{t: time.Date(2024, 6, 1, 8, 0, 0, 0, time.UTC)}
 	tokens := newMemTokens()
-	tokens.put("ldg_noisy", "noisy", RoleAuditor, "", clock.t.Add(time.Hour))
-	tokens.put("ldg_quiet", "quiet", RoleAuditor, "", clock.t.Add(time.Hour))
+	tokens.put("ldg_noisy", "noisy", ledger.RoleAuditor, "", clock.t.Add(time.Hour))
+	tokens.put("ldg_quiet", "quiet", ledger.RoleAuditor, "", clock.t.Add(time.Hour))
 	h := New(Config{Writer: fakeWriter{}, Events: &memStore{}, Balances: &projections.Balances{}, Tokens: tokens,
 		Now: clock.now, Limits: Limits{RatePerSecond: 10, RateBurst: 20}}).Handler()
 	for i := range 20 {
@@ -263,7 +263,7 @@ func TestTokenLifecycle(t *testing.T) {
 func TestExpiryAndCache(t *testing.T) {
 	clock := &fakeClock{t: time.Date(2024, 6, 1, 8, 0, 0, 0, time.UTC)}
 	tokens := newMemTokens()
-	tokens.put("ldg_short", "short", RoleAuditor, "", clock.t.Add(time.Minute))
+	tokens.put("ldg_short", "short", ledger.RoleAuditor, "", clock.t.Add(time.Minute))
 	h := New(Config{Writer: fakeWriter{}, Events: &memStore{}, Balances: &projections.Balances{}, Tokens: tokens,
 		Now: clock.now}).Handler()
 	for range 5 {

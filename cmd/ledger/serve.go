@@ -117,7 +117,7 @@ func startNode(ctx context.Context, cfg *Config) (*node, error) {
 		Positions:      store,
 		Logger:         log,
 		BootstrapToken: cfg.BootstrapToken,
-		Tokens:         apiTokens{store},
+		Tokens:         store,
 		Limits:         cfg.Access.limits(),
 		Ready: func() error {
 			if !n.ready.Load() {
