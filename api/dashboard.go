@@ -20,6 +20,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/vnntp/ledger/ledger"
 	"github.com/vnntp/ledger/projections"
+	"github.com/vnntp/ledger/report"
 )
 
 // The leaders' dashboard: HTML pages rendered here from the progress projection and the
@@ -127,7 +128,7 @@ func (s *Server) dashboardRoutes(e *echo.Echo) {
 // the exact view. The zero dashState is the overview in Vietnamese, every plan year, at
 // the head.
 type dashState struct {
-	Lang    string
+	Lang    report.Lang
 	AsOf    ledger.Date
 	Basis   string // "" is the plan-year basis
 	Year    int
@@ -184,8 +185,8 @@ func (st dashState) values() url.Values {
 			q.Set(k, v)
 		}
 	}
-	if st.Lang == LangEN {
-		q.Set("lang", LangEN)
+	if st.Lang == report.LangEN {
+		q.Set("lang", string(report.LangEN))
 	}
 	set("as_of", st.AsOf.String())
 	set("basis", st.Basis)
@@ -239,7 +240,7 @@ type option struct {
 // page is what the layout and a page template render.
 type page struct {
 	W       *dashWords
-	Lang    string
+	Lang    report.Lang
 	Title   string
 	Message string // an error or notice shown above the content
 	Who     string // "name (role)" of the signed-in principal; "" on the sign-in page
@@ -263,7 +264,7 @@ type page struct {
 func (p *page) Link(path string, kv ...string) string { return path + p.state.with(kv...).query() }
 
 // LangLink is the page itself in the other language.
-func (p *page) LangLink() string { return p.Link(p.Path, "lang", p.W.OtherLang) }
+func (p *page) LangLink() string { return p.Link(p.Path, "lang", string(p.W.OtherLang)) }
 
 // Asset returns the versioned URL of a static file.
 func (p *page) Asset(path string) string { return path + "?v=" + dashAssets[path].version }
@@ -383,7 +384,7 @@ func acceptsGzip(r *http.Request) bool {
 // dashError answers a dashboard request that failed: to the sign-in page when there is
 // no valid session, else an HTML page with the problem's status and detail. Internal
 // errors are logged and shown as "internal error", like the API's.
-func (s *Server) dashError(c echo.Context, err error, lang string) error {
+func (s *Server) dashError(c echo.Context, err error, lang report.Lang) error {
 	if errors.Is(err, errNotSignedIn) {
 		return c.Redirect(http.StatusSeeOther, signinPath+dashState{Lang: lang}.query())
 	}
@@ -432,9 +433,9 @@ type figures struct {
 	Class string
 }
 
-func figuresOf(a projections.Amounts, lang string) figures {
-	return figures{Plan: FormatAmount(a.Plan, lang), Disbursed: FormatAmount(a.Disbursed, lang),
-		Available: FormatAmount(a.Available, lang), Rate: FormatPercent(a.Rate, lang),
+func figuresOf(a projections.Amounts, lang report.Lang) figures {
+	return figures{Plan: report.FormatAmount(a.Plan, lang), Disbursed: report.FormatAmount(a.Disbursed, lang),
+		Available: report.FormatAmount(a.Available, lang), Rate: report.FormatPercent(a.Rate, lang),
 		Width: barWidth(a.Rate), Class: rateClass(a.Rate)}
 }
 
@@ -558,7 +559,7 @@ func (s *Server) handleOverview(c echo.Context) error {
 		UnitHeading:  w.RatesByUnit + " (" + strings.ToLower(w.Levels[level]) + ")",
 		CounterRatio: fmt.Sprintf("%d/%d", cp.Ratio.Num, cp.Ratio.Den)}
 	if !st.AsOf.IsZero() {
-		ov.AsOf = FormatDate(st.AsOf, st.Lang)
+		ov.AsOf = report.FormatDate(st.AsOf, st.Lang)
 	}
 	for _, r := range byUnit.Rows {
 		ov.ByUnit = append(ov.ByUnit, ranked{Key: r.Key[0], Name: r.Name[0], Href: p.Link(dashLinesPath, "unit", r.Key[0]),
@@ -596,9 +597,9 @@ func (s *Server) handleOverview(c echo.Context) error {
 			Title: r.Name[0] + " · " + r.Name[1] + ": " + f.Disbursed + " / " + f.Plan, Rate: f.Rate, Class: f.Class}
 	}
 	for _, r := range cp.Rows {
-		v := counterpartView{Province: r.Province, Name: r.Name, Counterpart: FormatAmount(r.Counterpart, st.Lang),
-			Central: FormatAmount(r.Central, st.Lang), Required: FormatAmount(r.Required, st.Lang),
-			Rate: FormatPercent(r.Rate, st.Lang), Pass: w.No, OK: r.Pass}
+		v := counterpartView{Province: r.Province, Name: r.Name, Counterpart: report.FormatAmount(r.Counterpart, st.Lang),
+			Central: report.FormatAmount(r.Central, st.Lang), Required: report.FormatAmount(r.Required, st.Lang),
+			Rate: report.FormatPercent(r.Rate, st.Lang), Pass: w.No, OK: r.Pass}
 		if r.Pass {
 			v.Pass = w.Yes
 		}
@@ -791,10 +792,10 @@ func (s *Server) handleDashLine(c echo.Context) error {
 			delta := lineEffect(e, l)
 			available += delta
 			lv.Rows = append(lv.Rows, eventRow{Position: strconv.FormatInt(e.Position, 10),
-				Type: w.EventTypes[e.Type], When: FormatDate(e.EffectiveDate, st.Lang),
+				Type: w.EventTypes[e.Type], When: report.FormatDate(e.EffectiveDate, st.Lang),
 				Recorded: e.RecordedAt.In(vietnamTime).Format("2006-01-02 15:04"), Who: e.Meta.Actor,
-				Document: documentOf(e, st.Lang), Amount: FormatDong(e.Data.Amount, st.Lang),
-				Running: FormatDong(available, st.Lang), Out: delta < 0})
+				Document: documentOf(e, st.Lang), Amount: report.FormatDong(e.Data.Amount, st.Lang),
+				Running: report.FormatDong(available, st.Lang), Out: delta < 0})
 			after = e.Position
 		}
 		if len(evs) < EventsPageMax || lv.TooMany {
@@ -831,11 +832,11 @@ func lineEffect(e *ledger.Event, l ledger.Line) int64 {
 // documentOf names the document behind an event: the treasury voucher of a payment, the
 // decision of an allocation, the reason of a reversal, with the payee or the year a
 // carry-over went into.
-func documentOf(e *ledger.Event, lang string) string {
+func documentOf(e *ledger.Event, lang report.Lang) string {
 	d := &e.Data
 	var parts []string
 	if v := d.Voucher; v != nil {
-		parts = append(parts, strings.TrimSpace(v.Office+" "+v.Type+" "+v.Number+" "+FormatDate(v.Date, lang)))
+		parts = append(parts, strings.TrimSpace(v.Office+" "+v.Type+" "+v.Number+" "+report.FormatDate(v.Date, lang)))
 	}
 	if d.Decision != "" {
 		parts = append(parts, d.Decision)

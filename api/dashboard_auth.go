@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/vnntp/ledger/ledger"
+	"github.com/vnntp/ledger/report"
 )
 
 // Sign-in of the dashboard. A browser cannot send a bearer header on a page load, so the
@@ -118,7 +119,7 @@ func (s *Server) handleSignin(c echo.Context) error {
 	}
 	c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, signinBodyMaxBytes)
 	if err := c.Request().ParseForm(); err != nil {
-		return s.dashError(c, invalidArg("", "the sign-in form is malformed or too large"), LangVI)
+		return s.dashError(c, invalidArg("", "the sign-in form is malformed or too large"), report.LangVI)
 	}
 	form := c.Request().PostForm
 	lang := dashLang(form.Get("lang"))
@@ -156,7 +157,7 @@ func (s *Server) handleSignout(c echo.Context) error {
 		return errForbidden("Origin", "the sign-out form must be posted from this server's own pages")
 	}
 	c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, signinBodyMaxBytes)
-	lang := LangVI
+	lang := report.LangVI
 	if err := c.Request().ParseForm(); err == nil {
 		lang = dashLang(c.Request().PostForm.Get("lang"))
 	}
@@ -164,10 +165,10 @@ func (s *Server) handleSignout(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/signin"+dashState{Lang: lang}.query())
 }
 
-// dashLang is the language of a ?lang= value: LangEN or, for anything else, LangVI.
-func dashLang(v string) string {
-	if v == LangEN {
-		return LangEN
+// dashLang is the language of a ?lang= value: report.LangEN or, for anything else, report.LangVI.
+func dashLang(v string) report.Lang {
+	if l, ok := report.ParseLang(v); ok {
+		return l
 	}
-	return LangVI
+	return report.LangVI
 }

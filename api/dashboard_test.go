@@ -9,45 +9,11 @@ import (
 
 	"github.com/vnntp/ledger/ledger"
 	"github.com/vnntp/ledger/projections"
+	"github.com/vnntp/ledger/report"
 )
 
 // The dashboard's pure parts. The pages themselves are tested against PostgreSQL with the
 // demo data in cmd/ledger/dashboard_test.go, and in Chromium.
-
-func TestFormatAmountDatePercent(t *testing.T) {
-	for _, c := range []struct {
-		n      int64
-		vi, en string
-	}{
-		{478_930_000_000, "478,93 tỷ đồng", "478.93 billion VND"},
-		{760_800_000_000, "760,80 tỷ đồng", "760.80 billion VND"},
-		{1_234_565_000_000, "1.234,57 tỷ đồng", "1,234.57 billion VND"}, // half-up
-		{1_234_564_999_999, "1.234,56 tỷ đồng", "1,234.56 billion VND"},
-		{120_000_000, "120,00 triệu đồng", "120.00 million VND"},
-		{999_999_999, "1.000,00 triệu đồng", "1,000.00 million VND"},
-		{0, "0 đồng", "0 VND"},
-		{-2_500_000_000, "-2,50 tỷ đồng", "-2.50 billion VND"},
-		{-4_000, "0,00 triệu đồng", "0.00 million VND"}, // no "-0,00"
-	} {
-		if got := FormatAmount(c.n, LangVI); got != c.vi {
-			t.Errorf("FormatAmount(%d, vi) = %q, want %q", c.n, got, c.vi)
-		}
-		if got := FormatAmount(c.n, LangEN); got != c.en {
-			t.Errorf("FormatAmount(%d, en) = %q, want %q", c.n, got, c.en)
-		}
-	}
-	if got := FormatScaled(9_223_372_036_854_775_807, dongPerBillion, LangEN); got != "9,223,372,036.85" {
-		t.Errorf("FormatScaled(MaxInt64) = %q", got)
-	}
-	r := projections.RateOf(478_930_000_000, 760_800_000_000)
-	if FormatPercent(r, LangVI) != "62,95%" || FormatPercent(r, LangEN) != "62.95%" || FormatPercent(nil, LangVI) != "–" {
-		t.Errorf("FormatPercent: %q %q", FormatPercent(r, LangVI), FormatPercent(r, LangEN))
-	}
-	d := ledger.MakeDate(2024, time.May, 31)
-	if FormatDate(d, LangVI) != "31/05/2024" || FormatDate(d, LangEN) != "2024-05-31" || FormatDate(0, LangVI) != "" {
-		t.Errorf("FormatDate: %q %q", FormatDate(d, LangVI), FormatDate(d, LangEN))
-	}
-}
 
 func TestParsePercent(t *testing.T) {
 	for in, want := range map[string]projections.Rate{"95": 9500, "95,5": 9550, "95.25": 9525, "0": 0, "200": 20000, " 80 % ": 8000} {
@@ -87,16 +53,16 @@ func TestNiceStep(t *testing.T) {
 }
 
 func TestTrendSVG(t *testing.T) {
-	pts := []trendPoint{{ledger.MakeDate(2024, 1, 31), 100 * dongPerBillion, 10 * dongPerBillion},
-		{ledger.MakeDate(2024, 2, 29), 120 * dongPerBillion, 40 * dongPerBillion}}
+	pts := []trendPoint{{ledger.MakeDate(2024, 1, 31), 100 * report.DongPerBillion, 10 * report.DongPerBillion},
+		{ledger.MakeDate(2024, 2, 29), 120 * report.DongPerBillion, 40 * report.DongPerBillion}}
 	target := projections.Rate(9000)
-	svg := string(trendSVG(pts, &target, LangVI))
+	svg := string(trendSVG(pts, &target, report.LangVI))
 	for _, want := range []string{`<svg class="trend"`, `class="plan"`, `class="disbursed"`, `class="target"`, "Mục tiêu 90,00%", "02/2024", "tỷ đồng"} {
 		if !strings.Contains(svg, want) {
 			t.Errorf("trend SVG lacks %q", want)
 		}
 	}
-	if strings.Contains(string(trendSVG(pts, nil, LangEN)), `class="target"`) {
+	if strings.Contains(string(trendSVG(pts, nil, report.LangEN)), `class="target"`) {
 		t.Error("a target line without a target")
 	}
 	if strings.Contains(svg, "<script") || strings.Contains(svg, "style=") {
