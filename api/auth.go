@@ -212,38 +212,54 @@ func remoteHost(c echo.Context) string {
 	return host
 }
 
-// authMiddleware authenticates every request to a non-public route, applies the
-// per-token rate limit, and checks the route's policy (authPolicy). It runs after
-// routing, so c.Path() is the matched route.
+// Authenticate returns the principal of the access token secret, as the bearer
+// middleware does for every API request and the dashboard for its session cookie. A
+// malformed, unknown, revoked or expired token is an unauthenticated error; the failed
+// lookups of a client address and the requests of each token are rate-limited
+// (rate_limited, with Retry-After set on c's response); other errors are store failures.
+func (s *Server) Authenticate(c echo.Context, secret string) (*ledger.Principal, error) {
+	if !visibleASCII(secret, authorizationMaxLen) {
+		return nil, errUnauthenticated("the access token is malformed")
+	}
+	host := remoteHost(c)
+	if ok, retry := s.failures.peek("ip:"+host, s.now()); !ok {
+		return nil, rateLimited(c, retry)
+	}
+	p, lookedUp, err := s.auth.authenticate(c.Request().Context(), secret)
+	if err != nil {
+		if lookedUp && ledger.Code(err) == ledger.CodeUnauthenticated {
+			s.failures.allow("ip:"+host, s.now())
+		}
+		return nil, err
+	}
+	if ok, retry := s.rate.allow("token:"+p.TokenID, s.now()); !ok {
+		return nil, rateLimited(c, retry)
+	}
+	return p, nil
+}
+
+// authMiddleware authenticates every request to a route that is neither public nor
+// authenticating by itself (Pages), applies the per-token rate limit, and checks the
+// route's policy (authPolicy). It runs after routing, so c.Path() is the matched route.
 func (s *Server) authMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		method, route := c.Request().Method, c.Path()
-		pol, known := routePolicies[method+" "+route]
-		if known && pol.public {
+		pol, known := s.policies[method+" "+route]
+		if known && (pol.public || pol.ownAuth) {
 			return next(c)
 		}
 		secret, err := bearer(c.Request().Header.Values(echo.HeaderAuthorization))
 		if err != nil {
 			return s.unauthenticated(c, err)
 		}
-		host := remoteHost(c)
-		if ok, retry := s.failures.peek("ip:"+host, s.now()); !ok {
-			return rateLimited(c, retry)
-		}
-		p, lookedUp, err := s.auth.authenticate(c.Request().Context(), secret)
-		if err != nil {
-			if ledger.Code(err) != ledger.CodeUnauthenticated {
-				return err
-			}
-			if lookedUp {
-				s.failures.allow("ip:"+host, s.now())
-			}
+		p, err := s.Authenticate(c, secret)
+		if ledger.Code(err) == ledger.CodeUnauthenticated {
 			return s.unauthenticated(c, err)
 		}
-		c.Set(principalKey, p)
-		if ok, retry := s.rate.allow("token:"+p.TokenID, s.now()); !ok {
-			return rateLimited(c, retry)
+		if err != nil {
+			return err
 		}
+		c.Set(principalKey, p)
 		if !s.registered[method+" "+route] {
 			return next(c) // no such route or method: the router's 404 or 405
 		}

@@ -91,7 +91,7 @@ func serveReplica(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	followDone := make(chan error, 1)
 	go func() { followDone <- f.Run(fctx) }()
 
-	handler := api.New(api.Config{
+	handler := httpHandler(api.Config{
 		Writer:         r,
 		Events:         store,
 		Audit:          store,
@@ -108,7 +108,7 @@ func serveReplica(ctx context.Context, cfg *Config, stdout io.Writer) error {
 			}
 			return nil
 		},
-	}).Handler()
+	})
 	srv, url, httpDone, err := startHTTP(cfg, handler)
 	if err != nil {
 		return err

@@ -1,4 +1,4 @@
-package api
+package dashboard
 
 import (
 	"bytes"
@@ -23,19 +23,17 @@ import (
 	"github.com/vnntp/ledger/report"
 )
 
-// The leaders' dashboard: HTML pages rendered here from the progress projection and the
-// balances, with their CSS and a small script embedded in the binary (no build step, no
-// chart library). Bars and charts are SVG drawn by Go, so the pages work without script,
-// print, and stay within the Content-Security-Policy of api/security.go (no inline
-// script or style). Every page shows only the reader's scope, with the API's scope logic.
-
 // Limits of the dashboard.
 const (
-	// linesShownMax bounds the lines of a drill-down page.
-	linesShownMax = LinesPageMax
+	// linesShownMax bounds the lines of a drill-down page: the largest page of
+	// GET /v1/lines.
+	linesShownMax = 1000
+	// lineEventsPage is how many events of a line are read from the store at once: the
+	// largest page of GET /v1/lines/{id}/events.
+	lineEventsPage = 1000
 	// lineEventsMax bounds the events of a line page; the running balance needs the
 	// line's whole history, so a line with more is cut, and the page says so.
-	lineEventsMax = 5 * EventsPageMax
+	lineEventsMax = 5 * lineEventsPage
 	// targetPercentMax bounds a trend target, in percent.
 	targetPercentMax = 200
 	// gzipMinBytes is the size from which a page is compressed: below it, gzip's header
@@ -108,20 +106,6 @@ func parseDashTemplates() map[string]*template.Template {
 type stamp struct {
 	W                        *dashWords
 	AsOf, Position, HeadHash string
-}
-
-// dashboardRoutes registers the dashboard.
-func (s *Server) dashboardRoutes(e *echo.Echo) {
-	e.GET(dashOverviewPath, s.handleOverview)
-	e.GET(dashTrendPath, s.handleTrend)
-	e.GET(dashLinesPath, s.handleDashLines)
-	e.GET(dashLinePath, s.handleDashLine)
-	e.GET(dashEventsPath, s.handleDashEvents(make(chan struct{}, sseConnMax)))
-	e.GET(dashCSSPath, s.handleAsset)
-	e.GET(dashJSPath, s.handleAsset)
-	e.GET(signinPath, s.handleSigninForm)
-	e.POST(signinPath, s.handleSignin)
-	e.POST(signoutPath, s.handleSignout)
 }
 
 // dashState is what a dashboard page shows, all of it in its URL so that a link shares
@@ -388,17 +372,13 @@ func (s *Server) dashError(c echo.Context, err error, lang report.Lang) error {
 	if errors.Is(err, errNotSignedIn) {
 		return c.Redirect(http.StatusSeeOther, signinPath+dashState{Lang: lang}.query())
 	}
-	pb := problemFor(err)
-	if pb.Code == ledger.CodeInternal {
-		s.log.Error("internal error", "request_id", requestIDOf(c), "method", c.Request().Method,
-			"path", c.Request().URL.Path, "err", err)
+	status, msg := s.cfg.API.Problem(err)
+	if status == http.StatusInternalServerError {
+		s.log.Error("internal error", "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
+			"method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 	}
 	w := wordsOf(lang)
-	msg := pb.Detail
-	if pb.Field != "" {
-		msg = pb.Field + ": " + msg
-	}
-	return s.renderPage(c, pb.Status, "error", &page{W: w, Lang: lang, Title: w.Error, Message: msg,
+	return s.renderPage(c, status, "error", &page{W: w, Lang: lang, Title: w.Error, Message: msg,
 		Who: actorIfAny(c), state: dashState{Lang: lang}, Path: dashOverviewPath})
 }
 
@@ -673,7 +653,7 @@ func (s *Server) handleDashLines(c echo.Context) error {
 				return
 			}
 			if scope != "" && !cat.IsUnitWithin(st.Unit, scope) {
-				refused = outOfScope("unit", scope)
+				refused = ledger.OutOfScope("unit", scope)
 				return
 			}
 			lv.Heading = u.Name
@@ -695,7 +675,7 @@ func (s *Server) handleDashLines(c echo.Context) error {
 				st.Year != 0 && l.Year != st.Year ||
 				st.Project != "" && !cat.IsProjectWithin(l.Program, l.Project, st.Project) ||
 				st.Unit != "" && !cat.IsUnitWithin(l.Unit, st.Unit) ||
-				!lineInScope(cat, &l, scope) {
+				!ledger.LineWithin(cat, &l, scope) {
 				return
 			}
 			plan += b.Plan()
@@ -756,7 +736,7 @@ func (s *Server) handleDashLine(c echo.Context) error {
 	if err != nil {
 		return s.dashError(c, invalidArg("id", fmt.Sprintf("must be a line id such as GNBV:2024:NSTW-SN:DA2:062, got %q", st.Line)), st.Lang)
 	}
-	if err := s.checkLineScope(c, l, "id"); err != nil {
+	if err := s.checkLineScope(pr, l, "id"); err != nil {
 		return s.dashError(c, err, st.Lang)
 	}
 	p := s.newPage(pr, st, dashLinePath, w.LineEvents)
@@ -780,9 +760,9 @@ func (s *Server) handleDashLine(c echo.Context) error {
 	}
 	var after, available int64
 	for len(lv.Rows) < lineEventsMax {
-		evs, err := s.cfg.Events.LineEvents(c.Request().Context(), id, after, EventsPageMax)
+		evs, err := s.cfg.Events.LineEvents(c.Request().Context(), id, after, lineEventsPage)
 		if err != nil {
-			return s.dashError(c, storeError(err, "read line events"), st.Lang)
+			return s.dashError(c, fmt.Errorf("read line events: %w", err), st.Lang)
 		}
 		for _, e := range evs {
 			if len(lv.Rows) == lineEventsMax {
@@ -798,7 +778,7 @@ func (s *Server) handleDashLine(c echo.Context) error {
 				Running: report.FormatDong(available, st.Lang), Out: delta < 0})
 			after = e.Position
 		}
-		if len(evs) < EventsPageMax || lv.TooMany {
+		if len(evs) < lineEventsPage || lv.TooMany {
 			break
 		}
 	}

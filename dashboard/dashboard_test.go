@@ -1,12 +1,14 @@
-package api
+package dashboard
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/labstack/echo/v4"
 	"github.com/vnntp/ledger/ledger"
 	"github.com/vnntp/ledger/projections"
 	"github.com/vnntp/ledger/report"
@@ -116,19 +118,56 @@ func mustQuery(t *testing.T, q string) map[string][]string {
 	return r.URL.Query()
 }
 
+// knowsNoToken is the API of a server without tokens: it refuses every one.
+type knowsNoToken struct{}
+
+func (knowsNoToken) Authenticate(echo.Context, string) (*ledger.Principal, error) {
+	return nil, &ledger.Error{Code: ledger.CodeUnauthenticated, Message: "unknown access token"}
+}
+
+func (knowsNoToken) Problem(err error) (int, string) {
+	return http.StatusInternalServerError, err.Error()
+}
+
+// emptyLedger is a ledger without events.
+type emptyLedger struct{}
+
+func (emptyLedger) Head() ledger.Head { return ledger.Head{} }
+
+func (emptyLedger) LineEvents(context.Context, string, int64, int) ([]*ledger.Event, error) {
+	return nil, nil
+}
+
+// emptyServer serves the dashboard's routes over an empty ledger that knows no token.
+type emptyServer struct{ e *echo.Echo }
+
+func newEmptyServer() *emptyServer {
+	d := New(Config{API: knowsNoToken{}, Writer: emptyLedger{}, Events: emptyLedger{}, Balances: &projections.Balances{}})
+	e := echo.New()
+	d.Routes(func(method, path string, h echo.HandlerFunc) { e.Add(method, path, h) })
+	return &emptyServer{e}
+}
+
+func (s *emptyServer) get(path string) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	s.e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	return rec
+}
+
 // TestDashboardAssetsAndSignin runs the embedded files and the sign-in form through a
 // server (no data needed): versioned assets are cached, the form renders in both
-// languages, and no page carries an inline script.
+// languages, and no page carries an inline script. The whole server, with the API's
+// middleware and real tokens, is tested in cmd/ledger/dashboard_test.go.
 func TestDashboardAssetsAndSignin(t *testing.T) {
-	hs := newHarness(t)
+	hs := newEmptyServer()
 	for path, a := range dashAssets {
-		rec := hs.do(http.MethodGet, path+"?v="+a.version, "")
+		rec := hs.get(path + "?v=" + a.version)
 		if rec.Code != 200 || !strings.Contains(rec.Header().Get("Cache-Control"), "immutable") || rec.Body.Len() != len(a.body) {
 			t.Errorf("GET %s: %d %q", path, rec.Code, rec.Header().Get("Cache-Control"))
 		}
 	}
 	for lang, want := range map[string]string{"vi": "Mã truy cập", "en": "Access token"} {
-		rec := hs.do(http.MethodGet, "/signin?lang="+lang, "")
+		rec := hs.get("/signin?lang=" + lang)
 		body := rec.Body.String()
 		if rec.Code != 200 || !strings.Contains(body, want) || !strings.Contains(body, `<html lang="`+lang+`">`) {
 			t.Errorf("GET /signin?lang=%s: %d %.200s", lang, rec.Code, body)
@@ -137,7 +176,7 @@ func TestDashboardAssetsAndSignin(t *testing.T) {
 			t.Errorf("GET /signin?lang=%s has inline script or style", lang)
 		}
 	}
-	if rec := hs.do(http.MethodGet, "/", ""); rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/signin" {
+	if rec := hs.get("/"); rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/signin" {
 		t.Errorf("GET / without a session: %d %q", rec.Code, rec.Header().Get("Location"))
 	}
 }
