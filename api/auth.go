@@ -16,17 +16,6 @@ import (
 	"github.com/vnntp/ledger/ledger"
 )
 
-// Roles (docs/design.md §10). An officer records money movements and reads, within its unit
-// subtree; a leader reads within its subtree; an auditor reads everything, verifies and
-// exports; an admin registers reference data, manages tokens and reads everything. An
-// admin does not move money: whoever issues credentials must not also spend with them.
-const (
-	RoleOfficer = "officer"
-	RoleLeader  = "leader"
-	RoleAuditor = "auditor"
-	RoleAdmin   = "admin"
-)
-
 // Limits of authentication.
 const (
 	// BootstrapTokenMinLen is the shortest LEDGER_BOOTSTRAP_TOKEN accepted: it is an admin
@@ -48,67 +37,27 @@ const (
 	tokenCacheMax = 10_000
 )
 
-// Token is an access token as the API shows it; the secret is never kept.
-type Token struct {
-	ID        uuid.UUID
-	Name      string
-	Role      string
-	Unit      string // "" is every unit
-	CreatedAt time.Time
-	ExpiresAt time.Time
-	RevokedAt time.Time // zero while not revoked
-}
-
-// TokenSpec describes a token to create.
-type TokenSpec struct {
-	Name      string
-	Role      string
-	Unit      string
-	ExpiresAt time.Time
-}
-
 // TokenStore keeps access tokens, hashed (*pgstore.Store through an adapter in
 // cmd/ledger). Errors other than ledger.ErrNotFound are store failures.
 type TokenStore interface {
 	// TokenBySecret returns the token whose secret is secret, revoked or expired ones
 	// included, or ledger.ErrNotFound.
-	TokenBySecret(ctx context.Context, secret string) (*Token, error)
+	TokenBySecret(ctx context.Context, secret string) (*ledger.Token, error)
 	// CreateToken stores a new token and its audit record naming actor; it returns the
 	// token and its secret, which exists nowhere else.
-	CreateToken(ctx context.Context, spec TokenSpec, actor string, now time.Time) (*Token, string, error)
+	CreateToken(ctx context.Context, spec ledger.TokenSpec, actor string, now time.Time) (*ledger.Token, string, error)
 	// Tokens lists every token, oldest first.
-	Tokens(ctx context.Context) ([]*Token, error)
+	Tokens(ctx context.Context) ([]*ledger.Token, error)
 	// RevokeToken revokes token id (idempotently) and records who did it; it returns
 	// ledger.ErrNotFound for an unknown id.
-	RevokeToken(ctx context.Context, id uuid.UUID, actor string, now time.Time) (*Token, error)
-}
-
-// Principal is who a request acts as.
-type Principal struct {
-	TokenID string
-	Name    string
-	Role    string
-	// Unit is the root of the unit subtree an officer or leader is held to; "" is every unit.
-	Unit string
-}
-
-// Actor is the Metadata.Actor of the events the principal records: "<name> (<role>)".
-func (p *Principal) Actor() string { return p.Name + " (" + p.Role + ")" }
-
-// scope returns the unit subtree p is held to, "" when p sees everything. Auditors and
-// admins are never scoped, whatever their token says.
-func (p *Principal) scope() string {
-	if p.Role == RoleOfficer || p.Role == RoleLeader {
-		return p.Unit
-	}
-	return ""
+	RevokeToken(ctx context.Context, id uuid.UUID, actor string, now time.Time) (*ledger.Token, error)
 }
 
 // principalKey is the echo.Context key of the request's *Principal.
 const principalKey = "principal"
 
-func principalOf(c echo.Context) *Principal {
-	p, _ := c.Get(principalKey).(*Principal)
+func principalOf(c echo.Context) *ledger.Principal {
+	p, _ := c.Get(principalKey).(*ledger.Principal)
 	return p
 }
 
@@ -139,7 +88,7 @@ func clientOf(c echo.Context) string {
 
 // cachedToken is a token looked up in the store, or a known miss (tok nil).
 type cachedToken struct {
-	tok     *Token
+	tok     *ledger.Token
 	fetched time.Time
 }
 
@@ -200,10 +149,10 @@ func bearer(hdr []string) (string, error) {
 // authenticate returns the principal of secret, or an unauthenticated error for an
 // unknown, revoked or expired token. lookup reports whether the store was asked (a miss
 // of the cache), so that the caller can charge failed lookups to the client's budget.
-func (a *authenticator) authenticate(ctx context.Context, secret string) (p *Principal, lookedUp bool, err error) {
+func (a *authenticator) authenticate(ctx context.Context, secret string) (p *ledger.Principal, lookedUp bool, err error) {
 	sum := sha256.Sum256([]byte(secret))
 	if a.hasBoot && subtle.ConstantTimeCompare(sum[:], a.bootstrap[:]) == 1 {
-		return &Principal{TokenID: BootstrapTokenName, Name: BootstrapTokenName, Role: RoleAdmin}, false, nil
+		return &ledger.Principal{TokenID: BootstrapTokenName, Name: BootstrapTokenName, Role: ledger.RoleAdmin}, false, nil
 	}
 	now := a.now()
 	a.mu.Lock()
@@ -238,7 +187,7 @@ func (a *authenticator) authenticate(ctx context.Context, secret string) (p *Pri
 		return nil, lookedUp, errUnauthenticated("the access token has expired")
 	}
 	t := ct.tok
-	return &Principal{TokenID: t.ID.String(), Name: t.Name, Role: t.Role, Unit: t.Unit}, lookedUp, nil
+	return &ledger.Principal{TokenID: t.ID.String(), Name: t.Name, Role: t.Role, Unit: t.Unit}, lookedUp, nil
 }
 
 // forget drops every cached entry of token id, so that its revocation through this
@@ -263,38 +212,54 @@ func remoteHost(c echo.Context) string {
 	return host
 }
 
-// authMiddleware authenticates every request to a non-public route, applies the
-// per-token rate limit, and checks the route's policy (authPolicy). It runs after
-// routing, so c.Path() is the matched route.
+// Authenticate returns the principal of the access token secret, as the bearer
+// middleware does for every API request and the dashboard for its session cookie. A
+// malformed, unknown, revoked or expired token is an unauthenticated error; the failed
+// lookups of a client address and the requests of each token are rate-limited
+// (rate_limited, with Retry-After set on c's response); other errors are store failures.
+func (s *Server) Authenticate(c echo.Context, secret string) (*ledger.Principal, error) {
+	if !visibleASCII(secret, authorizationMaxLen) {
+		return nil, errUnauthenticated("the access token is malformed")
+	}
+	host := remoteHost(c)
+	if ok, retry := s.failures.peek("ip:"+host, s.now()); !ok {
+		return nil, rateLimited(c, retry)
+	}
+	p, lookedUp, err := s.auth.authenticate(c.Request().Context(), secret)
+	if err != nil {
+		if lookedUp && ledger.Code(err) == ledger.CodeUnauthenticated {
+			s.failures.allow("ip:"+host, s.now())
+		}
+		return nil, err
+	}
+	if ok, retry := s.rate.allow("token:"+p.TokenID, s.now()); !ok {
+		return nil, rateLimited(c, retry)
+	}
+	return p, nil
+}
+
+// authMiddleware authenticates every request to a route that is neither public nor
+// authenticating by itself (Pages), applies the per-token rate limit, and checks the
+// route's policy (authPolicy). It runs after routing, so c.Path() is the matched route.
 func (s *Server) authMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		method, route := c.Request().Method, c.Path()
-		pol, known := routePolicies[method+" "+route]
-		if known && pol.public {
+		pol, known := s.policies[method+" "+route]
+		if known && (pol.public || pol.ownAuth) {
 			return next(c)
 		}
 		secret, err := bearer(c.Request().Header.Values(echo.HeaderAuthorization))
 		if err != nil {
 			return s.unauthenticated(c, err)
 		}
-		host := remoteHost(c)
-		if ok, retry := s.failures.peek("ip:"+host, s.now()); !ok {
-			return rateLimited(c, retry)
-		}
-		p, lookedUp, err := s.auth.authenticate(c.Request().Context(), secret)
-		if err != nil {
-			if ledger.Code(err) != ledger.CodeUnauthenticated {
-				return err
-			}
-			if lookedUp {
-				s.failures.allow("ip:"+host, s.now())
-			}
+		p, err := s.Authenticate(c, secret)
+		if ledger.Code(err) == ledger.CodeUnauthenticated {
 			return s.unauthenticated(c, err)
 		}
-		c.Set(principalKey, p)
-		if ok, retry := s.rate.allow("token:"+p.TokenID, s.now()); !ok {
-			return rateLimited(c, retry)
+		if err != nil {
+			return err
 		}
+		c.Set(principalKey, p)
 		if !s.registered[method+" "+route] {
 			return next(c) // no such route or method: the router's 404 or 405
 		}
@@ -302,7 +267,7 @@ func (s *Server) authMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 			return errForbidden("", "no access policy covers "+method+" "+route)
 		}
 		if !pol.allows(p.Role) {
-			return errForbidden("", "the role "+p.Role+" may not "+method+" "+route)
+			return errForbidden("", "the role "+string(p.Role)+" may not "+method+" "+route)
 		}
 		return next(c)
 	}

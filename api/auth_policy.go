@@ -21,19 +21,22 @@ const (
 	everyone = officer | leader | auditor | admin
 )
 
-var roleBits = map[string]roleSet{RoleOfficer: officer, RoleLeader: leader, RoleAuditor: auditor, RoleAdmin: admin}
+var roleBits = map[ledger.Role]roleSet{ledger.RoleOfficer: officer, ledger.RoleLeader: leader, ledger.RoleAuditor: auditor, ledger.RoleAdmin: admin}
 
 // policy says who may call a route. Officers and leaders are further held to their unit
-// subtree by the handlers (scope checks below); public routes need no token.
+// subtree by the handlers (scope checks below); public routes need no token; the routes
+// of mounted Pages authenticate their callers themselves (ownAuth).
 type policy struct {
-	public bool
-	roles  roleSet
+	public  bool
+	ownAuth bool
+	roles   roleSet
 }
 
-func (p policy) allows(role string) bool { return p.roles&roleBits[role] != 0 }
+func (p policy) allows(role ledger.Role) bool { return p.roles&roleBits[role] != 0 }
 
-// routePolicies is the access policy, in one place: "METHOD /route" → who may call it.
-// A registered route missing here is refused to everyone (403), and
+// routePolicies is the access policy of the API, in one place: "METHOD /route" → who
+// may call it. Server.Mount adds the routes of Pages, which authenticate by themselves.
+// A registered route missing from both is refused to everyone (403), and
 // TestEveryRouteHasAPolicy names it: access is granted, never assumed.
 var routePolicies = map[string]policy{
 	"GET /healthz":      {public: true},
@@ -79,20 +82,6 @@ var routePolicies = map[string]policy{
 	"GET /v1/checkpoints":     {roles: everyone},
 	"GET /v1/checkpoints/key": {roles: everyone},
 
-	// The leaders' dashboard (api/dashboard*.go): public to the bearer middleware, which
-	// cannot read a cookie; every page and the event stream authenticate by the session
-	// cookie (dashboardAuth) and show only the reader's scope, for every role.
-	"GET /":                  {public: true},
-	"GET /dashboard/trend":   {public: true},
-	"GET /dashboard/lines":   {public: true},
-	"GET /dashboard/line":    {public: true},
-	"GET /dashboard/events":  {public: true},
-	"GET /dashboard/app.css": {public: true},
-	"GET /dashboard/app.js":  {public: true},
-	"GET /signin":            {public: true},
-	"POST /signin":           {public: true},
-	"POST /signout":          {public: true},
-
 	"POST /v1/tokens":       {roles: admin},
 	"GET /v1/tokens":        {roles: admin},
 	"DELETE /v1/tokens/:id": {roles: admin},
@@ -104,19 +93,17 @@ var routePolicies = map[string]policy{
 // scopeOf returns the unit subtree the request's principal is held to, "" for none.
 func scopeOf(c echo.Context) string {
 	if p := principalOf(c); p != nil {
-		return p.scope()
+		return p.Scope()
 	}
 	return ""
 }
 
 // outOfScope is the refusal of a line outside the principal's subtree.
-func outOfScope(field, scope string) error {
-	return errForbidden(field, "outside the unit subtree "+scope+" this token may use")
-}
+func outOfScope(field, scope string) error { return ledger.OutOfScope(field, scope) }
 
 // lineInScope reports whether line l lies in the subtree scope ("" is everything).
 func lineInScope(cat *ledger.Catalog, l *ledger.Line, scope string) bool {
-	return scope == "" || l != nil && cat.IsUnitWithin(l.Unit, scope)
+	return ledger.LineWithin(cat, l, scope)
 }
 
 // checkLineScope refuses line l (named field) when it lies outside the request's scope.

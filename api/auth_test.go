@@ -23,25 +23,25 @@ const (
 // known secret.
 type memTokens struct {
 	mu     sync.Mutex
-	bySec  map[string]*Token
+	bySec  map[string]*ledger.Token
 	lookup int // TokenBySecret calls, to see the cache work
 }
 
 func newMemTokens() *memTokens {
-	m := &memTokens{bySec: map[string]*Token{}}
-	m.put(testOfficerToken, "test officer", RoleOfficer, "", time.Now().Add(time.Hour))
+	m := &memTokens{bySec: map[string]*ledger.Token{}}
+	m.put(testOfficerToken, "test officer", ledger.RoleOfficer, "", time.Now().Add(time.Hour))
 	return m
 }
 
-func (m *memTokens) put(secret, name, role, unit string, expires time.Time) *Token {
+func (m *memTokens) put(secret, name string, role ledger.Role, unit string, expires time.Time) *ledger.Token {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	t := &Token{ID: uuid.New(), Name: name, Role: role, Unit: unit, CreatedAt: time.Now().Add(-time.Minute), ExpiresAt: expires}
+	t := &ledger.Token{ID: uuid.New(), Name: name, Role: role, Unit: unit, CreatedAt: time.Now().Add(-time.Minute), ExpiresAt: expires}
 	m.bySec[secret] = t
 	return t
 }
 
-func (m *memTokens) TokenBySecret(_ context.Context, secret string) (*Token, error) {
+func (m *memTokens) TokenBySecret(_ context.Context, secret string) (*ledger.Token, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.lookup++
@@ -53,24 +53,24 @@ func (m *memTokens) TokenBySecret(_ context.Context, secret string) (*Token, err
 	return &c, nil
 }
 
-func (m *memTokens) CreateToken(_ context.Context, spec TokenSpec, _ string, now time.Time) (*Token, string, error) {
+func (m *memTokens) CreateToken(_ context.Context, spec ledger.TokenSpec, _ string, now time.Time) (*ledger.Token, string, error) {
 	secret := "ldg_" + uuid.NewString()
 	t := m.put(secret, spec.Name, spec.Role, spec.Unit, spec.ExpiresAt)
 	t.CreatedAt = now
 	return t, secret, nil
 }
 
-func (m *memTokens) Tokens(context.Context) ([]*Token, error) {
+func (m *memTokens) Tokens(context.Context) ([]*ledger.Token, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var out []*Token
+	var out []*ledger.Token
 	for _, t := range m.bySec {
 		out = append(out, t)
 	}
 	return out, nil
 }
 
-func (m *memTokens) RevokeToken(_ context.Context, id uuid.UUID, _ string, now time.Time) (*Token, error) {
+func (m *memTokens) RevokeToken(_ context.Context, id uuid.UUID, _ string, now time.Time) (*ledger.Token, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, t := range m.bySec {

@@ -34,8 +34,8 @@ type tokenJSON struct {
 	Token     string     `json:"token,omitempty"`
 }
 
-func tokenOut(t *Token, secret string) tokenJSON {
-	out := tokenJSON{ID: t.ID.String(), Name: t.Name, Role: t.Role, CreatedAt: t.CreatedAt.UTC(),
+func tokenOut(t *ledger.Token, secret string) tokenJSON {
+	out := tokenJSON{ID: t.ID.String(), Name: t.Name, Role: string(t.Role), CreatedAt: t.CreatedAt.UTC(),
 		ExpiresAt: t.ExpiresAt.UTC(), Token: secret}
 	if t.Unit != "" {
 		u := t.Unit
@@ -61,14 +61,15 @@ type tokenRequest struct {
 // role, a printable name of 1..TokenNameMaxLen bytes, a unit only for officers and
 // leaders (in the form of a unit code), an expiry after now and within TokenMaxTTL.
 // `ledger token create` uses it too, so both paths accept the same tokens.
-func CheckTokenSpec(spec TokenSpec, now time.Time) error {
+func CheckTokenSpec(spec ledger.TokenSpec, now time.Time) error {
+	if _, err := ledger.ParseRole(string(spec.Role)); err != nil {
+		return err
+	}
 	switch {
-	case roleBits[spec.Role] == 0:
-		return invalidArg("role", fmt.Sprintf("must be officer, leader, auditor or admin, got %q", spec.Role))
 	case spec.Name == "" || len(spec.Name) > TokenNameMaxLen || !cleanText(spec.Name) || strings.TrimSpace(spec.Name) != spec.Name:
 		return invalidArg("name", fmt.Sprintf("must be 1 to %d bytes of text without control characters or surrounding spaces", TokenNameMaxLen))
-	case spec.Unit != "" && spec.Role != RoleOfficer && spec.Role != RoleLeader:
-		return invalidArg("unit", "only officer and leader tokens are held to a unit; "+spec.Role+"s see everything")
+	case spec.Unit != "" && !spec.Role.Scoped():
+		return invalidArg("unit", "only officer and leader tokens are held to a unit; "+string(spec.Role)+"s see everything")
 	case spec.Unit != "" && !unitCode(spec.Unit):
 		return invalidArg("unit", "must be a unit id: 1 to 32 characters [A-Za-z0-9._-]")
 	case !spec.ExpiresAt.After(now):
@@ -117,11 +118,14 @@ func (s *Server) handleCreateToken(c echo.Context) error {
 		return err
 	}
 	now := s.now()
-	spec := TokenSpec{Name: req.Name, Role: req.Role, Unit: req.Unit, ExpiresAt: now.Add(TokenDefaultTTL)}
+	spec := ledger.TokenSpec{Name: req.Name, Unit: req.Unit, ExpiresAt: now.Add(TokenDefaultTTL)}
 	if req.ExpiresAt != "" {
 		if spec.ExpiresAt, err = time.Parse(time.RFC3339, req.ExpiresAt); err != nil {
 			return invalidArg("expires_at", "must be an RFC 3339 time, e.g. 2025-12-31T00:00:00Z")
 		}
+	}
+	if spec.Role, err = ledger.ParseRole(req.Role); err != nil {
+		return err
 	}
 	if err := CheckTokenSpec(spec, now); err != nil {
 		return err

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"maps"
 	"math"
 	"strconv"
 	"sync"
@@ -187,6 +188,7 @@ func (s *Server) initAccess() {
 	s.failures = newRateLimiter(DefaultAuthFailuresPerSecond, DefaultAuthFailuresBurst)
 	s.inflight = make(chan struct{}, l.ConcurrentMax)
 	s.registered = map[string]bool{}
+	s.policies = maps.Clone(routePolicies)
 }
 
 // now is the server's clock.

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vnntp/ledger/dashboard"
 	"github.com/vnntp/ledger/ledger"
 	"github.com/vnntp/ledger/projections"
 )
@@ -44,8 +45,8 @@ func serveAs(h http.Handler, secret, method, path string) *httptest.ResponseReco
 func TestRateLimitPerToken(t *testing.T) {
 	clock := &fakeClock{t: time.Date(2024, 6, 1, 8, 0, 0, 0, time.UTC)}
 	tokens := newMemTokens()
-	tokens.put("ldg_noisy", "noisy", RoleAuditor, "", clock.t.Add(time.Hour))
-	tokens.put("ldg_quiet", "quiet", RoleAuditor, "", clock.t.Add(time.Hour))
+	tokens.put("ldg_noisy", "noisy", ledger.RoleAuditor, "", clock.t.Add(time.Hour))
+	tokens.put("ldg_quiet", "quiet", ledger.RoleAuditor, "", clock.t.Add(time.Hour))
 	h := New(Config{Writer: fakeWriter{}, Events: &memStore{}, Balances: &projections.Balances{}, Tokens: tokens,
 		Now: clock.now, Limits: Limits{RatePerSecond: 10, RateBurst: 20}}).Handler()
 	for i := range 20 {
@@ -195,12 +196,13 @@ func (l *lockedBuf) Write(p []byte) (int, error) {
 }
 
 // TestEveryRouteHasAPolicy keeps routePolicies complete: a route without an entry is
-// refused to everyone, so a new route must say who may call it.
+// refused to everyone, so a new route must say who may call it. The server is wired as
+// cmd/ledger wires it, with the dashboard's pages mounted.
 func TestEveryRouteHasAPolicy(t *testing.T) {
-	s := New(Config{Writer: fakeWriter{}, Events: &memStore{}, Balances: &projections.Balances{}})
+	s := newWiredServer()
 	for _, r := range s.echo.Routes() {
-		if _, ok := routePolicies[r.Method+" "+r.Path]; !ok {
-			t.Errorf("route %s %s has no entry in routePolicies (api/auth_policy.go)", r.Method, r.Path)
+		if _, ok := s.policies[r.Method+" "+r.Path]; !ok {
+			t.Errorf("route %s %s has no entry in routePolicies (api/auth_policy.go) and is not a mounted page", r.Method, r.Path)
 		}
 		// Path and body can never disagree: a route with a path parameter takes no body.
 		if strings.Contains(r.Path, ":") && r.Method != http.MethodGet && r.Method != http.MethodDelete {
@@ -212,6 +214,14 @@ func TestEveryRouteHasAPolicy(t *testing.T) {
 			t.Errorf("routePolicies names %s, which is not served", k)
 		}
 	}
+}
+
+// newWiredServer returns a server over empty models with the dashboard mounted, as
+// cmd/ledger wires it.
+func newWiredServer() *Server {
+	s := New(Config{Writer: fakeWriter{}, Events: &memStore{}, Balances: &projections.Balances{}})
+	s.Mount(dashboard.New(dashboard.Config{API: s, Writer: fakeWriter{}, Events: &memStore{}, Balances: &projections.Balances{}}))
+	return s
 }
 
 // TestTokenLifecycle creates a scoped token through the API, uses it, revokes it (at once
@@ -263,7 +273,7 @@ func TestTokenLifecycle(t *testing.T) {
 func TestExpiryAndCache(t *testing.T) {
 	clock := &fakeClock{t: time.Date(2024, 6, 1, 8, 0, 0, 0, time.UTC)}
 	tokens := newMemTokens()
-	tokens.put("ldg_short", "short", RoleAuditor, "", clock.t.Add(time.Minute))
+	tokens.put("ldg_short", "short", ledger.RoleAuditor, "", clock.t.Add(time.Minute))
 	h := New(Config{Writer: fakeWriter{}, Events: &memStore{}, Balances: &projections.Balances{}, Tokens: tokens,
 		Now: clock.now}).Handler()
 	for range 5 {

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vnntp/ledger/projections"
 	"gopkg.in/yaml.v3"
 )
 
@@ -51,7 +50,7 @@ func specOperations(t *testing.T) []string {
 var echoParam = regexp.MustCompile(`:([a-z_]+)`)
 
 func TestOpenAPICoversRoutes(t *testing.T) {
-	s := New(Config{Writer: fakeWriter{}, Events: &memStore{}, Balances: &projections.Balances{}})
+	s := newWiredServer()
 	var routes []string
 	for _, r := range s.echo.Routes() {
 		routes = append(routes, r.Method+" "+echoParam.ReplaceAllString(r.Path, "{$1}"))

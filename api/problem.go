@@ -81,6 +81,18 @@ func problemFor(err error) *problem {
 	return p
 }
 
+// Problem returns how err is shown to a client, for pages that render it themselves
+// (Pages): the status of the problem answer, and its detail prefixed by the field it
+// names. An error without a code is "internal error" with status 500, which the caller
+// logs.
+func (s *Server) Problem(err error) (status int, text string) {
+	p := problemFor(err)
+	if p.Field != "" {
+		return p.Status, p.Field + ": " + p.Detail
+	}
+	return p.Status, p.Detail
+}
+
 // problemWithStatus is for the two transport-level refusals whose HTTP status is not the
 // status of any public code: 405 (method not allowed) and 415 (unsupported media type).
 // The contract's code list has no code of their own, so they carry invalid_argument.

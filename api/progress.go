@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/vnntp/ledger/ledger"
 	"github.com/vnntp/ledger/projections"
+	"github.com/vnntp/ledger/report"
 )
 
 // Limits of the progress routes.
@@ -29,14 +30,6 @@ const (
 	// xlsxConcurrentMax is how many XLSX reports are built at once: a workbook is
 	// compressed in memory before it is sent, and two at a time already use both cores.
 	xlsxConcurrentMax = 2
-	// csvFlushRows is how many CSV rows are buffered between flushes to the client.
-	csvFlushRows = 1024
-)
-
-// Report languages (?lang=).
-const (
-	LangVI = "vi"
-	LangEN = "en"
 )
 
 // PositionFinder resolves "as known at" a time to a ledger position (*pgstore.Store).
@@ -88,7 +81,7 @@ func (s *Server) handleProgressCSV(c echo.Context) error {
 	res.Header().Set(echo.HeaderContentType, "text/csv; charset=utf-8")
 	res.Header().Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="progress-%d.csv"`, r.Position))
 	res.WriteHeader(http.StatusOK)
-	if err := WriteReportCSV(res, r, f, lang); err != nil {
+	if err := report.WriteCSV(res, report.Layout(r, f, lang), lang); err != nil {
 		// The status line is out: cut the connection so that the client sees a truncated
 		// transfer, not a report that looks complete.
 		s.log.Error("progress CSV cut short", "request_id", requestIDOf(c), "error", err)
@@ -123,7 +116,7 @@ func (s *Server) handleProgressXLSX(slots chan struct{}) echo.HandlerFunc {
 		res.Header().Set(echo.HeaderContentType, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 		res.Header().Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="progress-%d.xlsx"`, r.Position))
 		res.WriteHeader(http.StatusOK)
-		if err := WriteReportXLSX(res, r, f, lang); err != nil {
+		if err := report.WriteXLSX(res, report.Layout(r, f, lang), lang); err != nil {
 			s.log.Error("progress XLSX cut short", "request_id", requestIDOf(c), "error", err)
 			panic(http.ErrAbortHandler)
 		}
@@ -166,13 +159,13 @@ func (s *Server) handleCounterpart(c echo.Context) error {
 
 // progressReport parses the query parameters of a progress route (refusing any not in
 // known), applies the principal's scope and computes the report.
-func (s *Server) progressReport(c echo.Context, known []string) (projections.Report, ReportFilters, error) {
+func (s *Server) progressReport(c echo.Context, known []string) (projections.Report, report.Filters, error) {
 	if s.cfg.Progress == nil {
-		return projections.Report{}, ReportFilters{}, errNoProgress
+		return projections.Report{}, report.Filters{}, errNoProgress
 	}
 	q := c.QueryParams()
 	if err := onlyParams(q, known...); err != nil {
-		return projections.Report{}, ReportFilters{}, err
+		return projections.Report{}, report.Filters{}, err
 	}
 	var pq projections.Query
 	var err error
@@ -181,19 +174,19 @@ func (s *Server) progressReport(c echo.Context, known []string) (projections.Rep
 	}
 	pq.Program, pq.Project, pq.Source, pq.Basis = q.Get("program"), q.Get("project"), q.Get("source"), q.Get("basis")
 	if pq.Unit, err = s.scopedUnit(c, q.Get("unit"), "unit"); err != nil {
-		return projections.Report{}, ReportFilters{}, err
+		return projections.Report{}, report.Filters{}, err
 	}
 	if pq.Year, err = yearParam(q, "year"); err != nil {
-		return projections.Report{}, ReportFilters{}, err
+		return projections.Report{}, report.Filters{}, err
 	}
 	if pq.AsOf, err = asOfParam(q); err != nil {
-		return projections.Report{}, ReportFilters{}, err
+		return projections.Report{}, report.Filters{}, err
 	}
 	if pq.At, err = s.atParam(c, q); err != nil {
-		return projections.Report{}, ReportFilters{}, err
+		return projections.Report{}, report.Filters{}, err
 	}
 	r, err := s.cfg.Progress.Query(pq)
-	return r, ReportFilters{Program: pq.Program, Unit: pq.Unit, Project: pq.Project, Source: pq.Source}, err
+	return r, report.Filters{Program: pq.Program, Unit: pq.Unit, Project: pq.Project, Source: pq.Source}, err
 }
 
 // scopedUnit applies the principal's unit subtree to a unit filter (named field): a
@@ -274,15 +267,16 @@ func asOfParam(q url.Values) (ledger.Date, error) {
 	return ledger.ParseDate(v, "as_of")
 }
 
-func langParam(q url.Values) (string, error) {
-	switch v := q.Get("lang"); v {
-	case "", LangVI:
-		return LangVI, nil
-	case LangEN:
-		return LangEN, nil
-	default:
+func langParam(q url.Values) (report.Lang, error) {
+	v := q.Get("lang")
+	if v == "" {
+		return report.LangVI, nil
+	}
+	lang, ok := report.ParseLang(v)
+	if !ok {
 		return "", invalidArg("lang", fmt.Sprintf("must be vi or en, got %q", v))
 	}
+	return lang, nil
 }
 
 func tooManyRows(n int) error {

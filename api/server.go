@@ -116,10 +116,11 @@ type Server struct {
 	echo *echo.Echo
 
 	auth       *authenticator
-	rate       *rateLimiter    // per token
-	failures   *rateLimiter    // unknown tokens per client address
-	inflight   chan struct{}   // the semaphore of Limits.ConcurrentMax
-	registered map[string]bool // "METHOD /route" of every registered route
+	rate       *rateLimiter      // per token
+	failures   *rateLimiter      // unknown tokens per client address
+	inflight   chan struct{}     // the semaphore of Limits.ConcurrentMax
+	registered map[string]bool   // "METHOD /route" of every registered route
+	policies   map[string]policy // routePolicies and the routes of mounted Pages
 }
 
 //go:embed openapi.yaml
@@ -157,8 +158,33 @@ func New(cfg Config) *Server {
 	return s
 }
 
-// Handler returns the http.Handler serving the API.
+// Handler returns the http.Handler serving the API and the mounted Pages.
 func (s *Server) Handler() http.Handler { return s.echo }
+
+// Pages are routes served beside the API that authenticate their callers themselves, as
+// the leaders' dashboard does by its session cookie (*dashboard.Server). The bearer
+// middleware lets them pass, so every one of their handlers that shows data must check
+// its caller (Server.Authenticate).
+type Pages interface {
+	// Routes registers every route through add.
+	Routes(add func(method, path string, h echo.HandlerFunc))
+}
+
+// Mount serves p beside the API, behind the same middleware (request id, recovery,
+// secure headers, request hygiene, the concurrency limit) and the same error answers.
+// Call it before serving. It panics when p registers a route that is served already: a
+// wiring bug in main, found at start.
+func (s *Server) Mount(p Pages) {
+	p.Routes(func(method, path string, h echo.HandlerFunc) {
+		key := method + " " + path
+		if s.registered[key] {
+			panic("api.Mount: " + key + " is served already")
+		}
+		s.echo.Add(method, path, h)
+		s.registered[key] = true
+		s.policies[key] = policy{ownAuth: true}
+	})
+}
 
 // routes registers every route. TestOpenAPICoversRoutes keeps openapi.yaml in step.
 func (s *Server) routes(e *echo.Echo) {
@@ -183,7 +209,6 @@ func (s *Server) routes(e *echo.Echo) {
 
 	s.auditRoutes(e)
 	s.progressRoutes(e)
-	s.dashboardRoutes(e) // api/dashboard.go
 
 	e.GET("/healthz", s.handleHealthz)
 	e.GET("/readyz", s.handleReadyz)

@@ -19,7 +19,7 @@ func TestDependencyDirection(t *testing.T) {
 	}{
 		{"ledger", nil},
 		{"projections", []string{"ledger"}},
-		{"api", []string{"ledger", "projections"}},
+		{"api", []string{"ledger", "projections", "report"}},
 	}
 	for _, r := range rules {
 		out, err := exec.Command("go", "list", "-deps", "../../"+r.pkg).Output()

@@ -375,12 +375,12 @@ func TestCheckerCatchesLostEvents(t *testing.T) {
 	go func() { seqDone <- seq.Run(rctx) }()
 	defer func() { cancel(); <-seqDone }()
 	now := time.Now()
-	_, officer, err := st.CreateToken(ctx, pgstore.TokenSpec{Name: "officer", Role: api.RoleOfficer, ExpiresAt: now.Add(time.Hour)}, "test", now)
+	_, officer, err := st.CreateToken(ctx, ledger.TokenSpec{Name: "officer", Role: ledger.RoleOfficer, ExpiresAt: now.Add(time.Hour)}, "test", now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := api.New(api.Config{Writer: seq, Events: st, Balances: bal, Progress: prog, BootstrapToken: e2eAdminToken,
-		Tokens: apiTokens{st}, Limits: api.Limits{RatePerSecond: -1}}).Handler()
+		Tokens: st, Limits: api.Limits{RatePerSecond: -1}}).Handler()
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	c := checker.NewClient(srv.URL, nil, func(path string) string {

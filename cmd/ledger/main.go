@@ -62,7 +62,7 @@ type command struct {
 var commands = []command{
 	{name: "serve", summary: "Run the HTTP API and the single writer.", run: serve},
 	{name: "migrate", summary: "Apply the database migrations and exit.", run: migrate},
-	{name: "report", summary: "Replay the store offline and print a progress report (table, CSV or JSON) or the counterpart check.", run: report},
+	{name: "report", summary: "Replay the store offline and print a progress report (table, CSV or JSON) or the counterpart check.", run: offlineReport},
 	{name: "replay", summary: "Rebuild the read-model tables (schema read) from every event, in one transaction.", run: replay},
 	{name: "verify", summary: "Check every hash, link, position and signed checkpoint; name the first bad position.", run: verify},
 	{name: "export", summary: "Stream the events as JSON Lines (what import restores) or CSV.", run: export},

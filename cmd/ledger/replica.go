@@ -91,7 +91,7 @@ func serveReplica(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	followDone := make(chan error, 1)
 	go func() { followDone <- f.Run(fctx) }()
 
-	handler := api.New(api.Config{
+	handler := httpHandler(api.Config{
 		Writer:         r,
 		Events:         store,
 		Audit:          store,
@@ -100,7 +100,7 @@ func serveReplica(ctx context.Context, cfg *Config, stdout io.Writer) error {
 		Positions:      store,
 		Logger:         log,
 		BootstrapToken: cfg.BootstrapToken,
-		Tokens:         replicaTokens{apiTokens{store}},
+		Tokens:         replicaTokens{store},
 		Limits:         cfg.Access.limits(),
 		Ready: func() error {
 			if lag := f.Lag(); lag > replicaLagMax {
@@ -108,7 +108,7 @@ func serveReplica(ctx context.Context, cfg *Config, stdout io.Writer) error {
 			}
 			return nil
 		},
-	}).Handler()
+	})
 	srv, url, httpDone, err := startHTTP(cfg, handler)
 	if err != nil {
 		return err
@@ -129,14 +129,14 @@ func serveReplica(ctx context.Context, cfg *Config, stdout io.Writer) error {
 
 // replicaTokens reads tokens from PostgreSQL but refuses to create or revoke them: a
 // replica never writes.
-type replicaTokens struct{ apiTokens }
+type replicaTokens struct{ *pgstore.Store }
 
 var errReplicaWrite = &ledger.Error{Code: ledger.CodeUnavailable, Message: "this server is a read replica; manage tokens on the writer"}
 
-func (replicaTokens) CreateToken(context.Context, api.TokenSpec, string, time.Time) (*api.Token, string, error) {
+func (replicaTokens) CreateToken(context.Context, ledger.TokenSpec, string, time.Time) (*ledger.Token, string, error) {
 	return nil, "", errReplicaWrite
 }
 
-func (replicaTokens) RevokeToken(context.Context, uuid.UUID, string, time.Time) (*api.Token, error) {
+func (replicaTokens) RevokeToken(context.Context, uuid.UUID, string, time.Time) (*ledger.Token, error) {
 	return nil, errReplicaWrite
 }

@@ -9,12 +9,11 @@ import (
 	"os"
 	"strings"
 	"time"
-	"unicode/utf8"
 
-	"github.com/vnntp/ledger/api"
 	"github.com/vnntp/ledger/ledger"
 	"github.com/vnntp/ledger/ledger/pgstore"
 	"github.com/vnntp/ledger/projections"
+	"github.com/vnntp/ledger/report"
 )
 
 // Output formats of `ledger report`.
@@ -41,6 +40,7 @@ type ReportConfig struct {
 	Progress                                       bool // draw the progress bar even when stderr is not a terminal
 
 	asOf ledger.Date // AsOf, parsed by check
+	lang report.Lang // Lang, parsed by check
 
 	// Stderr receives the progress bar; nil means os.Stderr.
 	Stderr io.Writer
@@ -63,7 +63,7 @@ func (r *ReportConfig) register(fs *flag.FlagSet, c *Config, cmd string) {
 		fs.IntVar(&r.FromYear, "from-year", 0, "with --counterpart: first plan year")
 		fs.IntVar(&r.ToYear, "to-year", 0, "with --counterpart: last plan year")
 		fs.StringVar(&r.Format, "format", formatTable, "table, csv or json")
-		fs.StringVar(&r.Lang, "lang", api.LangVI, "vi or en: headers and number formatting of table and csv")
+		fs.StringVar(&r.Lang, "lang", string(report.LangVI), "vi or en: headers and number formatting of table and csv")
 		fs.BoolVar(&r.Progress, "progress", false, "draw the progress bar on stderr even when it is not a terminal")
 	case "replay":
 		fs.BoolVar(&r.Progress, "progress", false, "draw the progress bar on stderr even when it is not a terminal")
@@ -81,7 +81,8 @@ func (r *ReportConfig) check(cmd string) []error {
 	default:
 		errs = append(errs, fmt.Errorf("format: %q is not table, csv or json", r.Format))
 	}
-	if r.Lang != api.LangVI && r.Lang != api.LangEN {
+	var ok bool
+	if r.lang, ok = report.ParseLang(r.Lang); !ok {
 		errs = append(errs, fmt.Errorf("lang: %q is not vi or en", r.Lang))
 	}
 	if r.AsOf != "" {
@@ -118,9 +119,9 @@ func (r *ReportConfig) showProgress(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// report replays the store into a fresh progress projection and prints a report: the
-// same figures as GET /v1/progress, without a server.
-func report(ctx context.Context, cfg *Config, stdout io.Writer) error {
+// offlineReport runs `ledger report`: it replays the store into a fresh progress
+// projection and prints a report, the same figures as GET /v1/progress, without a server.
+func offlineReport(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	store, err := pgstore.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
@@ -181,8 +182,8 @@ var errStop = errors.New("stop")
 
 // printReport computes the report that rc asks of p and prints it in rc.Format.
 func printReport(p *projections.Progress, rc *ReportConfig, w io.Writer) error {
-	f := api.ReportFilters{Program: rc.Program, Unit: rc.Unit, Project: rc.Project, Source: rc.Source}
-	var sh api.Sheet
+	f := report.Filters{Program: rc.Program, Unit: rc.Unit, Project: rc.Project, Source: rc.Source}
+	var sh report.Sheet
 	var js []byte
 	if rc.Counterpart {
 		r, err := p.Counterpart(projections.CounterpartQuery{Program: rc.Program, Unit: rc.Unit, FromYear: rc.FromYear,
@@ -195,7 +196,7 @@ func printReport(p *projections.Progress, rc *ReportConfig, w io.Writer) error {
 				return err
 			}
 		}
-		sh = api.LayoutCounterpart(r, f, rc.Lang)
+		sh = report.LayoutCounterpart(r, f, rc.lang)
 	} else {
 		q := projections.Query{Program: rc.Program, Unit: rc.Unit, Project: rc.Project, Source: rc.Source,
 			Year: rc.Year, Basis: rc.Basis, AsOf: rc.asOf, At: rc.At}
@@ -211,72 +212,14 @@ func printReport(p *projections.Progress, rc *ReportConfig, w io.Writer) error {
 				return err
 			}
 		}
-		sh = api.LayoutReport(r, f, rc.Lang)
+		sh = report.Layout(r, f, rc.lang)
 	}
 	switch rc.Format {
 	case formatJSON:
 		_, err := w.Write(append(js, '\n'))
 		return err
 	case formatCSV:
-		return api.WriteCSV(w, sh, rc.Lang)
+		return report.WriteCSV(w, sh, rc.lang)
 	}
-	return writeTable(w, sh, rc.Lang)
-}
-
-// tableGap separates the columns of a printed table.
-const tableGap = "  "
-
-// writeTable prints sh as an aligned text table: text columns left-aligned, money with
-// the language's thousands separator and rates right-aligned.
-func writeTable(w io.Writer, sh api.Sheet, lang string) error {
-	var b strings.Builder
-	b.WriteString(sh.Title + "\n")
-	for _, m := range sh.Meta {
-		if m[1] == "" {
-			b.WriteString(m[0] + "\n")
-		} else {
-			b.WriteString(m[0] + ": " + m[1] + "\n")
-		}
-	}
-	b.WriteByte('\n')
-	cells := make([][]string, 0, len(sh.Rows)+1)
-	cells = append(cells, sh.Columns)
-	right := make([]bool, len(sh.Columns))
-	for _, row := range sh.Rows {
-		out := make([]string, len(row))
-		for j, c := range row {
-			switch c.Kind {
-			case api.CellMoney:
-				out[j], right[j] = api.FormatDong(c.Money, lang), true
-			case api.CellRate:
-				out[j], right[j] = api.FormatRate(c.Rate, lang), true
-			default:
-				out[j] = c.Text
-			}
-		}
-		cells = append(cells, out)
-	}
-	width := make([]int, len(sh.Columns))
-	for _, row := range cells {
-		for j, s := range row {
-			width[j] = max(width[j], utf8.RuneCountInString(s))
-		}
-	}
-	for _, row := range cells {
-		var line strings.Builder
-		for j, s := range row {
-			if j > 0 {
-				line.WriteString(tableGap)
-			}
-			pad := strings.Repeat(" ", width[j]-utf8.RuneCountInString(s))
-			if right[j] {
-				line.WriteString(pad + s)
-			} else {
-				line.WriteString(s + pad)
-			}
-		}
-		b.WriteString(strings.TrimRight(line.String(), " ") + "\n")
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	return report.WriteTable(w, sh, rc.lang)
 }

@@ -16,7 +16,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/xuri/excelize/v2"
 
-	"github.com/vnntp/ledger/api"
+	"github.com/vnntp/ledger/report"
 	"github.com/vnntp/ledger/demo"
 	"github.com/vnntp/ledger/ledger"
 	"github.com/vnntp/ledger/projections"
@@ -44,7 +44,7 @@ const (
 )
 
 // goldenLangs are the report languages, in the order the golden file holds them.
-var goldenLangs = []string{api.LangVI, api.LangEN}
+var goldenLangs = []report.Lang{report.LangVI, report.LangEN}
 
 // TestReportsGolden computes a fixed set of progress reports and counterpart checks on
 // the demo scenario (C1 and C2) and on fixed random histories, renders each in every
@@ -222,7 +222,7 @@ func writeGoldenSet(t *testing.T, b *strings.Builder, name string, events []*led
 				writeGoldenError(b, err)
 				continue
 			}
-			f := api.ReportFilters{Program: c.counterpart.Program, Unit: c.counterpart.Unit}
+			f := report.Filters{Program: c.counterpart.Program, Unit: c.counterpart.Unit}
 			if err := renderCounterpart(b, r, f, tableLang); err != nil {
 				t.Fatalf("%s #%d: %v", name, i, err)
 			}
@@ -234,7 +234,7 @@ func writeGoldenSet(t *testing.T, b *strings.Builder, name string, events []*led
 			writeGoldenError(b, err)
 			continue
 		}
-		f := api.ReportFilters{Program: c.q.Program, Unit: c.q.Unit, Project: c.q.Project, Source: c.q.Source}
+		f := report.Filters{Program: c.q.Program, Unit: c.q.Unit, Project: c.q.Project, Source: c.q.Source}
 		if err := renderReport(b, r, f, tableLang, c.xlsx); err != nil {
 			t.Fatalf("%s #%d: %v", name, i, err)
 		}
@@ -246,7 +246,7 @@ func writeGoldenSet(t *testing.T, b *strings.Builder, name string, events []*led
 // /v1/progress.csv and `--format csv` in both languages, the table of `ledger report` in
 // tableLang, and with xlsx the cell values of GET /v1/progress.xlsx in both languages. These calls are what the test pins; a move of the formatting code
 // re-points them and nothing else.
-func renderReport(b *strings.Builder, r projections.Report, f api.ReportFilters, tableLang string, xlsx bool) error {
+func renderReport(b *strings.Builder, r projections.Report, f report.Filters, tableLang report.Lang, xlsx bool) error {
 	js, err := json.Marshal(r)
 	if err != nil {
 		return fmt.Errorf("report JSON: %w", err)
@@ -256,18 +256,18 @@ func renderReport(b *strings.Builder, r projections.Report, f api.ReportFilters,
 	b.WriteByte('\n')
 	for _, lang := range goldenLangs {
 		fmt.Fprintf(b, "--- csv %s\n", lang)
-		if err := api.WriteReportCSV(b, r, f, lang); err != nil {
+		if err := report.WriteCSV(b, report.Layout(r, f, lang), lang); err != nil {
 			return fmt.Errorf("report CSV: %w", err)
 		}
 	}
 	fmt.Fprintf(b, "--- table %s\n", tableLang)
-	if err := writeTable(b, api.LayoutReport(r, f, tableLang), tableLang); err != nil {
+	if err := report.WriteTable(b, report.Layout(r, f, tableLang), tableLang); err != nil {
 		return fmt.Errorf("report table: %w", err)
 	}
 	if xlsx {
 		for _, lang := range goldenLangs {
 			var x bytes.Buffer
-			if err := api.WriteReportXLSX(&x, r, f, lang); err != nil {
+			if err := report.WriteXLSX(&x, report.Layout(r, f, lang), lang); err != nil {
 				return fmt.Errorf("report XLSX: %w", err)
 			}
 			if err := writeXLSXCells(b, x.Bytes(), lang); err != nil {
@@ -282,7 +282,7 @@ func renderReport(b *strings.Builder, r projections.Report, f api.ReportFilters,
 // the JSON of GET /v1/progress/counterpart and `ledger report --counterpart --format
 // json`, and the CSV (both languages) and the table (in tableLang) of `ledger report
 // --counterpart`; no route serves it as XLSX.
-func renderCounterpart(b *strings.Builder, r projections.CounterpartReport, f api.ReportFilters, tableLang string) error {
+func renderCounterpart(b *strings.Builder, r projections.CounterpartReport, f report.Filters, tableLang report.Lang) error {
 	js, err := json.Marshal(r)
 	if err != nil {
 		return fmt.Errorf("counterpart JSON: %w", err)
@@ -292,12 +292,12 @@ func renderCounterpart(b *strings.Builder, r projections.CounterpartReport, f ap
 	b.WriteByte('\n')
 	for _, lang := range goldenLangs {
 		fmt.Fprintf(b, "--- csv %s\n", lang)
-		if err := api.WriteCSV(b, api.LayoutCounterpart(r, f, lang), lang); err != nil {
+		if err := report.WriteCSV(b, report.LayoutCounterpart(r, f, lang), lang); err != nil {
 			return fmt.Errorf("counterpart CSV: %w", err)
 		}
 	}
 	fmt.Fprintf(b, "--- table %s\n", tableLang)
-	if err := writeTable(b, api.LayoutCounterpart(r, f, tableLang), tableLang); err != nil {
+	if err := report.WriteTable(b, report.LayoutCounterpart(r, f, tableLang), tableLang); err != nil {
 		return fmt.Errorf("counterpart table: %w", err)
 	}
 	return nil
@@ -306,7 +306,7 @@ func renderCounterpart(b *strings.Builder, r projections.CounterpartReport, f ap
 // writeXLSXCells writes the sheet names and raw cell values of a workbook, a row a line
 // with cells separated by tabs: the bytes of a workbook are not deterministic (zip
 // timestamps), its cells are.
-func writeXLSXCells(b *strings.Builder, workbook []byte, lang string) error {
+func writeXLSXCells(b *strings.Builder, workbook []byte, lang report.Lang) error {
 	f, err := excelize.OpenReader(bytes.NewReader(workbook))
 	if err != nil {
 		return fmt.Errorf("open XLSX: %w", err)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vnntp/ledger/api"
+	"github.com/vnntp/ledger/dashboard"
 	"github.com/vnntp/ledger/demo"
 	"github.com/vnntp/ledger/ledger"
 	"github.com/vnntp/ledger/ledger/pgstore"
@@ -108,7 +109,7 @@ func startNode(ctx context.Context, cfg *Config) (*node, error) {
 		store.Close()
 		return nil, err
 	}
-	n.handler = api.New(api.Config{
+	n.handler = httpHandler(api.Config{
 		Writer:         n.seq,
 		Events:         store,
 		Audit:          store,
@@ -117,7 +118,7 @@ func startNode(ctx context.Context, cfg *Config) (*node, error) {
 		Positions:      store,
 		Logger:         log,
 		BootstrapToken: cfg.BootstrapToken,
-		Tokens:         apiTokens{store},
+		Tokens:         store,
 		Limits:         cfg.Access.limits(),
 		Ready: func() error {
 			if !n.ready.Load() {
@@ -125,8 +126,17 @@ func startNode(ctx context.Context, cfg *Config) (*node, error) {
 			}
 			return nil
 		},
-	}).Handler()
+	})
 	return n, nil
+}
+
+// httpHandler is the HTTP side of a node: the API, with the leaders' dashboard mounted
+// beside it on the same server.
+func httpHandler(cfg api.Config) http.Handler {
+	srv := api.New(cfg)
+	srv.Mount(dashboard.New(dashboard.Config{API: srv, Writer: cfg.Writer, Events: cfg.Events,
+		Balances: cfg.Balances, Progress: cfg.Progress, Logger: cfg.Logger, Now: cfg.Now}))
+	return srv.Handler()
 }
 
 // Close stops, in order, the sequencer, the checkpointer, the relay and NATS, the writer

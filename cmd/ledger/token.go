@@ -115,11 +115,15 @@ func token(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	switch sub, rest := cfg.Args[0], cfg.Args[1:]; {
 	case sub == "create" && len(rest) == 0:
 		now := time.Now()
-		spec := api.TokenSpec{Name: a.Name, Role: a.Role, Unit: a.Unit, ExpiresAt: now.Add(a.Expires)}
-		if err := api.CheckTokenSpec(spec, now); err != nil {
+		spec := ledger.TokenSpec{Name: a.Name, Unit: a.Unit, ExpiresAt: now.Add(a.Expires)}
+		spec.Role, err = ledger.ParseRole(a.Role)
+		if err == nil {
+			err = api.CheckTokenSpec(spec, now)
+		}
+		if err != nil {
 			return fmt.Errorf("token create: --%s", ledger.Field(err)+": "+errMessage(err))
 		}
-		t, secret, err := st.CreateToken(ctx, pgstore.TokenSpec(spec), cliActor(), now)
+		t, secret, err := st.CreateToken(ctx, spec, cliActor(), now)
 		if err != nil {
 			return err
 		}
@@ -195,50 +199,6 @@ func cliActor() string {
 	return "cli (" + name + ")"
 }
 
-// apiTokens adapts the PostgreSQL token store to api.TokenStore.
-type apiTokens struct{ st *pgstore.Store }
-
-func toAPIToken(t *pgstore.Token) *api.Token {
-	c := api.Token(*t)
-	return &c
-}
-
-func (a apiTokens) TokenBySecret(ctx context.Context, secret string) (*api.Token, error) {
-	t, err := a.st.TokenBySecret(ctx, secret)
-	if err != nil {
-		return nil, err
-	}
-	return toAPIToken(t), nil
-}
-
-func (a apiTokens) CreateToken(ctx context.Context, spec api.TokenSpec, actor string, now time.Time) (*api.Token, string, error) {
-	t, secret, err := a.st.CreateToken(ctx, pgstore.TokenSpec(spec), actor, now)
-	if err != nil {
-		return nil, "", err
-	}
-	return toAPIToken(t), secret, nil
-}
-
-func (a apiTokens) Tokens(ctx context.Context) ([]*api.Token, error) {
-	ts, err := a.st.Tokens(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*api.Token, len(ts))
-	for i, t := range ts {
-		out[i] = toAPIToken(t)
-	}
-	return out, nil
-}
-
-func (a apiTokens) RevokeToken(ctx context.Context, id uuid.UUID, actor string, now time.Time) (*api.Token, error) {
-	t, err := a.st.RevokeToken(ctx, id, actor, now)
-	if err != nil {
-		return nil, err
-	}
-	return toAPIToken(t), nil
-}
-
 // benchAdminToken is the bootstrap token of the node `ledger bench` starts on its
 // scratch database; it never leaves the process.
 const benchAdminToken = "bench-admin-token-scratch-database"
@@ -248,7 +208,7 @@ const benchAdminToken = "bench-admin-token-scratch-database"
 // the officer (an admin does not move money).
 func benchAuth(ctx context.Context, n *node) (func(http.RoundTripper) http.RoundTripper, error) {
 	now := time.Now()
-	_, officer, err := n.store.CreateToken(ctx, pgstore.TokenSpec{Name: "bench officer", Role: api.RoleOfficer,
+	_, officer, err := n.store.CreateToken(ctx, ledger.TokenSpec{Name: "bench officer", Role: ledger.RoleOfficer,
 		ExpiresAt: now.Add(time.Hour)}, "bench", now)
 	if err != nil {
 		return nil, err

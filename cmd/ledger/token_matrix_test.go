@@ -131,7 +131,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{name: "progress csv", method: "GET", path: "/v1/progress.csv", want: 200, ok: readers},
 		{name: "progress xlsx", method: "GET", path: "/v1/progress.xlsx", want: 200, ok: readers},
 		{name: "counterpart", method: "GET", path: "/v1/progress/counterpart", want: 200, ok: readers},
-		// Dashboard (api/dashboard*.go): public to the bearer check, authenticated by its session cookie.
+		// Dashboard (package dashboard): public to the bearer check, authenticated by its session cookie.
 		{name: "dashboard", method: "GET", path: "/", want: 303, public: true},
 		{name: "dashboard trend", method: "GET", path: "/dashboard/trend", want: 303, public: true},
 		{name: "dashboard lines", method: "GET", path: "/dashboard/lines", want: 303, public: true},

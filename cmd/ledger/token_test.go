@@ -69,13 +69,17 @@ func startACNode(t *testing.T, dbURL string, extra ...string) *acNode {
 	}
 	a := &acNode{t: t, n: n, auth: map[string]string{"admin": "Bearer " + acBootstrap, "none": ""}}
 	now := time.Now()
-	for _, p := range []struct{ name, role, unit string }{
-		{"officer062", "officer", "062"}, {"officer060", "officer", "060"},
-		{"leader06", "leader", "06"}, {"leader24", "leader", "24"}, {"auditor", "auditor", ""},
+	for _, p := range []struct {
+		name string
+		role ledger.Role
+		unit string
+	}{
+		{"officer062", ledger.RoleOfficer, "062"}, {"officer060", ledger.RoleOfficer, "060"},
+		{"leader06", ledger.RoleLeader, "06"}, {"leader24", ledger.RoleLeader, "24"}, {"auditor", ledger.RoleAuditor, ""},
 	} {
 		a.auth[p.name] = "Bearer " + a.createToken(p.name, p.role, p.unit, now, now.Add(time.Hour))
 	}
-	a.auth["revoked"] = "Bearer " + a.createToken("revoked", "officer", "062", now, now.Add(time.Hour))
+	a.auth["revoked"] = "Bearer " + a.createToken("revoked", ledger.RoleOfficer, "062", now, now.Add(time.Hour))
 	tok, err := n.store.TokenBySecret(ctx, strings.TrimPrefix(a.auth["revoked"], "Bearer "))
 	if err != nil {
 		t.Fatal(err)
@@ -83,14 +87,14 @@ func startACNode(t *testing.T, dbURL string, extra ...string) *acNode {
 	if _, err := n.store.RevokeToken(ctx, tok.ID, "test", now); err != nil {
 		t.Fatal(err)
 	}
-	a.auth["expired"] = "Bearer " + a.createToken("expired", "officer", "062", now.Add(-2*time.Hour), now.Add(-time.Hour))
+	a.auth["expired"] = "Bearer " + a.createToken("expired", ledger.RoleOfficer, "062", now.Add(-2*time.Hour), now.Add(-time.Hour))
 	return a
 }
 
-func (a *acNode) createToken(name, role, unit string, created, expires time.Time) string {
+func (a *acNode) createToken(name string, role ledger.Role, unit string, created, expires time.Time) string {
 	a.t.Helper()
 	_, secret, err := a.n.store.CreateToken(context.Background(),
-		pgstore.TokenSpec{Name: name, Role: role, Unit: unit, ExpiresAt: expires}, "test", created)
+		ledger.TokenSpec{Name: name, Role: role, Unit: unit, ExpiresAt: expires}, "test", created)
 	if err != nil {
 		a.t.Fatal(err)
 	}

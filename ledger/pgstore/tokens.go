@@ -26,29 +26,6 @@ const (
 	TokensListMax = 10_000
 )
 
-// Token is an access token as stored: never its secret, which exists only in the answer
-// to CreateToken.
-type Token struct {
-	ID   uuid.UUID
-	Name string
-	// Role is officer, leader, auditor or admin (the table's CHECK constraint).
-	Role string
-	// Unit is the root of the unit subtree an officer or leader is held to; "" is every unit.
-	Unit      string
-	CreatedAt time.Time
-	ExpiresAt time.Time
-	// RevokedAt is zero while the token is not revoked.
-	RevokedAt time.Time
-}
-
-// TokenSpec describes a token to create.
-type TokenSpec struct {
-	Name      string
-	Role      string
-	Unit      string
-	ExpiresAt time.Time
-}
-
 // HashToken is how a token is stored and looked up: SHA-256 of the whole token string.
 // A token has 256 random bits, so a fast hash is enough; no password hashing is needed.
 func HashToken(secret string) [32]byte { return sha256.Sum256([]byte(secret)) }
@@ -62,11 +39,18 @@ func newTokenSecret() string {
 
 const tokenColumns = `id, name, role, coalesce(unit, ''), created_at, expires_at, revoked_at`
 
-func scanToken(row pgx.Row) (*Token, error) {
-	t := new(Token)
+// scanToken reads a token row (tokenColumns). The role is parsed: the table's CHECK
+// constraint admits only the roles of ledger.Roles.
+func scanToken(row pgx.Row) (*ledger.Token, error) {
+	t := new(ledger.Token)
+	var role string
 	var revoked *time.Time
-	if err := row.Scan(&t.ID, &t.Name, &t.Role, &t.Unit, &t.CreatedAt, &t.ExpiresAt, &revoked); err != nil {
+	if err := row.Scan(&t.ID, &t.Name, &role, &t.Unit, &t.CreatedAt, &t.ExpiresAt, &revoked); err != nil {
 		return nil, err
+	}
+	var err error
+	if t.Role, err = ledger.ParseRole(role); err != nil {
+		return nil, fmt.Errorf("token %s: %w", t.ID, err)
 	}
 	if revoked != nil {
 		t.RevokedAt = *revoked
@@ -79,10 +63,10 @@ func scanToken(row pgx.Row) (*Token, error) {
 // shown once and stored only as its hash. A spec the table refuses (unknown role, empty
 // or long name, expiry not after now, a unit for an auditor or admin) is a wrapped
 // driver error; callers validate first.
-func (s *Store) CreateToken(ctx context.Context, spec TokenSpec, actor string, now time.Time) (*Token, string, error) {
+func (s *Store) CreateToken(ctx context.Context, spec ledger.TokenSpec, actor string, now time.Time) (*ledger.Token, string, error) {
 	secret := newTokenSecret()
 	hash := HashToken(secret)
-	t := &Token{ID: uuid.Must(uuid.NewV7()), Name: spec.Name, Role: spec.Role, Unit: spec.Unit,
+	t := &ledger.Token{ID: uuid.Must(uuid.NewV7()), Name: spec.Name, Role: spec.Role, Unit: spec.Unit,
 		CreatedAt: now.UTC().Truncate(time.Microsecond), ExpiresAt: spec.ExpiresAt.UTC().Truncate(time.Microsecond)}
 	var unit *string
 	if t.Unit != "" {
@@ -90,7 +74,7 @@ func (s *Store) CreateToken(ctx context.Context, spec TokenSpec, actor string, n
 	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO tokens (id, hash, name, role, unit, created_at, expires_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, t.ID, hash[:], t.Name, t.Role, unit, t.CreatedAt, t.ExpiresAt); err != nil {
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, t.ID, hash[:], t.Name, string(t.Role), unit, t.CreatedAt, t.ExpiresAt); err != nil {
 			return err
 		}
 		return auditToken(ctx, tx, "created", t, actor, t.CreatedAt)
@@ -101,19 +85,19 @@ func (s *Store) CreateToken(ctx context.Context, spec TokenSpec, actor string, n
 	return t, secret, nil
 }
 
-func auditToken(ctx context.Context, tx pgx.Tx, action string, t *Token, actor string, at time.Time) error {
+func auditToken(ctx context.Context, tx pgx.Tx, action string, t *ledger.Token, actor string, at time.Time) error {
 	var unit *string
 	if t.Unit != "" {
 		unit = &t.Unit
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO token_audit (at, action, token_id, name, role, unit, expires_at, actor)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, at, action, t.ID, t.Name, t.Role, unit, t.ExpiresAt, actor)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, at, action, t.ID, t.Name, string(t.Role), unit, t.ExpiresAt, actor)
 	return err
 }
 
 // TokenBySecret returns the token whose secret is secret, whether or not it is expired or
 // revoked (the caller decides), or ledger.ErrNotFound.
-func (s *Store) TokenBySecret(ctx context.Context, secret string) (*Token, error) {
+func (s *Store) TokenBySecret(ctx context.Context, secret string) (*ledger.Token, error) {
 	hash := HashToken(secret)
 	t, err := scanToken(s.pool.QueryRow(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE hash = $1`, hash[:]))
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -126,13 +110,13 @@ func (s *Store) TokenBySecret(ctx context.Context, secret string) (*Token, error
 }
 
 // Tokens returns every token (at most TokensListMax), oldest first.
-func (s *Store) Tokens(ctx context.Context) ([]*Token, error) {
+func (s *Store) Tokens(ctx context.Context) ([]*ledger.Token, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+tokenColumns+` FROM tokens ORDER BY created_at, id LIMIT $1`, TokensListMax)
 	if err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
 	}
 	defer rows.Close()
-	var out []*Token
+	var out []*ledger.Token
 	for rows.Next() {
 		t, err := scanToken(rows)
 		if err != nil {
@@ -149,8 +133,8 @@ func (s *Store) Tokens(ctx context.Context) ([]*Token, error) {
 // RevokeToken revokes the token id at now and records a "revoked" entry in token_audit
 // naming actor, in one transaction. Revoking a revoked token changes nothing and returns
 // it as it is (revocation is idempotent). It returns ledger.ErrNotFound for an unknown id.
-func (s *Store) RevokeToken(ctx context.Context, id uuid.UUID, actor string, now time.Time) (*Token, error) {
-	var t *Token
+func (s *Store) RevokeToken(ctx context.Context, id uuid.UUID, actor string, now time.Time) (*ledger.Token, error) {
+	var t *ledger.Token
 	now = now.UTC().Truncate(time.Microsecond)
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var err error

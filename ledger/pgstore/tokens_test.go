@@ -72,7 +72,7 @@ func TestTokensAsAppRole(t *testing.T) {
 	}
 	defer st.Close()
 	now := time.Now()
-	tok, secret, err := st.CreateToken(ctx, pgstore.TokenSpec{Name: "Kế toán Ngân Sơn", Role: "officer", Unit: "062",
+	tok, secret, err := st.CreateToken(ctx, ledger.TokenSpec{Name: "Kế toán Ngân Sơn", Role: "officer", Unit: "062",
 		ExpiresAt: now.Add(time.Hour)}, "bootstrap (admin)", now)
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +87,7 @@ func TestTokensAsAppRole(t *testing.T) {
 	if _, err := st.TokenBySecret(ctx, secret+"x"); !errors.Is(err, ledger.ErrNotFound) {
 		t.Errorf("unknown secret: %v, want ErrNotFound", err)
 	}
-	_, _, err = st.CreateToken(ctx, pgstore.TokenSpec{Name: "auditor", Role: "auditor", Unit: "062", ExpiresAt: now.Add(time.Hour)}, "x", now)
+	_, _, err = st.CreateToken(ctx, ledger.TokenSpec{Name: "auditor", Role: "auditor", Unit: "062", ExpiresAt: now.Add(time.Hour)}, "x", now)
 	if err == nil {
 		t.Error("an auditor token held to a unit was stored")
 	}

@@ -1,4 +1,4 @@
-package api
+package dashboard
 
 import (
 	"fmt"
@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/vnntp/ledger/ledger"
 	"github.com/vnntp/ledger/projections"
+	"github.com/vnntp/ledger/report"
 )
 
 // Trend chart geometry, in SVG user units; the SVG scales to the page width.
@@ -59,7 +60,7 @@ func (s *Server) handleTrend(c echo.Context) error {
 	}
 	w := wordsOf(st.Lang)
 	p := s.newPage(pr, st, dashTrendPath, w.Trend)
-	q := st.baseQuery(pr.scope())
+	q := st.baseQuery(pr.Scope())
 	q.GroupBy = []string{projections.GroupYear}
 	years, err := s.cfg.Progress.Query(q)
 	if err != nil {
@@ -95,17 +96,17 @@ func (s *Server) handleTrend(c echo.Context) error {
 	tv := &trendView{AsOf: w.NoLimit, Position: formatCount(years.Position, st.Lang),
 		HeadHash: fmt.Sprintf("%x", years.HeadHash[:])[:hashShortLen]}
 	if !st.AsOf.IsZero() {
-		tv.AsOf = FormatDate(st.AsOf, st.Lang)
+		tv.AsOf = report.FormatDate(st.AsOf, st.Lang)
 	}
 	var target *projections.Rate
 	if t, ok := parsePercent(st.Target); ok && st.Target != "" {
 		target = &t
-		tv.Target = FormatPercent(target, st.Lang)
+		tv.Target = report.FormatPercent(target, st.Lang)
 	}
 	tv.SVG = trendSVG(points, target, st.Lang)
 	for _, pt := range points {
-		tv.Rows = append(tv.Rows, trendRow{Month: formatMonth(pt.Date, st.Lang), Plan: FormatAmount(pt.Plan, st.Lang),
-			Disbursed: FormatAmount(pt.Disbursed, st.Lang), Rate: FormatPercent(projections.RateOf(pt.Disbursed, pt.Plan), st.Lang)})
+		tv.Rows = append(tv.Rows, trendRow{Month: report.FormatMonth(pt.Date, st.Lang), Plan: report.FormatAmount(pt.Plan, st.Lang),
+			Disbursed: report.FormatAmount(pt.Disbursed, st.Lang), Rate: report.FormatPercent(projections.RateOf(pt.Disbursed, pt.Plan), st.Lang)})
 	}
 	p.Trend, p.Position = tv, years.Position
 	return s.renderPage(c, http.StatusOK, "trend", p)
@@ -153,7 +154,7 @@ func niceStep(v int64) int64 {
 // grey line) at each month end, and the target line when target is set. Coordinates are
 // pixels of the drawing: they are computed in float64, which is fine for geometry and
 // never touches an amount shown as a figure (the labels are formatted from the integers).
-func trendSVG(points []trendPoint, target *projections.Rate, lang string) template.HTML {
+func trendSVG(points []trendPoint, target *projections.Rate, lang report.Lang) template.HTML {
 	w := wordsOf(lang)
 	var top int64 = 1
 	for _, p := range points {
@@ -169,13 +170,13 @@ func trendSVG(points []trendPoint, target *projections.Rate, lang string) templa
 	}
 	step := niceStep((top + chartYTicks - 1) / chartYTicks)
 	axisMax := step * chartYTicks
-	scale, unit := int64(dongPerBillion), "tỷ đồng"
-	if lang == LangEN {
+	scale, unit := int64(report.DongPerBillion), "tỷ đồng"
+	if lang == report.LangEN {
 		unit = "billion VND"
 	}
-	if axisMax < 10*dongPerBillion {
-		scale, unit = dongPerMillion, "triệu đồng"
-		if lang == LangEN {
+	if axisMax < 10*report.DongPerBillion {
+		scale, unit = report.DongPerMillion, "triệu đồng"
+		if lang == report.LangEN {
 			unit = "million VND"
 		}
 	}
@@ -196,7 +197,7 @@ func trendSVG(points []trendPoint, target *projections.Rate, lang string) templa
 		v := step * int64(i)
 		fmt.Fprintf(&b, `<line class="grid" x1="%d" x2="%d" y1="%.1f" y2="%.1f"/>`, chartLeft, chartWidth-chartRight, y(v), y(v))
 		fmt.Fprintf(&b, `<text class="ylabel" x="%d" y="%.1f">%s</text>`, chartLeft-6, y(v)+4,
-			html.EscapeString(strings.TrimSuffix(strings.TrimSuffix(FormatScaled(v, scale, lang), ",00"), ".00")))
+			html.EscapeString(strings.TrimSuffix(strings.TrimSuffix(report.FormatScaled(v, scale, lang), ",00"), ".00")))
 	}
 	fmt.Fprintf(&b, `<text class="yunit" x="%d" y="%d">%s</text>`, 4, chartTop-14, html.EscapeString(unit))
 	every := max(1, (len(points)+chartXLabels-1)/chartXLabels)
@@ -210,7 +211,7 @@ func trendSVG(points []trendPoint, target *projections.Rate, lang string) templa
 				anchor = ` text-anchor="end"`
 			}
 			fmt.Fprintf(&b, `<text class="xlabel" x="%.1f" y="%d"%s>%s</text>`, x(i), chartHeight-chartBottom+16,
-				anchor, html.EscapeString(formatMonth(p.Date, lang)))
+				anchor, html.EscapeString(report.FormatMonth(p.Date, lang)))
 		}
 	}
 	if len(points) > 0 {
@@ -226,15 +227,15 @@ func trendSVG(points []trendPoint, target *projections.Rate, lang string) templa
 		fmt.Fprintf(&b, `<polyline class="disbursed" points="%s"/>`, strings.TrimSpace(disb.String()))
 		for i, p := range points {
 			fmt.Fprintf(&b, `<circle class="pt" cx="%.1f" cy="%.1f" r="2.5"><title>%s: %s / %s</title></circle>`,
-				x(i), y(p.Disbursed), html.EscapeString(formatMonth(p.Date, lang)),
-				html.EscapeString(FormatAmount(p.Disbursed, lang)), html.EscapeString(FormatAmount(p.Plan, lang)))
+				x(i), y(p.Disbursed), html.EscapeString(report.FormatMonth(p.Date, lang)),
+				html.EscapeString(report.FormatAmount(p.Disbursed, lang)), html.EscapeString(report.FormatAmount(p.Plan, lang)))
 		}
 	}
 	if target != nil {
 		fmt.Fprintf(&b, `<line class="target" x1="%d" x2="%d" y1="%.1f" y2="%.1f"/>`, chartLeft, chartWidth-chartRight,
 			y(targetAmount), y(targetAmount))
 		fmt.Fprintf(&b, `<text class="tlabel" x="%d" y="%.1f">%s %s</text>`, chartWidth-chartRight-4, y(targetAmount)-4,
-			html.EscapeString(w.TargetPct), html.EscapeString(FormatPercent(target, lang)))
+			html.EscapeString(w.TargetPct), html.EscapeString(report.FormatPercent(target, lang)))
 	}
 	ly := chartHeight - 12
 	fmt.Fprintf(&b, `<rect class="key-disbursed" x="%d" y="%d" width="14" height="4"/><text class="legend" x="%d" y="%d">%s</text>`,

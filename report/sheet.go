@@ -1,14 +1,10 @@
-package api
+package report
 
 import (
-	"encoding/csv"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
-
-	"github.com/xuri/excelize/v2"
 
 	"github.com/vnntp/ledger/projections"
 )
@@ -55,7 +51,7 @@ type labels struct {
 	dims                                                        map[string][2]string // code column, name column
 }
 
-var reportLabels = map[string]*labels{
+var reportLabels = map[Lang]*labels{
 	LangVI: {
 		title: "Báo cáo tiến độ giải ngân", counterpartTitle: "Kiểm tra vốn đối ứng",
 		asOf: "Tính đến hết ngày", noLimit: "không giới hạn", position: "Vị trí sổ cái", headHash: "Mã băm tại vị trí",
@@ -96,20 +92,20 @@ var reportLabels = map[string]*labels{
 	},
 }
 
-func labelsOf(lang string) *labels {
+func labelsOf(lang Lang) *labels {
 	if l, ok := reportLabels[lang]; ok {
 		return l
 	}
 	return reportLabels[LangVI]
 }
 
-// ReportFilters are the filters of a report as the header block names them; Report does
-// not carry them, so the caller passes what it asked.
-type ReportFilters struct {
+// Filters are the filters of a report as the header block names them; a
+// projections.Report does not carry them, so the caller passes what it asked.
+type Filters struct {
 	Program, Unit, Project, Source string
 }
 
-func (f ReportFilters) String() string {
+func (f Filters) String() string {
 	var parts []string
 	for _, kv := range [][2]string{{"program", f.Program}, {"unit", f.Unit}, {"project", f.Project}, {"source", f.Source}} {
 		if kv[1] != "" {
@@ -119,9 +115,10 @@ func (f ReportFilters) String() string {
 	return strings.Join(parts, " ")
 }
 
-// LayoutReport lays r out in language lang (LangVI or LangEN; another means LangVI).
-// On the execution-year basis the own and carried-in parts follow the combined figures.
-func LayoutReport(r projections.Report, f ReportFilters, lang string) Sheet {
+// Layout lays the progress report r out in language lang (LangVI or LangEN; another
+// means LangVI). On the execution-year basis the own and carried-in parts follow the
+// combined figures.
+func Layout(r projections.Report, f Filters, lang Lang) Sheet {
 	l := labelsOf(lang)
 	asOf := l.noLimit
 	if !r.AsOf.IsZero() {
@@ -191,7 +188,7 @@ func LayoutReport(r projections.Report, f ReportFilters, lang string) Sheet {
 }
 
 // LayoutCounterpart lays a counterpart check out in language lang.
-func LayoutCounterpart(r projections.CounterpartReport, f ReportFilters, lang string) Sheet {
+func LayoutCounterpart(r projections.CounterpartReport, f Filters, lang Lang) Sheet {
 	l := labelsOf(lang)
 	asOf := l.noLimit
 	if !r.AsOf.IsZero() {
@@ -224,182 +221,4 @@ func LayoutCounterpart(r projections.CounterpartReport, f ReportFilters, lang st
 			{Kind: CellMoney, Money: row.Required}, {Kind: CellRate, Rate: row.Rate}, {Text: pass}})
 	}
 	return sh
-}
-
-// FormatRate writes a rate with two decimals and the language's decimal mark (62,95 in
-// Vietnamese, 62.95 in English); "" for no rate.
-func FormatRate(r *projections.Rate, lang string) string {
-	if r == nil {
-		return ""
-	}
-	s := r.String()
-	if lang != LangEN {
-		s = strings.Replace(s, ".", ",", 1)
-	}
-	return s
-}
-
-// FormatDong writes whole đồng with the language's thousands separator: 478.930.000.000
-// in Vietnamese, 478,930,000,000 in English.
-func FormatDong(n int64, lang string) string {
-	sep := byte('.')
-	if lang == LangEN {
-		sep = ','
-	}
-	digits := strconv.FormatInt(n, 10)
-	neg := digits[0] == '-'
-	if neg {
-		digits = digits[1:]
-	}
-	b := make([]byte, 0, len(digits)+len(digits)/3+1)
-	if neg {
-		b = append(b, '-')
-	}
-	for i := range len(digits) {
-		if i > 0 && (len(digits)-i)%3 == 0 {
-			b = append(b, sep)
-		}
-		b = append(b, digits[i])
-	}
-	return string(b)
-}
-
-// WriteCSV writes sh as CSV (RFC 4180, UTF-8): the title and header block as
-// label,value lines, an empty line, the column names, the rows. Money is whole đồng
-// without separators, so that a spreadsheet reads it as a number; rates use the
-// language's decimal mark.
-func WriteCSV(w io.Writer, sh Sheet, lang string) error {
-	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{sh.Title})
-	for _, m := range sh.Meta {
-		_ = cw.Write([]string{m[0], m[1]})
-	}
-	_ = cw.Write([]string{""})
-	_ = cw.Write(sh.Columns)
-	rec := make([]string, len(sh.Columns))
-	for i, row := range sh.Rows {
-		for j, c := range row {
-			switch c.Kind {
-			case CellMoney:
-				rec[j] = strconv.FormatInt(c.Money, 10)
-			case CellRate:
-				rec[j] = FormatRate(c.Rate, lang)
-			default:
-				rec[j] = c.Text
-			}
-		}
-		if err := cw.Write(rec[:len(row)]); err != nil {
-			return err
-		}
-		if i%csvFlushRows == csvFlushRows-1 {
-			if cw.Flush(); cw.Error() != nil {
-				return cw.Error()
-			}
-		}
-	}
-	cw.Flush()
-	return cw.Error()
-}
-
-// WriteReportCSV lays r out and writes it as CSV.
-func WriteReportCSV(w io.Writer, r projections.Report, f ReportFilters, lang string) error {
-	return WriteCSV(w, LayoutReport(r, f, lang), lang)
-}
-
-// xlsxSheetName is the worksheet of an XLSX report, by language.
-var xlsxSheetName = map[string]string{LangVI: "Tiến độ giải ngân", LangEN: "Progress"}
-
-// WriteXLSX writes sh as an XLSX workbook of one sheet, row by row through excelize's
-// stream writer (rows past its memory threshold go to a temporary file). Money cells
-// hold whole đồng as integers shown with thousands separators; rates hold the
-// percentage shown with two decimals.
-func WriteXLSX(w io.Writer, sh Sheet, lang string) (err error) {
-	f := excelize.NewFile()
-	defer func() {
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-	}()
-	name := xlsxSheetName[LangVI]
-	if lang == LangEN {
-		name = xlsxSheetName[LangEN]
-	}
-	if err := f.SetSheetName("Sheet1", name); err != nil {
-		return err
-	}
-	money, err := f.NewStyle(&excelize.Style{NumFmt: 3}) // #,##0
-	if err != nil {
-		return err
-	}
-	rate, err := f.NewStyle(&excelize.Style{NumFmt: 2}) // 0.00
-	if err != nil {
-		return err
-	}
-	bold, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}})
-	if err != nil {
-		return err
-	}
-	sw, err := f.NewStreamWriter(name)
-	if err != nil {
-		return err
-	}
-	if err := sw.SetColWidth(1, len(sh.Columns), 18); err != nil {
-		return err
-	}
-	n := 1
-	put := func(vals []any) error {
-		cell, _ := excelize.CoordinatesToCellName(1, n)
-		n++
-		return sw.SetRow(cell, vals)
-	}
-	if err := put([]any{excelize.Cell{StyleID: bold, Value: sh.Title}}); err != nil {
-		return err
-	}
-	for _, m := range sh.Meta {
-		if err := put([]any{m[0], m[1]}); err != nil {
-			return err
-		}
-	}
-	if err := put(nil); err != nil {
-		return err
-	}
-	head := make([]any, len(sh.Columns))
-	for i, c := range sh.Columns {
-		head[i] = excelize.Cell{StyleID: bold, Value: c}
-	}
-	if err := put(head); err != nil {
-		return err
-	}
-	vals := make([]any, len(sh.Columns))
-	for _, row := range sh.Rows {
-		for j, c := range row {
-			switch c.Kind {
-			case CellMoney:
-				vals[j] = excelize.Cell{StyleID: money, Value: c.Money}
-			case CellRate:
-				if c.Rate == nil {
-					vals[j] = nil
-				} else {
-					// The value is the percentage as a spreadsheet number: exact to the
-					// hundredth that the integer rate holds, and it is not money.
-					v, _ := strconv.ParseFloat(c.Rate.String(), 64)
-					vals[j] = excelize.Cell{StyleID: rate, Value: v}
-				}
-			default:
-				vals[j] = c.Text
-			}
-		}
-		if err := put(vals[:len(row)]); err != nil {
-			return err
-		}
-	}
-	if err := sw.Flush(); err != nil {
-		return err
-	}
-	return f.Write(w)
-}
-
-// WriteReportXLSX lays r out and writes it as an XLSX workbook.
-func WriteReportXLSX(w io.Writer, r projections.Report, f ReportFilters, lang string) error {
-	return WriteXLSX(w, LayoutReport(r, f, lang), lang)
 }

@@ -1,4 +1,4 @@
-package api
+package dashboard
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/vnntp/ledger/ledger"
 )
 
 // Live update of the dashboard: GET /dashboard/events is a server-sent event stream
@@ -33,7 +34,9 @@ func (s *Server) handleDashEvents(slots chan struct{}) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if _, err := s.dashboardAuth(c); err != nil {
 			if err == errNotSignedIn {
-				return s.unauthenticated(c, errUnauthenticated("sign in at /signin first"))
+				// The challenge of RFC 6750, as the API answers a request without a token.
+				c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="ledger"`)
+				return &ledger.Error{Code: ledger.CodeUnauthenticated, Message: "sign in at /signin first"}
 			}
 			return err
 		}

@@ -1,4 +1,4 @@
-package api
+package dashboard
 
 import (
 	"errors"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/vnntp/ledger/ledger"
+	"github.com/vnntp/ledger/report"
 )
 
 // Sign-in of the dashboard. A browser cannot send a bearer header on a page load, so the
@@ -31,35 +32,21 @@ const (
 // errNotSignedIn sends the browser to the sign-in page.
 var errNotSignedIn = errors.New("not signed in")
 
-// dashboardAuth authenticates a dashboard request by its session cookie, applies the
-// per-token rate limit like the API's bearer path, and stores the principal so that the
-// scope logic of the API (scopeOf, scopedUnit, lineInScope) applies unchanged. The routes
-// are public in routePolicies because the bearer middleware cannot read a cookie; every
-// dashboard handler that shows data calls this first.
-func (s *Server) dashboardAuth(c echo.Context) (*Principal, error) {
+// dashboardAuth authenticates a dashboard request by its session cookie, with the API's
+// tokens and rate limits (API.Authenticate), and stores the principal for the error
+// page. The routes are public to the API's bearer middleware, which cannot read a
+// cookie; every dashboard handler that shows data calls this first.
+func (s *Server) dashboardAuth(c echo.Context) (*ledger.Principal, error) {
 	ck, err := c.Cookie(sessionCookie)
 	if err != nil || ck.Value == "" {
 		return nil, errNotSignedIn
 	}
-	if !visibleASCII(ck.Value, authorizationMaxLen) {
+	p, err := s.cfg.API.Authenticate(c, ck.Value)
+	if ledger.Code(err) == ledger.CodeUnauthenticated {
 		return nil, errNotSignedIn
 	}
-	host := remoteHost(c)
-	if ok, retry := s.failures.peek("ip:"+host, s.now()); !ok {
-		return nil, rateLimited(c, retry)
-	}
-	p, lookedUp, err := s.auth.authenticate(c.Request().Context(), ck.Value)
 	if err != nil {
-		if ledger.Code(err) != ledger.CodeUnauthenticated {
-			return nil, err
-		}
-		if lookedUp {
-			s.failures.allow("ip:"+host, s.now())
-		}
-		return nil, errNotSignedIn
-	}
-	if ok, retry := s.rate.allow("token:"+p.TokenID, s.now()); !ok {
-		return nil, rateLimited(c, retry)
+		return nil, err
 	}
 	c.Set(principalKey, p)
 	return p, nil
@@ -118,7 +105,7 @@ func (s *Server) handleSignin(c echo.Context) error {
 	}
 	c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, signinBodyMaxBytes)
 	if err := c.Request().ParseForm(); err != nil {
-		return s.dashError(c, invalidArg("", "the sign-in form is malformed or too large"), LangVI)
+		return s.dashError(c, invalidArg("", "the sign-in form is malformed or too large"), report.LangVI)
 	}
 	form := c.Request().PostForm
 	lang := dashLang(form.Get("lang"))
@@ -128,22 +115,12 @@ func (s *Server) handleSignin(c echo.Context) error {
 		return s.renderPage(c, http.StatusUnauthorized, "signin", &page{W: w, Lang: lang, Title: w.SignIn,
 			Message: w.BadToken, Path: signinPath, state: dashState{Lang: lang}})
 	}
-	if !visibleASCII(token, authorizationMaxLen) {
+	_, err := s.cfg.API.Authenticate(c, token)
+	switch {
+	case ledger.Code(err) == ledger.CodeUnauthenticated:
 		return fail()
-	}
-	host := remoteHost(c)
-	if ok, retry := s.failures.peek("ip:"+host, s.now()); !ok {
-		return s.dashError(c, rateLimited(c, retry), lang)
-	}
-	_, lookedUp, err := s.auth.authenticate(c.Request().Context(), token)
-	if err != nil {
-		if ledger.Code(err) != ledger.CodeUnauthenticated {
-			return s.dashError(c, err, lang)
-		}
-		if lookedUp {
-			s.failures.allow("ip:"+host, s.now())
-		}
-		return fail()
+	case err != nil:
+		return s.dashError(c, err, lang)
 	}
 	setSession(c, token, sessionMaxAge)
 	return c.Redirect(http.StatusSeeOther, "/"+dashState{Lang: lang}.query())
@@ -156,7 +133,7 @@ func (s *Server) handleSignout(c echo.Context) error {
 		return errForbidden("Origin", "the sign-out form must be posted from this server's own pages")
 	}
 	c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, signinBodyMaxBytes)
-	lang := LangVI
+	lang := report.LangVI
 	if err := c.Request().ParseForm(); err == nil {
 		lang = dashLang(c.Request().PostForm.Get("lang"))
 	}
@@ -164,10 +141,10 @@ func (s *Server) handleSignout(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/signin"+dashState{Lang: lang}.query())
 }
 
-// dashLang is the language of a ?lang= value: LangEN or, for anything else, LangVI.
-func dashLang(v string) string {
-	if v == LangEN {
-		return LangEN
+// dashLang is the language of a ?lang= value: report.LangEN or, for anything else, report.LangVI.
+func dashLang(v string) report.Lang {
+	if l, ok := report.ParseLang(v); ok {
+		return l
 	}
-	return LangVI
+	return report.LangVI
 }

@@ -1,4 +1,4 @@
-package api
+package dashboard
 
 import (
 	"strconv"
@@ -6,19 +6,14 @@ import (
 
 	"github.com/vnntp/ledger/ledger"
 	"github.com/vnntp/ledger/projections"
-)
-
-// Money scales of the dashboard: amounts of a billion đồng or more are shown in billions
-// (tỷ), smaller ones in millions (triệu), both with two decimals.
-const (
-	dongPerBillion = 1_000_000_000
-	dongPerMillion = 1_000_000
+	"github.com/vnntp/ledger/report"
 )
 
 // dashWords are the words of the dashboard in one language. Each field is a phrase shown
 // as it is; the templates never build sentences from pieces, so translations stay whole.
 type dashWords struct {
-	Lang, OtherLang, OtherLangName string
+	Lang, OtherLang report.Lang
+	OtherLangName   string
 
 	Title, Overview, Trend, Lines, LineEvents, SignIn, SignOut, SignedInAs, Token, TokenHelp string
 	BadToken, SignInNote, Everything, Scope                                                  string
@@ -43,7 +38,7 @@ type dashWords struct {
 }
 
 var dashVI = &dashWords{
-	Lang: LangVI, OtherLang: LangEN, OtherLangName: "English",
+	Lang: report.LangVI, OtherLang: report.LangEN, OtherLangName: "English",
 	Title: "Tiến độ giải ngân", Overview: "Tổng quan", Trend: "Diễn biến", Lines: "Dòng vốn",
 	LineEvents: "Các sự kiện của dòng vốn", SignIn: "Đăng nhập", SignOut: "Đăng xuất",
 	SignedInAs: "Đăng nhập với tư cách", Token: "Mã truy cập",
@@ -85,7 +80,7 @@ var dashVI = &dashWords{
 }
 
 var dashEN = &dashWords{
-	Lang: LangEN, OtherLang: LangVI, OtherLangName: "Tiếng Việt",
+	Lang: report.LangEN, OtherLang: report.LangVI, OtherLangName: "Tiếng Việt",
 	Title: "Disbursement progress", Overview: "Overview", Trend: "Trend", Lines: "Budget lines",
 	LineEvents: "Events of the budget line", SignIn: "Sign in", SignOut: "Sign out",
 	SignedInAs: "Signed in as", Token: "Access token",
@@ -126,96 +121,16 @@ var dashEN = &dashWords{
 	},
 }
 
-// wordsOf returns the words of lang (LangVI for anything else).
-func wordsOf(lang string) *dashWords {
-	if lang == LangEN {
+// wordsOf returns the words of lang (report.LangVI for anything else).
+func wordsOf(lang report.Lang) *dashWords {
+	if lang == report.LangEN {
 		return dashEN
 	}
 	return dashVI
 }
 
-// FormatAmount writes an amount of đồng for reading, rounded half away from zero to two
-// decimals of its scale: 478,93 tỷ đồng or 120,00 triệu đồng in Vietnamese,
-// 478.93 billion VND or 120.00 million VND in English; nothing at all is 0 đồng. Integers only: the hundredths are
-// computed by integer division, so no amount is ever misprinted by a float.
-func FormatAmount(n int64, lang string) string {
-	if n == 0 {
-		if lang == LangEN {
-			return "0 VND"
-		}
-		return "0 đồng"
-	}
-	unit, scale := "tỷ đồng", int64(dongPerBillion)
-	if lang == LangEN {
-		unit = "billion VND"
-	}
-	if n > -dongPerBillion && n < dongPerBillion {
-		unit, scale = "triệu đồng", dongPerMillion
-		if lang == LangEN {
-			unit = "million VND"
-		}
-	}
-	return FormatScaled(n, scale, lang) + " " + unit
-}
-
-// FormatScaled writes n / scale with two decimals, rounded half away from zero, with the
-// language's separators (1.234,56 in Vietnamese, 1,234.56 in English). scale is a
-// multiple of 100.
-func FormatScaled(n, scale int64, lang string) string {
-	neg := n < 0
-	u := uint64(n)
-	if neg {
-		u = -u
-	}
-	step := uint64(scale / 100)
-	hundredths := u / step
-	if u%step >= step-u%step { // the remainder is at least half a step
-		hundredths++
-	}
-	whole := FormatDong(int64(hundredths/100), lang)
-	frac := hundredths % 100
-	mark := ","
-	if lang == LangEN {
-		mark = "."
-	}
-	s := whole + mark + string([]byte{byte('0' + frac/10), byte('0' + frac%10)})
-	if neg && hundredths != 0 {
-		s = "-" + s
-	}
-	return s
-}
-
-// FormatPercent writes a rate as 62,95% (vi) or 62.95% (en); "–" when there is no rate.
-func FormatPercent(r *projections.Rate, lang string) string {
-	if r == nil {
-		return "–"
-	}
-	return FormatRate(r, lang) + "%"
-}
-
-// FormatDate writes a business date as 31/05/2024 (vi) or 2024-05-31 (en); "" for none.
-func FormatDate(d ledger.Date, lang string) string {
-	if d.IsZero() {
-		return ""
-	}
-	if lang == LangEN {
-		return d.String()
-	}
-	s := d.String()
-	return s[8:10] + "/" + s[5:7] + "/" + s[0:4]
-}
-
-// formatMonth writes the month of d as 05/2024 (vi) or 2024-05 (en).
-func formatMonth(d ledger.Date, lang string) string {
-	s := d.String()
-	if lang == LangEN {
-		return s[:7]
-	}
-	return s[5:7] + "/" + s[:4]
-}
-
 // formatCount writes a count with the language's thousands separator.
-func formatCount(n int64, lang string) string { return FormatDong(n, lang) }
+func formatCount(n int64, lang report.Lang) string { return report.FormatDong(n, lang) }
 
 // parsePercent reads a target such as "95", "95.5" or "95,5" (either decimal mark) as
 // hundredths of a percent, the unit of projections.Rate; ok is false for anything else or

@@ -1,4 +1,4 @@
-package api
+package dashboard
 
 import (
 	"bytes"
@@ -20,21 +20,20 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/vnntp/ledger/ledger"
 	"github.com/vnntp/ledger/projections"
+	"github.com/vnntp/ledger/report"
 )
-
-// The leaders' dashboard: HTML pages rendered here from the progress projection and the
-// balances, with their CSS and a small script embedded in the binary (no build step, no
-// chart library). Bars and charts are SVG drawn by Go, so the pages work without script,
-// print, and stay within the Content-Security-Policy of api/security.go (no inline
-// script or style). Every page shows only the reader's scope, with the API's scope logic.
 
 // Limits of the dashboard.
 const (
-	// linesShownMax bounds the lines of a drill-down page.
-	linesShownMax = LinesPageMax
+	// linesShownMax bounds the lines of a drill-down page: the largest page of
+	// GET /v1/lines.
+	linesShownMax = 1000
+	// lineEventsPage is how many events of a line are read from the store at once: the
+	// largest page of GET /v1/lines/{id}/events.
+	lineEventsPage = 1000
 	// lineEventsMax bounds the events of a line page; the running balance needs the
 	// line's whole history, so a line with more is cut, and the page says so.
-	lineEventsMax = 5 * EventsPageMax
+	lineEventsMax = 5 * lineEventsPage
 	// targetPercentMax bounds a trend target, in percent.
 	targetPercentMax = 200
 	// gzipMinBytes is the size from which a page is compressed: below it, gzip's header
@@ -109,25 +108,11 @@ type stamp struct {
 	AsOf, Position, HeadHash string
 }
 
-// dashboardRoutes registers the dashboard.
-func (s *Server) dashboardRoutes(e *echo.Echo) {
-	e.GET(dashOverviewPath, s.handleOverview)
-	e.GET(dashTrendPath, s.handleTrend)
-	e.GET(dashLinesPath, s.handleDashLines)
-	e.GET(dashLinePath, s.handleDashLine)
-	e.GET(dashEventsPath, s.handleDashEvents(make(chan struct{}, sseConnMax)))
-	e.GET(dashCSSPath, s.handleAsset)
-	e.GET(dashJSPath, s.handleAsset)
-	e.GET(signinPath, s.handleSigninForm)
-	e.POST(signinPath, s.handleSignin)
-	e.POST(signoutPath, s.handleSignout)
-}
-
 // dashState is what a dashboard page shows, all of it in its URL so that a link shares
 // the exact view. The zero dashState is the overview in Vietnamese, every plan year, at
 // the head.
 type dashState struct {
-	Lang    string
+	Lang    report.Lang
 	AsOf    ledger.Date
 	Basis   string // "" is the plan-year basis
 	Year    int
@@ -184,8 +169,8 @@ func (st dashState) values() url.Values {
 			q.Set(k, v)
 		}
 	}
-	if st.Lang == LangEN {
-		q.Set("lang", LangEN)
+	if st.Lang == report.LangEN {
+		q.Set("lang", string(report.LangEN))
 	}
 	set("as_of", st.AsOf.String())
 	set("basis", st.Basis)
@@ -239,7 +224,7 @@ type option struct {
 // page is what the layout and a page template render.
 type page struct {
 	W       *dashWords
-	Lang    string
+	Lang    report.Lang
 	Title   string
 	Message string // an error or notice shown above the content
 	Who     string // "name (role)" of the signed-in principal; "" on the sign-in page
@@ -263,7 +248,7 @@ type page struct {
 func (p *page) Link(path string, kv ...string) string { return path + p.state.with(kv...).query() }
 
 // LangLink is the page itself in the other language.
-func (p *page) LangLink() string { return p.Link(p.Path, "lang", p.W.OtherLang) }
+func (p *page) LangLink() string { return p.Link(p.Path, "lang", string(p.W.OtherLang)) }
 
 // Asset returns the versioned URL of a static file.
 func (p *page) Asset(path string) string { return path + "?v=" + dashAssets[path].version }
@@ -286,7 +271,7 @@ func (p *page) Hidden() [][2]string {
 }
 
 // newPage starts a data page for the signed-in principal pr: words, controls and scope.
-func (s *Server) newPage(pr *Principal, st dashState, path, title string) *page {
+func (s *Server) newPage(pr *ledger.Principal, st dashState, path, title string) *page {
 	w := wordsOf(st.Lang)
 	p := &page{W: w, Lang: st.Lang, Title: title, Who: pr.Actor(), Path: path, state: st, Scope: w.Everything}
 	if !st.AsOf.IsZero() {
@@ -297,7 +282,7 @@ func (s *Server) newPage(pr *Principal, st dashState, path, title string) *page 
 	}
 	p.Bases = []option{{projections.BasisPlanYear, w.BasisPlan, st.Basis == ""},
 		{projections.BasisExecutionYear, w.BasisExec, st.Basis == projections.BasisExecutionYear}}
-	scope := pr.scope()
+	scope := pr.Scope()
 	s.cfg.Balances.Read(func(state *ledger.State) {
 		cat := &state.Catalog
 		if u := cat.Units[scope]; u != nil {
@@ -326,7 +311,7 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // dashRequest authenticates a data page and reads its state. A request without a valid
 // session is sent to the sign-in page.
-func (s *Server) dashRequest(c echo.Context) (*Principal, dashState, error) {
+func (s *Server) dashRequest(c echo.Context) (*ledger.Principal, dashState, error) {
 	lang := dashLang(c.QueryParam("lang"))
 	pr, err := s.dashboardAuth(c)
 	if err != nil {
@@ -383,21 +368,17 @@ func acceptsGzip(r *http.Request) bool {
 // dashError answers a dashboard request that failed: to the sign-in page when there is
 // no valid session, else an HTML page with the problem's status and detail. Internal
 // errors are logged and shown as "internal error", like the API's.
-func (s *Server) dashError(c echo.Context, err error, lang string) error {
+func (s *Server) dashError(c echo.Context, err error, lang report.Lang) error {
 	if errors.Is(err, errNotSignedIn) {
 		return c.Redirect(http.StatusSeeOther, signinPath+dashState{Lang: lang}.query())
 	}
-	pb := problemFor(err)
-	if pb.Code == ledger.CodeInternal {
-		s.log.Error("internal error", "request_id", requestIDOf(c), "method", c.Request().Method,
-			"path", c.Request().URL.Path, "err", err)
+	status, msg := s.cfg.API.Problem(err)
+	if status == http.StatusInternalServerError {
+		s.log.Error("internal error", "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
+			"method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 	}
 	w := wordsOf(lang)
-	msg := pb.Detail
-	if pb.Field != "" {
-		msg = pb.Field + ": " + msg
-	}
-	return s.renderPage(c, pb.Status, "error", &page{W: w, Lang: lang, Title: w.Error, Message: msg,
+	return s.renderPage(c, status, "error", &page{W: w, Lang: lang, Title: w.Error, Message: msg,
 		Who: actorIfAny(c), state: dashState{Lang: lang}, Path: dashOverviewPath})
 }
 
@@ -432,9 +413,9 @@ type figures struct {
 	Class string
 }
 
-func figuresOf(a projections.Amounts, lang string) figures {
-	return figures{Plan: FormatAmount(a.Plan, lang), Disbursed: FormatAmount(a.Disbursed, lang),
-		Available: FormatAmount(a.Available, lang), Rate: FormatPercent(a.Rate, lang),
+func figuresOf(a projections.Amounts, lang report.Lang) figures {
+	return figures{Plan: report.FormatAmount(a.Plan, lang), Disbursed: report.FormatAmount(a.Disbursed, lang),
+		Available: report.FormatAmount(a.Available, lang), Rate: report.FormatPercent(a.Rate, lang),
 		Width: barWidth(a.Rate), Class: rateClass(a.Rate)}
 }
 
@@ -527,7 +508,7 @@ func (s *Server) handleOverview(c echo.Context) error {
 	}
 	w := wordsOf(st.Lang)
 	p := s.newPage(pr, st, dashOverviewPath, w.Overview)
-	unit := pr.scope()
+	unit := pr.Scope()
 	group, level := s.childLevel(unit)
 	q := st.baseQuery(unit)
 	q.GroupBy = []string{group}
@@ -558,7 +539,7 @@ func (s *Server) handleOverview(c echo.Context) error {
 		UnitHeading:  w.RatesByUnit + " (" + strings.ToLower(w.Levels[level]) + ")",
 		CounterRatio: fmt.Sprintf("%d/%d", cp.Ratio.Num, cp.Ratio.Den)}
 	if !st.AsOf.IsZero() {
-		ov.AsOf = FormatDate(st.AsOf, st.Lang)
+		ov.AsOf = report.FormatDate(st.AsOf, st.Lang)
 	}
 	for _, r := range byUnit.Rows {
 		ov.ByUnit = append(ov.ByUnit, ranked{Key: r.Key[0], Name: r.Name[0], Href: p.Link(dashLinesPath, "unit", r.Key[0]),
@@ -596,9 +577,9 @@ func (s *Server) handleOverview(c echo.Context) error {
 			Title: r.Name[0] + " · " + r.Name[1] + ": " + f.Disbursed + " / " + f.Plan, Rate: f.Rate, Class: f.Class}
 	}
 	for _, r := range cp.Rows {
-		v := counterpartView{Province: r.Province, Name: r.Name, Counterpart: FormatAmount(r.Counterpart, st.Lang),
-			Central: FormatAmount(r.Central, st.Lang), Required: FormatAmount(r.Required, st.Lang),
-			Rate: FormatPercent(r.Rate, st.Lang), Pass: w.No, OK: r.Pass}
+		v := counterpartView{Province: r.Province, Name: r.Name, Counterpart: report.FormatAmount(r.Counterpart, st.Lang),
+			Central: report.FormatAmount(r.Central, st.Lang), Required: report.FormatAmount(r.Required, st.Lang),
+			Rate: report.FormatPercent(r.Rate, st.Lang), Pass: w.No, OK: r.Pass}
 		if r.Pass {
 			v.Pass = w.Yes
 		}
@@ -658,7 +639,7 @@ func (s *Server) handleDashLines(c echo.Context) error {
 		return s.dashError(c, err, st.Lang)
 	}
 	w := wordsOf(st.Lang)
-	scope := pr.scope()
+	scope := pr.Scope()
 	p := s.newPage(pr, st, dashLinesPath, w.Lines)
 	lv := &linesView{}
 	var refused error
@@ -672,7 +653,7 @@ func (s *Server) handleDashLines(c echo.Context) error {
 				return
 			}
 			if scope != "" && !cat.IsUnitWithin(st.Unit, scope) {
-				refused = outOfScope("unit", scope)
+				refused = ledger.OutOfScope("unit", scope)
 				return
 			}
 			lv.Heading = u.Name
@@ -694,7 +675,7 @@ func (s *Server) handleDashLines(c echo.Context) error {
 				st.Year != 0 && l.Year != st.Year ||
 				st.Project != "" && !cat.IsProjectWithin(l.Program, l.Project, st.Project) ||
 				st.Unit != "" && !cat.IsUnitWithin(l.Unit, st.Unit) ||
-				!lineInScope(cat, &l, scope) {
+				!ledger.LineWithin(cat, &l, scope) {
 				return
 			}
 			plan += b.Plan()
@@ -755,7 +736,7 @@ func (s *Server) handleDashLine(c echo.Context) error {
 	if err != nil {
 		return s.dashError(c, invalidArg("id", fmt.Sprintf("must be a line id such as GNBV:2024:NSTW-SN:DA2:062, got %q", st.Line)), st.Lang)
 	}
-	if err := s.checkLineScope(c, l, "id"); err != nil {
+	if err := s.checkLineScope(pr, l, "id"); err != nil {
 		return s.dashError(c, err, st.Lang)
 	}
 	p := s.newPage(pr, st, dashLinePath, w.LineEvents)
@@ -779,9 +760,9 @@ func (s *Server) handleDashLine(c echo.Context) error {
 	}
 	var after, available int64
 	for len(lv.Rows) < lineEventsMax {
-		evs, err := s.cfg.Events.LineEvents(c.Request().Context(), id, after, EventsPageMax)
+		evs, err := s.cfg.Events.LineEvents(c.Request().Context(), id, after, lineEventsPage)
 		if err != nil {
-			return s.dashError(c, storeError(err, "read line events"), st.Lang)
+			return s.dashError(c, fmt.Errorf("read line events: %w", err), st.Lang)
 		}
 		for _, e := range evs {
 			if len(lv.Rows) == lineEventsMax {
@@ -791,13 +772,13 @@ func (s *Server) handleDashLine(c echo.Context) error {
 			delta := lineEffect(e, l)
 			available += delta
 			lv.Rows = append(lv.Rows, eventRow{Position: strconv.FormatInt(e.Position, 10),
-				Type: w.EventTypes[e.Type], When: FormatDate(e.EffectiveDate, st.Lang),
+				Type: w.EventTypes[e.Type], When: report.FormatDate(e.EffectiveDate, st.Lang),
 				Recorded: e.RecordedAt.In(vietnamTime).Format("2006-01-02 15:04"), Who: e.Meta.Actor,
-				Document: documentOf(e, st.Lang), Amount: FormatDong(e.Data.Amount, st.Lang),
-				Running: FormatDong(available, st.Lang), Out: delta < 0})
+				Document: documentOf(e, st.Lang), Amount: report.FormatDong(e.Data.Amount, st.Lang),
+				Running: report.FormatDong(available, st.Lang), Out: delta < 0})
 			after = e.Position
 		}
-		if len(evs) < EventsPageMax || lv.TooMany {
+		if len(evs) < lineEventsPage || lv.TooMany {
 			break
 		}
 	}
@@ -821,11 +802,11 @@ func lineEffect(e *ledger.Event, l ledger.Line) int64 {
 // documentOf names the document behind an event: the treasury voucher of a payment, the
 // decision of an allocation, the reason of a reversal, with the payee or the year a
 // carry-over went into.
-func documentOf(e *ledger.Event, lang string) string {
+func documentOf(e *ledger.Event, lang report.Lang) string {
 	d := &e.Data
 	var parts []string
 	if v := d.Voucher; v != nil {
-		parts = append(parts, strings.TrimSpace(v.Office+" "+v.Type+" "+v.Number+" "+FormatDate(v.Date, lang)))
+		parts = append(parts, strings.TrimSpace(v.Office+" "+v.Type+" "+v.Number+" "+report.FormatDate(v.Date, lang)))
 	}
 	if d.Decision != "" {
 		parts = append(parts, d.Decision)

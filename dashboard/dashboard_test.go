@@ -1,53 +1,21 @@
-package api
+package dashboard
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/labstack/echo/v4"
 	"github.com/vnntp/ledger/ledger"
 	"github.com/vnntp/ledger/projections"
+	"github.com/vnntp/ledger/report"
 )
 
 // The dashboard's pure parts. The pages themselves are tested against PostgreSQL with the
 // demo data in cmd/ledger/dashboard_test.go, and in Chromium.
-
-func TestFormatAmountDatePercent(t *testing.T) {
-	for _, c := range []struct {
-		n      int64
-		vi, en string
-	}{
-		{478_930_000_000, "478,93 tỷ đồng", "478.93 billion VND"},
-		{760_800_000_000, "760,80 tỷ đồng", "760.80 billion VND"},
-		{1_234_565_000_000, "1.234,57 tỷ đồng", "1,234.57 billion VND"}, // half-up
-		{1_234_564_999_999, "1.234,56 tỷ đồng", "1,234.56 billion VND"},
-		{120_000_000, "120,00 triệu đồng", "120.00 million VND"},
-		{999_999_999, "1.000,00 triệu đồng", "1,000.00 million VND"},
-		{0, "0 đồng", "0 VND"},
-		{-2_500_000_000, "-2,50 tỷ đồng", "-2.50 billion VND"},
-		{-4_000, "0,00 triệu đồng", "0.00 million VND"}, // no "-0,00"
-	} {
-		if got := FormatAmount(c.n, LangVI); got != c.vi {
-			t.Errorf("FormatAmount(%d, vi) = %q, want %q", c.n, got, c.vi)
-		}
-		if got := FormatAmount(c.n, LangEN); got != c.en {
-			t.Errorf("FormatAmount(%d, en) = %q, want %q", c.n, got, c.en)
-		}
-	}
-	if got := FormatScaled(9_223_372_036_854_775_807, dongPerBillion, LangEN); got != "9,223,372,036.85" {
-		t.Errorf("FormatScaled(MaxInt64) = %q", got)
-	}
-	r := projections.RateOf(478_930_000_000, 760_800_000_000)
-	if FormatPercent(r, LangVI) != "62,95%" || FormatPercent(r, LangEN) != "62.95%" || FormatPercent(nil, LangVI) != "–" {
-		t.Errorf("FormatPercent: %q %q", FormatPercent(r, LangVI), FormatPercent(r, LangEN))
-	}
-	d := ledger.MakeDate(2024, time.May, 31)
-	if FormatDate(d, LangVI) != "31/05/2024" || FormatDate(d, LangEN) != "2024-05-31" || FormatDate(0, LangVI) != "" {
-		t.Errorf("FormatDate: %q %q", FormatDate(d, LangVI), FormatDate(d, LangEN))
-	}
-}
 
 func TestParsePercent(t *testing.T) {
 	for in, want := range map[string]projections.Rate{"95": 9500, "95,5": 9550, "95.25": 9525, "0": 0, "200": 20000, " 80 % ": 8000} {
@@ -87,16 +55,16 @@ func TestNiceStep(t *testing.T) {
 }
 
 func TestTrendSVG(t *testing.T) {
-	pts := []trendPoint{{ledger.MakeDate(2024, 1, 31), 100 * dongPerBillion, 10 * dongPerBillion},
-		{ledger.MakeDate(2024, 2, 29), 120 * dongPerBillion, 40 * dongPerBillion}}
+	pts := []trendPoint{{ledger.MakeDate(2024, 1, 31), 100 * report.DongPerBillion, 10 * report.DongPerBillion},
+		{ledger.MakeDate(2024, 2, 29), 120 * report.DongPerBillion, 40 * report.DongPerBillion}}
 	target := projections.Rate(9000)
-	svg := string(trendSVG(pts, &target, LangVI))
+	svg := string(trendSVG(pts, &target, report.LangVI))
 	for _, want := range []string{`<svg class="trend"`, `class="plan"`, `class="disbursed"`, `class="target"`, "Mục tiêu 90,00%", "02/2024", "tỷ đồng"} {
 		if !strings.Contains(svg, want) {
 			t.Errorf("trend SVG lacks %q", want)
 		}
 	}
-	if strings.Contains(string(trendSVG(pts, nil, LangEN)), `class="target"`) {
+	if strings.Contains(string(trendSVG(pts, nil, report.LangEN)), `class="target"`) {
 		t.Error("a target line without a target")
 	}
 	if strings.Contains(svg, "<script") || strings.Contains(svg, "style=") {
@@ -150,19 +118,56 @@ func mustQuery(t *testing.T, q string) map[string][]string {
 	return r.URL.Query()
 }
 
+// knowsNoToken is the API of a server without tokens: it refuses every one.
+type knowsNoToken struct{}
+
+func (knowsNoToken) Authenticate(echo.Context, string) (*ledger.Principal, error) {
+	return nil, &ledger.Error{Code: ledger.CodeUnauthenticated, Message: "unknown access token"}
+}
+
+func (knowsNoToken) Problem(err error) (int, string) {
+	return http.StatusInternalServerError, err.Error()
+}
+
+// emptyLedger is a ledger without events.
+type emptyLedger struct{}
+
+func (emptyLedger) Head() ledger.Head { return ledger.Head{} }
+
+func (emptyLedger) LineEvents(context.Context, string, int64, int) ([]*ledger.Event, error) {
+	return nil, nil
+}
+
+// emptyServer serves the dashboard's routes over an empty ledger that knows no token.
+type emptyServer struct{ e *echo.Echo }
+
+func newEmptyServer() *emptyServer {
+	d := New(Config{API: knowsNoToken{}, Writer: emptyLedger{}, Events: emptyLedger{}, Balances: &projections.Balances{}})
+	e := echo.New()
+	d.Routes(func(method, path string, h echo.HandlerFunc) { e.Add(method, path, h) })
+	return &emptyServer{e}
+}
+
+func (s *emptyServer) get(path string) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	s.e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	return rec
+}
+
 // TestDashboardAssetsAndSignin runs the embedded files and the sign-in form through a
 // server (no data needed): versioned assets are cached, the form renders in both
-// languages, and no page carries an inline script.
+// languages, and no page carries an inline script. The whole server, with the API's
+// middleware and real tokens, is tested in cmd/ledger/dashboard_test.go.
 func TestDashboardAssetsAndSignin(t *testing.T) {
-	hs := newHarness(t)
+	hs := newEmptyServer()
 	for path, a := range dashAssets {
-		rec := hs.do(http.MethodGet, path+"?v="+a.version, "")
+		rec := hs.get(path + "?v=" + a.version)
 		if rec.Code != 200 || !strings.Contains(rec.Header().Get("Cache-Control"), "immutable") || rec.Body.Len() != len(a.body) {
 			t.Errorf("GET %s: %d %q", path, rec.Code, rec.Header().Get("Cache-Control"))
 		}
 	}
 	for lang, want := range map[string]string{"vi": "Mã truy cập", "en": "Access token"} {
-		rec := hs.do(http.MethodGet, "/signin?lang="+lang, "")
+		rec := hs.get("/signin?lang=" + lang)
 		body := rec.Body.String()
 		if rec.Code != 200 || !strings.Contains(body, want) || !strings.Contains(body, `<html lang="`+lang+`">`) {
 			t.Errorf("GET /signin?lang=%s: %d %.200s", lang, rec.Code, body)
@@ -171,7 +176,7 @@ func TestDashboardAssetsAndSignin(t *testing.T) {
 			t.Errorf("GET /signin?lang=%s has inline script or style", lang)
 		}
 	}
-	if rec := hs.do(http.MethodGet, "/", ""); rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/signin" {
+	if rec := hs.get("/"); rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/signin" {
 		t.Errorf("GET / without a session: %d %q", rec.Code, rec.Header().Get("Location"))
 	}
 }
