@@ -72,7 +72,9 @@ var dashVI = &dashWords{
 		ledger.TypeAllocated: "Giao vốn", ledger.TypeTransferred: "Điều chuyển",
 		ledger.TypeCarriedOver: "Chuyển nguồn", ledger.TypeCancelled: "Hủy dự toán",
 		ledger.TypeDisbursed: "Giải ngân", ledger.TypeAdvanceSettled: "Thanh toán tạm ứng",
-		ledger.TypeReversed: "Thu hồi / đảo",
+		ledger.TypeReversed:          "Thu hồi / đảo",
+		ledger.TypeProgramRegistered: "Đăng ký chương trình", ledger.TypeProjectRegistered: "Đăng ký dự án",
+		ledger.TypeUnitRegistered: "Đăng ký đơn vị", ledger.TypeSourceRegistered: "Đăng ký nguồn vốn",
 	},
 	Levels: map[ledger.Level]string{
 		"": "Tỉnh", ledger.LevelProvince: "Huyện", ledger.LevelDistrict: "Xã", ledger.LevelCommune: "Xã",
@@ -114,7 +116,9 @@ var dashEN = &dashWords{
 		ledger.TypeAllocated: "Allocation", ledger.TypeTransferred: "Transfer",
 		ledger.TypeCarriedOver: "Carry-over", ledger.TypeCancelled: "Cancellation",
 		ledger.TypeDisbursed: "Disbursement", ledger.TypeAdvanceSettled: "Advance settled",
-		ledger.TypeReversed: "Reversal",
+		ledger.TypeReversed:          "Reversal",
+		ledger.TypeProgramRegistered: "Program registered", ledger.TypeProjectRegistered: "Project registered",
+		ledger.TypeUnitRegistered: "Unit registered", ledger.TypeSourceRegistered: "Source registered",
 	},
 	Levels: map[ledger.Level]string{
 		"": "Province", ledger.LevelProvince: "District", ledger.LevelDistrict: "Commune", ledger.LevelCommune: "Commune",

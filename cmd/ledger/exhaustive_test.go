@@ -14,6 +14,7 @@ var eventConsumers = map[string][]string{
 	"./projections/":      {"projections.Progress.Apply", "projections.Balances.Apply"},
 	"./ledger/pgstore/":   {"pgstore read-model writer"},
 	"./internal/checker/": {"internal/checker.Check"},
+	"./dashboard/":        {"dashboard event names (vi)", "dashboard event names (en)", "dashboard line events"},
 }
 
 // TestConsumersNameAMissingEventType builds the consumers with the ledger_testtype tag,
