@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,25 +15,30 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vnntp/ledger/internal/storetest"
 	"github.com/vnntp/ledger/ledger"
 	"github.com/vnntp/ledger/projections"
 )
 
-// harness runs the API over a real sequencer and the memStore test double.
+// harness runs the API over a real sequencer and the storetest.MemStore test double,
+// which passes the same conformance suite as the PostgreSQL store.
 type harness struct {
 	t     *testing.T
-	store *memStore
+	store *storetest.MemStore
 	seq   *ledger.Sequencer
 	h     http.Handler
 	ready error
 }
+
+// The double stands in for *pgstore.Store as the API's EventReader.
+var _ EventReader = (*storetest.MemStore)(nil)
 
 // fixedClock is the recording time of every event in these tests.
 var fixedClock = time.Date(2024, 6, 1, 8, 0, 0, 0, time.UTC)
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	hs := &harness{t: t, store: &memStore{}}
+	hs := &harness{t: t, store: &storetest.MemStore{}}
 	bal := &projections.Balances{}
 	hs.seq = ledger.NewSequencer(ledger.SequencerConfig{Store: hs.store, OnCommit: bal.Apply,
 		Now: func() time.Time { return fixedClock }})
@@ -529,9 +535,7 @@ func TestStoreDownIsUnavailable(t *testing.T) {
 	hs := newHarness(t)
 	hs.seed()
 	before := hs.head()
-	hs.store.mu.Lock()
-	hs.store.failAppend = errStoreDown
-	hs.store.mu.Unlock()
+	hs.store.FailAppends(errors.New("connection refused (simulated)"))
 	rec := hs.post("/v1/disbursements", disbursement(line062, 100, "down"))
 	checkProblem(t, rec, http.StatusServiceUnavailable, ledger.CodeUnavailable, "")
 	if hs.head() != before {
@@ -568,7 +572,7 @@ func TestSubmitTimeoutAndPanic(t *testing.T) {
 		}, 500, ledger.CodeInternal, "internal error"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			h := New(Config{Writer: fakeWriter{c.submit}, Events: &memStore{}, Balances: &projections.Balances{},
+			h := New(Config{Writer: fakeWriter{c.submit}, Events: &storetest.MemStore{}, Balances: &projections.Balances{},
 				Tokens: newMemTokens()}).Handler()
 			req := httptest.NewRequest(http.MethodPost, "/v1/allocations",
 				strings.NewReader(`{"line":`+line062+`,"amount":5,"effective_date":"2024-01-15","decision":"QĐ"}`))
@@ -711,9 +715,7 @@ func TestReads(t *testing.T) {
 	checkProblem(t, hs.do(http.MethodGet, "/v1/events/42", ""), 400, "invalid_argument", "id")
 
 	// Store down: reads are 503, not 500.
-	hs.store.mu.Lock()
-	hs.store.failRead = ledger.ErrUnavailable
-	hs.store.mu.Unlock()
+	hs.store.FailReads(ledger.ErrUnavailable)
 	checkProblem(t, hs.do(http.MethodGet, "/v1/events", ""), 503, "unavailable", "")
 }
 
@@ -747,7 +749,7 @@ func TestRequestIDIsGeneratedWhenMissingOrBad(t *testing.T) {
 }
 
 // BenchmarkDisbursementHandler measures the HTTP layer of one disbursement with an
-// Idempotency-Key (decode, validate, fingerprint, sequencer over the memStore test
+// Idempotency-Key (decode, validate, fingerprint, sequencer over the MemStore test
 // double, answer), from parallel clients; the store's own cost is not in it.
 func BenchmarkDisbursementHandler(b *testing.B) {
 	t := &testing.T{}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vnntp/ledger/internal/storetest"
 	"github.com/vnntp/ledger/ledger"
 	"github.com/vnntp/ledger/projections"
 )
@@ -46,7 +47,7 @@ func TestRateLimitPerToken(t *testing.T) {
 	tokens := newMemTokens()
 	tokens.put("ldg_noisy", "noisy", RoleAuditor, "", clock.t.Add(time.Hour))
 	tokens.put("ldg_quiet", "quiet", RoleAuditor, "", clock.t.Add(time.Hour))
-	h := New(Config{Writer: fakeWriter{}, Events: &memStore{}, Balances: &projections.Balances{}, Tokens: tokens,
+	h := New(Config{Writer: fakeWriter{}, Events: &storetest.MemStore{}, Balances: &projections.Balances{}, Tokens: tokens,
 		Now: clock.now, Limits: Limits{RatePerSecond: 10, RateBurst: 20}}).Handler()
 	for i := range 20 {
 		if rec := serveAs(h, "ldg_noisy", "GET", "/v1/head"); rec.Code != 200 {
@@ -94,7 +95,7 @@ func TestConcurrencyLimit(t *testing.T) {
 		<-release
 		return nil, context.Canceled
 	}}
-	h := New(Config{Writer: w, Events: &memStore{}, Balances: &projections.Balances{}, Tokens: newMemTokens(),
+	h := New(Config{Writer: w, Events: &storetest.MemStore{}, Balances: &projections.Balances{}, Tokens: newMemTokens(),
 		Limits: Limits{ConcurrentMax: 2, RatePerSecond: -1}}).Handler()
 	var wg sync.WaitGroup
 	for range 2 {
@@ -135,7 +136,7 @@ func TestSecureHeadersAndNoTokenInLogs(t *testing.T) {
 	var mu sync.Mutex
 	logger := slog.New(slog.NewTextHandler(&lockedBuf{mu: &mu, b: &logBuf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	w := fakeWriter{func(context.Context, *ledger.Request) (*ledger.Result, error) { panic("boom") }}
-	h := New(Config{Writer: w, Events: &memStore{}, Balances: &projections.Balances{}, Tokens: newMemTokens(),
+	h := New(Config{Writer: w, Events: &storetest.MemStore{}, Balances: &projections.Balances{}, Tokens: newMemTokens(),
 		BootstrapToken: testAdminToken, Logger: logger}).Handler()
 	for _, c := range []struct {
 		secret, method, path string
@@ -197,7 +198,7 @@ func (l *lockedBuf) Write(p []byte) (int, error) {
 // TestEveryRouteHasAPolicy keeps routePolicies complete: a route without an entry is
 // refused to everyone, so a new route must say who may call it.
 func TestEveryRouteHasAPolicy(t *testing.T) {
-	s := New(Config{Writer: fakeWriter{}, Events: &memStore{}, Balances: &projections.Balances{}})
+	s := New(Config{Writer: fakeWriter{}, Events: &storetest.MemStore{}, Balances: &projections.Balances{}})
 	for _, r := range s.echo.Routes() {
 		if _, ok := routePolicies[r.Method+" "+r.Path]; !ok {
 			t.Errorf("route %s %s has no entry in routePolicies (api/auth_policy.go)", r.Method, r.Path)
@@ -264,7 +265,7 @@ func TestExpiryAndCache(t *testing.T) {
 	clock := &fakeClock{t: time.Date(2024, 6, 1, 8, 0, 0, 0, time.UTC)}
 	tokens := newMemTokens()
 	tokens.put("ldg_short", "short", RoleAuditor, "", clock.t.Add(time.Minute))
-	h := New(Config{Writer: fakeWriter{}, Events: &memStore{}, Balances: &projections.Balances{}, Tokens: tokens,
+	h := New(Config{Writer: fakeWriter{}, Events: &storetest.MemStore{}, Balances: &projections.Balances{}, Tokens: tokens,
 		Now: clock.now}).Handler()
 	for range 5 {
 		if rec := serveAs(h, "ldg_short", "GET", "/v1/head"); rec.Code != 200 {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vnntp/ledger/internal/storetest"
 	"github.com/vnntp/ledger/projections"
 	"gopkg.in/yaml.v3"
 )
@@ -51,7 +52,7 @@ func specOperations(t *testing.T) []string {
 var echoParam = regexp.MustCompile(`:([a-z_]+)`)
 
 func TestOpenAPICoversRoutes(t *testing.T) {
-	s := New(Config{Writer: fakeWriter{}, Events: &memStore{}, Balances: &projections.Balances{}})
+	s := New(Config{Writer: fakeWriter{}, Events: &storetest.MemStore{}, Balances: &projections.Balances{}})
 	var routes []string
 	for _, r := range s.echo.Routes() {
 		routes = append(routes, r.Method+" "+echoParam.ReplaceAllString(r.Path, "{$1}"))
