@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,25 +15,30 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vnntp/ledger/internal/storetest"
 	"github.com/vnntp/ledger/ledger"
 	"github.com/vnntp/ledger/projections"
 )
 
-// harness runs the API over a real sequencer and the memStore test double.
+// harness runs the API over a real sequencer and the storetest.MemStore test double,
+// which passes the same conformance suite as the PostgreSQL store.
 type harness struct {
 	t     *testing.T
-	store *memStore
+	store *storetest.MemStore
 	seq   *ledger.Sequencer
 	h     http.Handler
 	ready error
 }
+
+// The double stands in for *pgstore.Store as the API's EventReader.
+var _ EventReader = (*storetest.MemStore)(nil)
 
 // fixedClock is the recording time of every event in these tests.
 var fixedClock = time.Date(2024, 6, 1, 8, 0, 0, 0, time.UTC)
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	hs := &harness{t: t, store: &memStore{}}
+	hs := &harness{t: t, store: &storetest.MemStore{}}
 	bal := &projections.Balances{}
 	hs.seq = ledger.NewSequencer(ledger.SequencerConfig{Store: hs.store, OnCommit: bal.Apply,
 		Now: func() time.Time { return fixedClock }})
@@ -185,7 +191,7 @@ func TestWriteEndpointsRecordEvents(t *testing.T) {
 			t.Fatalf("POST %s: %d %s", c.path, rec.Code, rec.Body)
 		}
 		ev := decodeMap(t, rec)
-		if ev["type"] != c.typ || ev["position"] != float64(13+i) {
+		if ev["type"] != string(c.typ) || ev["position"] != float64(13+i) {
 			t.Errorf("POST %s: type %v position %v, want %s %d", c.path, ev["type"], ev["position"], c.typ, 13+i)
 		}
 		if loc := rec.Header().Get("Location"); loc != "/v1/events/"+ev["id"].(string) {
@@ -203,11 +209,11 @@ func TestWriteEndpointsRecordEvents(t *testing.T) {
 	advance := decodeMap(t, hs.do(http.MethodGet, "/v1/events?after=15&limit=1", ""))["events"].([]any)[0].(map[string]any)
 	id := advance["id"].(string)
 	ev := hs.mustPost("/v1/settlements", `{"event_id":"`+id+`","amount":1000000,"effective_date":"2024-03-10","voucher":{"office":"KB01","type":"C2-03","number":"2","date":"2024-03-10"}}`)
-	if ev["type"] != ledger.TypeAdvanceSettled {
+	if ev["type"] != string(ledger.TypeAdvanceSettled) {
 		t.Errorf("settlement type %v", ev["type"])
 	}
 	ev = hs.mustPost("/v1/reversals", `{"event_id":"`+id+`","amount":500000,"effective_date":"2024-03-11","reason":"hộ không đủ điều kiện"}`)
-	if ev["type"] != ledger.TypeReversed || ev["data"].(map[string]any)["amount"] != float64(500000) {
+	if ev["type"] != string(ledger.TypeReversed) || ev["data"].(map[string]any)["amount"] != float64(500000) {
 		t.Errorf("reversal %v", ev)
 	}
 	l := decodeMap(t, hs.do(http.MethodGet, "/v1/lines/"+line062ID, ""))
@@ -377,7 +383,7 @@ func TestBatchAtomic(t *testing.T) {
 		t.Fatalf("atomic batch: %d %s", ok.Code, ok.Body)
 	}
 	events := decodeMap(t, ok)["events"].([]any)
-	if len(events) != 3 || events[2].(map[string]any)["type"] != ledger.TypeAllocated {
+	if len(events) != 3 || events[2].(map[string]any)["type"] != string(ledger.TypeAllocated) {
 		t.Fatalf("atomic batch events: %s", ok.Body)
 	}
 	before += 3
@@ -530,9 +536,7 @@ func TestStoreDownIsUnavailable(t *testing.T) {
 	hs := newHarness(t)
 	hs.seed()
 	before := hs.head()
-	hs.store.mu.Lock()
-	hs.store.failAppend = errStoreDown
-	hs.store.mu.Unlock()
+	hs.store.FailAppends(errors.New("connection refused (simulated)"))
 	rec := hs.post("/v1/disbursements", disbursement(line062, 100, "down"))
 	checkProblem(t, rec, http.StatusServiceUnavailable, ledger.CodeUnavailable, "")
 	if hs.head() != before {
@@ -569,7 +573,7 @@ func TestSubmitTimeoutAndPanic(t *testing.T) {
 		}, 500, ledger.CodeInternal, "internal error"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			h := New(Config{Writer: fakeWriter{c.submit}, Events: &memStore{}, Balances: &projections.Balances{},
+			h := New(Config{Writer: fakeWriter{c.submit}, Events: &storetest.MemStore{}, Balances: &projections.Balances{},
 				Tokens: newMemTokens()}).Handler()
 			req := httptest.NewRequest(http.MethodPost, "/v1/allocations",
 				strings.NewReader(`{"line":`+line062+`,"amount":5,"effective_date":"2024-01-15","decision":"QĐ"}`))
@@ -705,16 +709,14 @@ func TestReads(t *testing.T) {
 	// One event.
 	first := decodeMap(t, hs.do(http.MethodGet, "/v1/events?limit=1", ""))["events"].([]any)[0].(map[string]any)
 	ev := decodeMap(t, hs.do(http.MethodGet, "/v1/events/"+first["id"].(string), ""))
-	if ev["position"] != float64(1) || ev["type"] != ledger.TypeProgramRegistered {
+	if ev["position"] != float64(1) || ev["type"] != string(ledger.TypeProgramRegistered) {
 		t.Errorf("event %v", ev)
 	}
 	checkProblem(t, hs.do(http.MethodGet, "/v1/events/0190a0e8-0000-7000-8000-000000000000", ""), 404, "not_found", "id")
 	checkProblem(t, hs.do(http.MethodGet, "/v1/events/42", ""), 400, "invalid_argument", "id")
 
 	// Store down: reads are 503, not 500.
-	hs.store.mu.Lock()
-	hs.store.failRead = ledger.ErrUnavailable
-	hs.store.mu.Unlock()
+	hs.store.FailReads(ledger.ErrUnavailable)
 	checkProblem(t, hs.do(http.MethodGet, "/v1/events", ""), 503, "unavailable", "")
 }
 
@@ -748,7 +750,7 @@ func TestRequestIDIsGeneratedWhenMissingOrBad(t *testing.T) {
 }
 
 // BenchmarkDisbursementHandler measures the HTTP layer of one disbursement with an
-// Idempotency-Key (decode, validate, fingerprint, sequencer over the memStore test
+// Idempotency-Key (decode, validate, fingerprint, sequencer over the MemStore test
 // double, answer), from parallel clients; the store's own cost is not in it.
 func BenchmarkDisbursementHandler(b *testing.B) {
 	t := &testing.T{}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/vnntp/ledger/internal/storetest"
 	"github.com/vnntp/ledger/ledger"
 	"github.com/vnntp/ledger/projections"
 )
@@ -87,7 +88,7 @@ func (a *fakeAuditor) SigningKeys(context.Context) ([]ledger.SigningKey, error) 
 
 func auditServer(t *testing.T, a Auditor) http.Handler {
 	t.Helper()
-	cfg := Config{Writer: fakeWriter{}, Events: &memStore{}, Balances: &projections.Balances{},
+	cfg := Config{Writer: fakeWriter{}, Events: &storetest.MemStore{}, Balances: &projections.Balances{},
 		BootstrapToken: testAdminToken, Tokens: newMemTokens(), Limits: Limits{RatePerSecond: -1},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	if a != nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vnntp/ledger/dashboard"
+	"github.com/vnntp/ledger/internal/storetest"
 	"github.com/vnntp/ledger/ledger"
 	"github.com/vnntp/ledger/projections"
 )
@@ -47,7 +48,7 @@ func TestRateLimitPerToken(t *testing.T) {
 	tokens := newMemTokens()
 	tokens.put("ldg_noisy", "noisy", ledger.RoleAuditor, "", clock.t.Add(time.Hour))
 	tokens.put("ldg_quiet", "quiet", ledger.RoleAuditor, "", clock.t.Add(time.Hour))
-	h := New(Config{Writer: fakeWriter{}, Events: &memStore{}, Balances: &projections.Balances{}, Tokens: tokens,
+	h := New(Config{Writer: fakeWriter{}, Events: &storetest.MemStore{}, Balances: &projections.Balances{}, Tokens: tokens,
 		Now: clock.now, Limits: Limits{RatePerSecond: 10, RateBurst: 20}}).Handler()
 	for i := range 20 {
 		if rec := serveAs(h, "ldg_noisy", "GET", "/v1/head"); rec.Code != 200 {
@@ -95,7 +96,7 @@ func TestConcurrencyLimit(t *testing.T) {
 		<-release
 		return nil, context.Canceled
 	}}
-	h := New(Config{Writer: w, Events: &memStore{}, Balances: &projections.Balances{}, Tokens: newMemTokens(),
+	h := New(Config{Writer: w, Events: &storetest.MemStore{}, Balances: &projections.Balances{}, Tokens: newMemTokens(),
 		Limits: Limits{ConcurrentMax: 2, RatePerSecond: -1}}).Handler()
 	var wg sync.WaitGroup
 	for range 2 {
@@ -136,7 +137,7 @@ func TestSecureHeadersAndNoTokenInLogs(t *testing.T) {
 	var mu sync.Mutex
 	logger := slog.New(slog.NewTextHandler(&lockedBuf{mu: &mu, b: &logBuf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	w := fakeWriter{func(context.Context, *ledger.Request) (*ledger.Result, error) { panic("boom") }}
-	h := New(Config{Writer: w, Events: &memStore{}, Balances: &projections.Balances{}, Tokens: newMemTokens(),
+	h := New(Config{Writer: w, Events: &storetest.MemStore{}, Balances: &projections.Balances{}, Tokens: newMemTokens(),
 		BootstrapToken: testAdminToken, Logger: logger}).Handler()
 	for _, c := range []struct {
 		secret, method, path string
@@ -219,8 +220,8 @@ func TestEveryRouteHasAPolicy(t *testing.T) {
 // newWiredServer returns a server over empty models with the dashboard mounted, as
 // cmd/ledger wires it.
 func newWiredServer() *Server {
-	s := New(Config{Writer: fakeWriter{}, Events: &memStore{}, Balances: &projections.Balances{}})
-	s.Mount(dashboard.New(dashboard.Config{API: s, Writer: fakeWriter{}, Events: &memStore{}, Balances: &projections.Balances{}}))
+	s := New(Config{Writer: fakeWriter{}, Events: &storetest.MemStore{}, Balances: &projections.Balances{}})
+	s.Mount(dashboard.New(dashboard.Config{API: s, Writer: fakeWriter{}, Events: &storetest.MemStore{}, Balances: &projections.Balances{}}))
 	return s
 }
 
@@ -274,7 +275,7 @@ func TestExpiryAndCache(t *testing.T) {
 	clock := &fakeClock{t: time.Date(2024, 6, 1, 8, 0, 0, 0, time.UTC)}
 	tokens := newMemTokens()
 	tokens.put("ldg_short", "short", ledger.RoleAuditor, "", clock.t.Add(time.Minute))
-	h := New(Config{Writer: fakeWriter{}, Events: &memStore{}, Balances: &projections.Balances{}, Tokens: tokens,
+	h := New(Config{Writer: fakeWriter{}, Events: &storetest.MemStore{}, Balances: &projections.Balances{}, Tokens: tokens,
 		Now: clock.now}).Handler()
 	for range 5 {
 		if rec := serveAs(h, "ldg_short", "GET", "/v1/head"); rec.Code != 200 {

@@ -41,3 +41,20 @@ func TestDependencyDirection(t *testing.T) {
 		}
 	}
 }
+
+// TestStoreDoubleOnlyInTests keeps internal/storetest (the store conformance suite and
+// MemStore, the in-memory test double) out of every program: only tests may import it.
+func TestStoreDoubleOnlyInTests(t *testing.T) {
+	const storetest = "github.com/vnntp/ledger/internal/storetest"
+	// Imports lists a package's non-test imports.
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}}`, "../../...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for line := range strings.Lines(string(out)) {
+		fields := strings.Fields(line)
+		if len(fields) > 0 && slices.Contains(fields[1:], storetest) {
+			t.Errorf("%s imports %s outside its tests", fields[0], storetest)
+		}
+	}
+}

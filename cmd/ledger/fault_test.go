@@ -345,8 +345,8 @@ func (s *lyingStore) Append(ctx context.Context, events []*ledger.Event, keys []
 
 // TestCheckerCatchesLostEvents shows that the checker can fail: an in-process server
 // whose sequencer appends through lyingStore acknowledges events that are not stored,
-// and the checker must report them lost (and the chain broken where later batches do
-// not link).
+// and the checker must report them lost. (The store refuses the next batch, whose
+// positions would leave a gap, so writes stop there instead of building on the hole.)
 func TestCheckerCatchesLostEvents(t *testing.T) {
 	dbURL := testenv.DB(t)
 	ctx := context.Background()

@@ -6,7 +6,12 @@
 // one dedicated connection and writes every batch in one transaction on that connection,
 // so that whoever appends is the process that holds the lock. The primary key on position
 // fences a stale writer that lost its lock without noticing: it cannot commit a position
-// that another writer already recorded (ErrFenced).
+// that another writer already recorded (ErrFenced). Before it sends a batch, a Writer
+// also checks that its positions continue the head one by one, so that no gap reaches
+// the table.
+//
+// Store and Writer pass the conformance suite of internal/storetest, as the API tests'
+// in-memory double does.
 //
 // Driver errors are translated here, once, by SQLSTATE and constraint name; callers see
 // ledger errors (ledger.ErrNotFound, *ledger.Error) or wrapped driver errors, which

@@ -443,7 +443,7 @@ func TestWriterLock(t *testing.T) {
 
 func TestFencing(t *testing.T) {
 	t.Parallel()
-	s, _ := open(t)
+	s, url := open(t)
 	w := acquire(t, s)
 	ctx := testContext(t)
 	evs := chain(0, [32]byte{}, allocation(lineA, 1), allocation(lineA, 2))
@@ -460,8 +460,23 @@ func TestFencing(t *testing.T) {
 		t.Fatalf("after a fenced append the store holds %d events", len(got))
 	}
 	// The session survives a rejected transaction.
-	if err := w.Append(ctx, chain(2, evs[1].Hash, allocation(lineA, 3)), nil); err != nil {
+	next := chain(2, evs[1].Hash, allocation(lineA, 3))
+	if err := w.Append(ctx, next, nil); err != nil {
 		t.Fatalf("append after a fenced one: %v", err)
+	}
+	// The writer knows its head; the primary key stays the backstop when a row reaches the
+	// table behind its back (here a superuser's INSERT) at the position it writes next.
+	if err := exec(t, url, `INSERT INTO events (position, id, type, effective_date, recorded_at, data, metadata, prev_hash, hash)
+		VALUES (4, gen_random_uuid(), 'funds.allocated', '2024-03-15', now(), '{}', '{}', decode(repeat('00', 32), 'hex'),
+		decode(repeat('00', 32), 'hex'))`); err != nil {
+		t.Fatal(err)
+	}
+	err = w.Append(ctx, chain(3, next[0].Hash, allocation(lineA, 4)), nil)
+	if !errors.Is(err, pgstore.ErrFenced) {
+		t.Fatalf("a position another session recorded: error %v, want ErrFenced", err)
+	}
+	if err := w.Append(ctx, chain(4, [32]byte{}, allocation(lineA, 5)), nil); err != nil {
+		t.Errorf("append after the head read again: %v", err)
 	}
 }
 

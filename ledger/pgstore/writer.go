@@ -47,6 +47,15 @@ var ErrFenced = &ledger.Error{Code: ledger.CodeUnavailable,
 // ErrWriterClosed is returned by Append after Close.
 var ErrWriterClosed = &ledger.Error{Code: ledger.CodeUnavailable, Message: "the store writer is closed"}
 
+// errGap is what Append returns, storing nothing, for a batch whose positions do not
+// continue the head one by one: stored, it would break the gapless chain that every
+// reader and auditor relies on. Only a bug in the caller sends one.
+var errGap = errors.New("positions must continue the head one by one")
+
+// headUnknown is Writer.head when the writer must read the head from the store: on a new
+// session, and after a failed append, whose outcome may be unknown.
+const headUnknown = -1
+
 // errDuplicateVoucher is what a violation of the voucher index becomes: the sequencer
 // checks vouchers in memory, so it only happens when another writer recorded the voucher.
 var errDuplicateVoucher = &ledger.Error{Code: ledger.CodeInvalidArgument, Field: "voucher",
@@ -60,7 +69,10 @@ type Writer struct {
 	mu     sync.Mutex
 	conn   *pgx.Conn // nil after the connection broke; the next Append reconnects
 	closed bool
-	rows   eventRows
+	// head is the last position stored, or headUnknown. While the session holds the writer
+	// lock only this writer's commits move it, so it is read once per session.
+	head int64
+	rows eventRows
 }
 
 // AcquireWriter connects a dedicated session and blocks, trying pg_try_advisory_lock
@@ -68,7 +80,7 @@ type Writer struct {
 // here as a standby. It returns ctx's error (wrapped) when ctx ends first, or a wrapped
 // connection error.
 func (s *Store) AcquireWriter(ctx context.Context) (*Writer, error) {
-	w := &Writer{s: s}
+	w := &Writer{s: s, head: headUnknown}
 	conn, err := s.lockedConn(ctx)
 	if err != nil {
 		return nil, err
@@ -127,12 +139,25 @@ func (w *Writer) dropConn() {
 	}
 	_ = w.conn.Close(ctx)
 	w.conn = nil
+	w.head = headUnknown
+}
+
+// dropIfBroken drops the session after err unless err is one the server reported in an
+// otherwise healthy session: then the session is broken or in an unknown state.
+func (w *Writer) dropIfBroken(err error) {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || w.conn.IsClosed() {
+		w.dropConn()
+	}
 }
 
 // Append stores events and keys in one transaction on the writer's session, the events
 // with COPY. Events must be in position order, continuing the store's head; their data
-// and metadata are stored as their canonical bytes. It returns:
-//   - ErrFenced (wrapped) when another writer already recorded one of the positions;
+// and metadata are stored as their canonical bytes. It returns, storing nothing:
+//   - ErrFenced (wrapped) when one of the positions is already recorded, by another
+//     writer (or by this one, if its caller is out of step);
+//   - a wrapped error when the positions do not continue the head one by one (a gap, or
+//     a batch out of order);
 //   - an invalid_argument *ledger.Error on field "voucher" when a voucher was already
 //     recorded;
 //   - ErrWriterClosed after Close;
@@ -161,17 +186,45 @@ func (w *Writer) Append(ctx context.Context, events []*ledger.Event, keys []ledg
 		}
 		w.conn = conn
 	}
+	if len(events) > 0 {
+		if err := w.followHead(ctx, events); err != nil {
+			return fmt.Errorf("append at position %d: %w", first, err)
+		}
+	}
 	err := w.append(ctx, events, keys)
 	if err == nil {
+		if len(events) > 0 {
+			w.head = events[len(events)-1].Position
+		}
 		return nil
 	}
-	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) || w.conn.IsClosed() {
-		// Not an error the server reported in an otherwise healthy session: the session is
-		// broken or in an unknown state. Drop it, and the lock with it.
-		w.dropConn()
-	}
+	w.head = headUnknown
+	w.dropIfBroken(err)
 	return fmt.Errorf("append at position %d: %w", first, translate(err))
+}
+
+// followHead checks, before anything is sent, that events continue the head one by one,
+// reading the head first when the session does not know it. A position at or below the
+// head is ErrFenced, as the primary key would report it; a gap or a batch out of order is
+// errGap.
+func (w *Writer) followHead(ctx context.Context, events []*ledger.Event) error {
+	if w.head == headUnknown {
+		var head int64
+		if err := w.conn.QueryRow(ctx, `SELECT coalesce(max(position), 0) FROM events`).Scan(&head); err != nil {
+			w.dropIfBroken(err)
+			return fmt.Errorf("read the head: %w", err)
+		}
+		w.head = head
+	}
+	if p := events[0].Position; p <= w.head {
+		return fmt.Errorf("%w (position %d, head %d)", ErrFenced, p, w.head)
+	}
+	for i, e := range events {
+		if want := w.head + int64(i) + 1; e.Position != want {
+			return fmt.Errorf("%w: event %d of the batch is at position %d, want %d", errGap, i, e.Position, want)
+		}
+	}
+	return nil
 }
 
 func (w *Writer) append(ctx context.Context, events []*ledger.Event, keys []ledger.KeyRecord) error {

@@ -1,0 +1,104 @@
+package storetest
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/vnntp/ledger/ledger"
+)
+
+// TestMemStoreConformance holds the test double to the contract the PostgreSQL store
+// passes (ledger/pgstore's TestConformance).
+func TestMemStoreConformance(t *testing.T) {
+	Run(t, func(*testing.T) Stores {
+		m := &MemStore{}
+		return Stores{Store: m, Events: m, EventsLimitMax: MemEventsLimitMax, EventsRangeMax: MemEventsRangeMax}
+	})
+}
+
+// TestMemStoreFaults checks the double's fault injection, which only the double has: a
+// store that is down stores nothing and reads nothing, and works again once healed.
+func TestMemStoreFaults(t *testing.T) {
+	ctx := testContext(t)
+	m := &MemStore{}
+	s := Stores{Store: m, Events: m}
+	down := errors.New("down")
+	m.FailAppends(down)
+	evs := chain(0, ledger.GenesisHash, allocation(lineA, 1))
+	if err := m.Append(ctx, evs, []ledger.KeyRecord{{Key: "k", First: 1, Last: 1}}); err != down {
+		t.Fatalf("Append on a failing store: %v, want %v", err, down)
+	}
+	if got := snapshot(t, s); len(got.events) != 0 || len(got.keys) != 0 {
+		t.Fatalf("a failed Append stored %d events and %d keys", len(got.events), len(got.keys))
+	}
+	m.FailAppends(nil)
+	mustAppend(t, s, evs, ledger.KeyRecord{Key: "k", First: 1, Last: 1})
+
+	m.FailReads(down)
+	reads := map[string]error{
+		"ReadFrom": m.ReadFrom(ctx, 0, func(*ledger.Event) error { return nil }),
+		"ReadKeys": m.ReadKeys(ctx, 0, func(ledger.KeyRecord) error { return nil }),
+	}
+	_, reads["Events"] = m.Events(ctx, 0, 10)
+	_, reads["EventsRange"] = m.EventsRange(ctx, 1, 1)
+	_, reads["Event"] = m.Event(ctx, evs[0].ID)
+	_, reads["LineEvents"] = m.LineEvents(ctx, lineA.ID(), 0, 10)
+	for name, err := range reads {
+		if err != down {
+			t.Errorf("%s on a failing store: %v, want %v", name, err, down)
+		}
+	}
+	m.FailReads(nil)
+	if got := snapshot(t, s); len(got.events) != 1 || len(got.keys) != 1 {
+		t.Errorf("after healing: %d events and %d keys, want 1 and 1", len(got.events), len(got.keys))
+	}
+}
+
+// TestCloneSharesNothing sets every reference an event can hold and checks that
+// MemStore's copy shares none of them, so that a field added to ledger.Event or
+// ledger.EventData cannot make the double hand out its own memory.
+func TestCloneSharesNothing(t *testing.T) {
+	e := &ledger.Event{}
+	fillReferences(t, "Event", reflect.ValueOf(e).Elem())
+	assertNoSharing(t, "Event", reflect.ValueOf(e).Elem(), reflect.ValueOf(clone(e)).Elem())
+}
+
+// fillReferences points every nil pointer under v at a new zero value.
+func fillReferences(t *testing.T, path string, v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Struct:
+		if v.Type() == reflect.TypeFor[time.Time]() {
+			return // immutable; its location pointer is shared by design
+		}
+		for i := range v.NumField() {
+			fillReferences(t, path+"."+v.Type().Field(i).Name, v.Field(i))
+		}
+	case reflect.Pointer:
+		v.Set(reflect.New(v.Type().Elem()))
+		fillReferences(t, path, v.Elem())
+	}
+}
+
+// assertNoSharing walks a and its copy b and fails on any pointer they share, and on any
+// kind of reference the copy does not handle.
+func assertNoSharing(t *testing.T, path string, a, b reflect.Value) {
+	switch a.Kind() {
+	case reflect.Struct:
+		if a.Type() == reflect.TypeFor[time.Time]() {
+			return
+		}
+		for i := range a.NumField() {
+			assertNoSharing(t, path+"."+a.Type().Field(i).Name, a.Field(i), b.Field(i))
+		}
+	case reflect.Pointer:
+		if b.IsNil() || a.Pointer() == b.Pointer() {
+			t.Errorf("%s: the copy shares or drops the pointer; copy it in clone", path)
+			return
+		}
+		assertNoSharing(t, path, a.Elem(), b.Elem())
+	case reflect.Slice, reflect.Map, reflect.Interface, reflect.Chan, reflect.Func, reflect.UnsafePointer:
+		t.Errorf("%s: a %s field; teach clone to copy it", path, a.Kind())
+	}
+}
