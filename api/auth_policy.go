@@ -1,10 +1,7 @@
 package api
 
 import (
-	"context"
-	"errors"
 
-	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 	"github.com/vnntp/ledger/ledger"
 )
@@ -148,83 +145,4 @@ func (s *Server) visibleEvents(c echo.Context, events []*ledger.Event) []*ledger
 		}
 	})
 	return out
-}
-
-// authorizeCommands checks that every line the commands debit or credit lies in the
-// request's scope, both sides of a transfer, and for a settlement or a reversal the line
-// of the disbursement it corrects (read from the store: the write model does not keep
-// event → line for callers). prefix is the field prefix of each command ("" for a single
-// write, "commands[i]" for a batch, given by fieldOf).
-func (s *Server) authorizeCommands(c echo.Context, cmds []ledger.Command, fieldOf func(i int) string) error {
-	scope := scopeOf(c)
-	if scope == "" {
-		return nil
-	}
-	type named struct {
-		line  ledger.Line
-		field string
-	}
-	var lines []named
-	for i, cmd := range cmds {
-		at := func(f string) string {
-			if p := fieldOf(i); p != "" {
-				return p + "." + f
-			}
-			return f
-		}
-		switch cmd := cmd.(type) {
-		case *ledger.Allocate:
-			lines = append(lines, named{cmd.Line, at("line")})
-		case *ledger.Transfer:
-			lines = append(lines, named{cmd.From, at("from")}, named{cmd.To, at("to")})
-		case *ledger.CarryOver:
-			lines = append(lines, named{cmd.Line, at("line")})
-		case *ledger.Cancel:
-			lines = append(lines, named{cmd.Line, at("line")})
-		case *ledger.Disburse:
-			lines = append(lines, named{cmd.Line, at("line")})
-		case *ledger.SettleAdvance:
-			l, err := s.originalLine(c.Request().Context(), cmd.EventID)
-			if err != nil {
-				return err
-			}
-			if l != nil {
-				lines = append(lines, named{*l, at("event_id")})
-			}
-		case *ledger.Reverse:
-			l, err := s.originalLine(c.Request().Context(), cmd.EventID)
-			if err != nil {
-				return err
-			}
-			if l != nil {
-				lines = append(lines, named{*l, at("event_id")})
-			}
-		default:
-			// Catalog registrations are admin-only by policy; an officer never gets here with one.
-			return errForbidden(fieldOf(i), "this command is not allowed to a token held to a unit subtree")
-		}
-	}
-	var refused error
-	s.cfg.Balances.Read(func(st *ledger.State) {
-		for _, n := range lines {
-			if !lineInScope(&st.Catalog, &n.line, scope) {
-				refused = outOfScope(n.field, scope)
-				return
-			}
-		}
-	})
-	return refused
-}
-
-// originalLine returns the line of event id, or nil when there is no such event: the
-// sequencer then refuses the command with its own error.
-func (s *Server) originalLine(ctx context.Context, id uuid.UUID) (*ledger.Line, error) {
-	e, err := s.cfg.Events.Event(ctx, id)
-	if errors.Is(err, ledger.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, storeError(err, "read the event a command refers to")
-	}
-	return e.MainLine(), nil
 }

@@ -80,10 +80,7 @@ func (s *Server) handleWrite(k *commandKind) echo.HandlerFunc {
 		if err := cmd.Validate(); err != nil {
 			return err
 		}
-		if err := s.authorizeCommands(c, []ledger.Command{cmd}, func(int) string { return "" }); err != nil {
-			return err
-		}
-		req := &ledger.Request{Commands: []ledger.Command{cmd}, Atomic: true, Key: key, Meta: meta(c, key)}
+		req := &ledger.Request{Commands: []ledger.Command{cmd}, Atomic: true, Key: key, Meta: meta(c, key), Principal: principalOf(c)}
 		if key != "" {
 			req.Hash = fingerprint(k.path, cmd)
 		}
@@ -427,9 +424,8 @@ type rejection struct {
 }
 
 // handleBatch serves POST /v1/batch. An atomic batch is recorded whole or refused with
-// the first error. A non-atomic batch records what it can: commands that fail Validate
-// are refused here, the others go to the sequencer, and the answer lists every command
-// with its event or its problem, in request order.
+// the first error. A non-atomic batch records what it can, and the answer lists every
+// command with its event or its problem, in request order.
 func (s *Server) handleBatch(c echo.Context) error {
 	key, err := idempotencyKey(c)
 	if err != nil {
@@ -443,30 +439,21 @@ func (s *Server) handleBatch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var refused []rejection
-	cmds := make([]ledger.Command, 0, len(br.commands))
-	orig := make([]int, 0, len(br.commands)) // request index of each submitted command
-	for i, cmd := range br.commands {
-		if err := cmd.Validate(); err != nil {
-			err = ledger.WithFieldPrefix(err, "commands["+strconv.Itoa(i)+"]")
-			if br.atomic {
-				return err
+	// Every command goes to the writer, which validates each one, checks the principal's
+	// scope over every line (a command outside it refuses the whole batch, atomic or
+	// not: it is an authorization failure of the request) and names refusals by their
+	// index in the request.
+	cmds := br.commands
+	if br.atomic {
+		// Shape first, as for a single write: the first malformed command refuses the
+		// batch before anything is checked against the ledger.
+		for i, cmd := range cmds {
+			if err := cmd.Validate(); err != nil {
+				return ledger.WithFieldPrefix(err, "commands["+strconv.Itoa(i)+"]")
 			}
-			refused = append(refused, rejection{i, err})
-			continue
 		}
-		cmds = append(cmds, cmd)
-		orig = append(orig, i)
 	}
-	if len(cmds) == 0 {
-		return refusedWhole(refused)
-	}
-	// A valid command outside the token's subtree refuses the whole batch, atomic or not:
-	// it is an authorization failure of the request, not a refusal of one command.
-	if err := s.authorizeCommands(c, cmds, func(j int) string { return "commands[" + strconv.Itoa(orig[j]) + "]" }); err != nil {
-		return err
-	}
-	req := &ledger.Request{Commands: cmds, Atomic: br.atomic, Key: key, Meta: meta(c, key)}
+	req := &ledger.Request{Commands: cmds, Atomic: br.atomic, Key: key, Meta: meta(c, key), Principal: principalOf(c)}
 	if key != "" {
 		req.Hash = fingerprint(c.Path(), br)
 	}
@@ -474,28 +461,23 @@ func (s *Server) handleBatch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	refused := make([]rejection, 0, len(res.Rejections))
 	for _, r := range res.Rejections {
-		if r.Index < 0 || r.Index >= len(orig) {
-			return fmt.Errorf("batch: sequencer refusal of command %d of %d: %w", r.Index, len(orig), r.Err)
-		}
-		refused = append(refused, rejection{orig[r.Index], toRequestIndex(r.Err, r.Index, orig)})
+		refused = append(refused, rejection{r.Index, r.Err})
 	}
 	if res.Err != nil {
-		if !br.atomic && len(res.Rejections) == len(cmds) {
+		err := res.Err
+		if len(cmds) == 1 && isCommandError(err) {
+			// The writer names no index for a request of one command.
+			err = ledger.WithFieldPrefix(err, "commands[0]")
+			if !br.atomic {
+				return refusedWhole([]rejection{{0, err}})
+			}
+		}
+		if !br.atomic && len(refused) == len(cmds) {
 			return refusedWhole(refused)
 		}
-		if len(cmds) == 1 {
-			err := toRequestIndex(res.Err, 0, orig)
-			if !br.atomic && isCommandError(err) {
-				// The sequencer answers a lone command with Err, not a rejection.
-				return refusedWhole(append(refused, rejection{orig[0], err}))
-			}
-			return err
-		}
-		if j, ok := commandIndex(ledger.Field(res.Err)); ok {
-			return toRequestIndex(res.Err, j, orig)
-		}
-		return res.Err
+		return err
 	}
 	events, err := s.resultEvents(c, res, len(cmds)-len(res.Rejections))
 	if err != nil {
@@ -561,58 +543,6 @@ func refusedWhole(refused []rejection) error {
 type problemError struct{ p *problem }
 
 func (e *problemError) Error() string { return e.p.Detail }
-
-// commandIndex parses the index of a field "commands[j]…" named by the sequencer.
-func commandIndex(field string) (int, bool) {
-	rest, ok := strings.CutPrefix(field, "commands[")
-	if !ok {
-		return 0, false
-	}
-	n, _, ok := strings.Cut(rest, "]")
-	if !ok {
-		return 0, false
-	}
-	j, err := strconv.Atoi(n)
-	return j, err == nil
-}
-
-// toRequestIndex rewrites the field of a refusal from the sequencer, which counts only
-// the commands submitted to it (and prefixes none when it got one), to the index of the
-// command in the request: commands[orig[j]]. Errors that concern the whole request
-// (idempotency conflict, unavailable) are returned unchanged.
-func toRequestIndex(err error, j int, orig []int) error {
-	if !isCommandError(err) {
-		return err
-	}
-	if j < 0 || j >= len(orig) {
-		return err
-	}
-	old := ledger.Field(err)
-	rest := old
-	if len(orig) > 1 {
-		prefix := "commands[" + strconv.Itoa(j) + "]"
-		if r, ok := strings.CutPrefix(old, prefix); ok {
-			rest = strings.TrimPrefix(r, ".")
-		}
-	}
-	field := "commands[" + strconv.Itoa(orig[j]) + "]"
-	if rest != "" {
-		field += "." + rest
-	}
-	var ife *ledger.InsufficientFundsError
-	if errors.As(err, &ife) {
-		c := *ife
-		c.Field = field
-		return &c
-	}
-	var le *ledger.Error
-	if errors.As(err, &le) {
-		c := *le
-		c.Field = field
-		return &c
-	}
-	return err
-}
 
 // isCommandError reports whether err refuses one command (as opposed to the request:
 // idempotency conflict, unavailable, internal).

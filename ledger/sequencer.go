@@ -60,6 +60,10 @@ type Request struct {
 	Key  string
 	Hash [32]byte
 	Meta Metadata
+	// Principal is who asks; the writer refuses a command that touches a line outside
+	// the principal's unit subtree (forbidden). Nil is the ledger itself (the demo,
+	// tools), to which every line is in scope.
+	Principal *Principal
 
 	reply chan *Result
 	res   Result
@@ -256,6 +260,10 @@ func (s *Sequencer) process(ctx context.Context, batch []*Request) {
 		}
 		r.res = Result{}
 		r.first = len(events)
+		if err := s.state.authorize(r); err != nil {
+			r.reply <- &Result{Err: err}
+			continue
+		}
 		for i, c := range r.Commands {
 			ev, err := s.record(c, now, r.Meta)
 			if err != nil {
