@@ -16,10 +16,10 @@ import (
 	"github.com/google/uuid"
 	"github.com/xuri/excelize/v2"
 
-	"github.com/vnntp/ledger/report"
 	"github.com/vnntp/ledger/demo"
 	"github.com/vnntp/ledger/ledger"
 	"github.com/vnntp/ledger/projections"
+	"github.com/vnntp/ledger/report"
 )
 
 // updateGolden (-update) rewrites the golden files of this package instead of comparing
