@@ -99,7 +99,7 @@ var routePolicies = map[string]policy{
 }
 
 // Scope checks. Each reads the catalog of the Balances read model, which knows every unit
-// a committed event could name.
+// a committed event could name once it has caught up with the head (api/fresh.go).
 
 // scopeOf returns the unit subtree the request's principal is held to, "" for none.
 func scopeOf(c echo.Context) string {
@@ -125,6 +125,9 @@ func (s *Server) checkLineScope(c echo.Context, l ledger.Line, field string) err
 	if scope == "" {
 		return nil
 	}
+	if err := s.freshBalances(c); err != nil {
+		return err
+	}
 	ok := false
 	s.cfg.Balances.Read(func(st *ledger.State) { ok = lineInScope(&st.Catalog, &l, scope) })
 	if !ok {
@@ -146,11 +149,16 @@ func eventVisible(cat *ledger.Catalog, e *ledger.Event, scope string) bool {
 		d.To != nil && lineInScope(cat, d.To, scope)
 }
 
-// visibleEvents keeps the events the request's principal may see, in order.
-func (s *Server) visibleEvents(c echo.Context, events []*ledger.Event) []*ledger.Event {
+// visibleEvents keeps the events the request's principal may see, in order. It first
+// waits until the catalog has the last of them: events come from the store, which may be
+// ahead of the projection, and a unit registered just before an event must not hide it.
+func (s *Server) visibleEvents(c echo.Context, events []*ledger.Event) ([]*ledger.Event, error) {
 	scope := scopeOf(c)
-	if scope == "" {
-		return events
+	if scope == "" || len(events) == 0 {
+		return events, nil
+	}
+	if err := s.awaitPosition(c, s.cfg.Balances, "balances", events[len(events)-1].Position); err != nil {
+		return nil, err
 	}
 	out := events[:0:0]
 	s.cfg.Balances.Read(func(st *ledger.State) {
@@ -160,7 +168,7 @@ func (s *Server) visibleEvents(c echo.Context, events []*ledger.Event) []*ledger
 			}
 		}
 	})
-	return out
+	return out, nil
 }
 
 // authorizeCommands checks that every line the commands debit or credit lies in the
@@ -216,6 +224,9 @@ func (s *Server) authorizeCommands(c echo.Context, cmds []ledger.Command, fieldO
 			// Catalog registrations are admin-only by policy; an officer never gets here with one.
 			return errForbidden(fieldOf(i), "this command is not allowed to a token held to a unit subtree")
 		}
+	}
+	if err := s.freshBalances(c); err != nil {
+		return err
 	}
 	var refused error
 	s.cfg.Balances.Read(func(st *ledger.State) {
