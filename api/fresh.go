@@ -17,10 +17,10 @@ import (
 // head as it was when the request first read the projection. A write is answered 201 only
 // after its commit moved the head, so a client that got 201 and then reads sees its
 // write, and so does every client whose read began after that answer. The wait is
-// bounded by projectionWaitMax: a projection still behind then is answered 503
+// bounded by ProjectionWaitMax: a projection still behind then is answered 503
 // unavailable with Retry-After, never with figures that leave recorded events out.
 // Progress reads at a past position (at, known_at) wait the same way.
-const projectionWaitMax = 2 * time.Second
+const ProjectionWaitMax = 2 * time.Second
 
 // projection is what the API waits on (*projections.Balances, *projections.Progress).
 type projection interface {
@@ -55,7 +55,7 @@ func (s *Server) freshProgress(c echo.Context) error {
 	return s.awaitPosition(c, s.cfg.Progress, "progress", s.readHead(c))
 }
 
-// awaitPosition waits, at most projectionWaitMax, until p (named name) has applied pos.
+// awaitPosition waits, at most ProjectionWaitMax, until p (named name) has applied pos.
 // It answers 503 unavailable with Retry-After when p is still behind, and the client's
 // own error when the client went away.
 func (s *Server) awaitPosition(c echo.Context, p projection, name string, pos int64) error {
@@ -63,7 +63,7 @@ func (s *Server) awaitPosition(c echo.Context, p projection, name string, pos in
 		return nil
 	}
 	rctx := c.Request().Context()
-	ctx, cancel := context.WithTimeout(rctx, projectionWaitMax)
+	ctx, cancel := context.WithTimeout(rctx, ProjectionWaitMax)
 	defer cancel()
 	if err := p.WaitFor(ctx, pos); err != nil {
 		if rctx.Err() != nil {
