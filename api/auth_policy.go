@@ -84,7 +84,7 @@ var routePolicies = map[string]policy{
 }
 
 // Scope checks. Each reads the catalog of the Balances read model, which knows every unit
-// a committed event could name.
+// a committed event could name once it has caught up with the head (api/fresh.go).
 
 // scopeOf returns the unit subtree the request's principal is held to, "" for none.
 func scopeOf(c echo.Context) string {
@@ -108,6 +108,9 @@ func (s *Server) checkLineScope(c echo.Context, l ledger.Line, field string) err
 	if scope == "" {
 		return nil
 	}
+	if err := s.freshBalances(c); err != nil {
+		return err
+	}
 	ok := false
 	s.cfg.Balances.Read(func(st *ledger.State) { ok = lineInScope(&st.Catalog, &l, scope) })
 	if !ok {
@@ -129,11 +132,16 @@ func eventVisible(cat *ledger.Catalog, e *ledger.Event, scope string) bool {
 		d.To != nil && lineInScope(cat, d.To, scope)
 }
 
-// visibleEvents keeps the events the request's principal may see, in order.
-func (s *Server) visibleEvents(c echo.Context, events []*ledger.Event) []*ledger.Event {
+// visibleEvents keeps the events the request's principal may see, in order. It first
+// waits until the catalog has the last of them: events come from the store, which may be
+// ahead of the projection, and a unit registered just before an event must not hide it.
+func (s *Server) visibleEvents(c echo.Context, events []*ledger.Event) ([]*ledger.Event, error) {
 	scope := scopeOf(c)
-	if scope == "" {
-		return events
+	if scope == "" || len(events) == 0 {
+		return events, nil
+	}
+	if err := s.awaitPosition(c, s.cfg.Balances, "balances", events[len(events)-1].Position); err != nil {
+		return nil, err
 	}
 	out := events[:0:0]
 	s.cfg.Balances.Read(func(st *ledger.State) {
@@ -143,5 +151,5 @@ func (s *Server) visibleEvents(c echo.Context, events []*ledger.Event) []*ledger
 			}
 		}
 	})
-	return out
+	return out, nil
 }

@@ -131,6 +131,9 @@ func (s *Server) handleCreateToken(c echo.Context) error {
 		return err
 	}
 	if spec.Unit != "" {
+		if err := s.freshBalances(c); err != nil {
+			return err
+		}
 		known := false
 		s.cfg.Balances.Read(func(st *ledger.State) { known = st.Catalog.Units[spec.Unit] != nil })
 		if !known {

@@ -19,10 +19,10 @@ import (
 // Limits of the progress routes.
 const (
 	// ProgressLagMax is how many events the progress projection may trail the writer's
-	// head before GET /readyz answers 503. The projection is fed inside the commit path,
-	// so between the head's publication and the feed it trails by at most one group
-	// commit (ledger.BatchMaxEvents); beyond twice that, something is stuck and a
-	// balancer should send readers elsewhere.
+	// head before GET /readyz answers 503. The projection is fed behind the writer
+	// (projections.Fanout) and folds a group commit (ledger.BatchMaxEvents) in
+	// milliseconds; beyond two of them, something is stuck and a balancer should send
+	// readers elsewhere.
 	ProgressLagMax = 2 * ledger.BatchMaxEvents
 	// ExportRowsMax bounds the rows of a CSV or XLSX report: an XLSX sheet holds
 	// 1,048,576 rows, and the header block takes a dozen.
@@ -128,6 +128,9 @@ func (s *Server) handleCounterpart(c echo.Context) error {
 	if s.cfg.Progress == nil {
 		return errNoProgress
 	}
+	if err := s.freshProgress(c); err != nil {
+		return err
+	}
 	q := c.QueryParams()
 	if err := onlyParams(q, counterpartParams...); err != nil {
 		return err
@@ -162,6 +165,9 @@ func (s *Server) handleCounterpart(c echo.Context) error {
 func (s *Server) progressReport(c echo.Context, known []string) (projections.Report, report.Filters, error) {
 	if s.cfg.Progress == nil {
 		return projections.Report{}, report.Filters{}, errNoProgress
+	}
+	if err := s.freshProgress(c); err != nil {
+		return projections.Report{}, report.Filters{}, err
 	}
 	q := c.QueryParams()
 	if err := onlyParams(q, known...); err != nil {
@@ -200,6 +206,9 @@ func (s *Server) scopedUnit(c echo.Context, unit, field string) (string, error) 
 	if unit == "" {
 		return scope, nil
 	}
+	if err := s.freshBalances(c); err != nil {
+		return "", err
+	}
 	ok := false
 	s.cfg.Balances.Read(func(st *ledger.State) { ok = st.Catalog.IsUnitWithin(unit, scope) })
 	if !ok {
@@ -236,11 +245,10 @@ func (s *Server) atParam(c echo.Context, q url.Values) (int64, error) {
 		if pos == 0 {
 			return 0, invalidArg("known_at", fmt.Sprintf("no event was recorded at or before %s", t.UTC().Format(time.RFC3339Nano)))
 		}
-		if head, _ := s.cfg.Progress.Head(); pos > head {
-			// Recorded, but not yet folded into the projection: answering at its head
-			// would silently leave those events out.
-			c.Response().Header().Set("Retry-After", "1")
-			return 0, unavailable(fmt.Sprintf("the progress projection is at position %d, known_at needs %d; retry shortly", head, pos))
+		// Recorded, perhaps not yet folded into the projection: answering at its head
+		// would silently leave those events out.
+		if err := s.awaitPosition(c, s.cfg.Progress, "progress", pos); err != nil {
+			return 0, err
 		}
 		return pos, nil
 	}
@@ -299,7 +307,7 @@ func (s *Server) readiness() (readyJSON, error) {
 	if s.cfg.Progress == nil {
 		return out, nil
 	}
-	pos, _ := s.cfg.Progress.Head()
+	pos := s.cfg.Progress.Position() // not Head: a long query holds the lock Head takes
 	lag := max(out.Head-pos, 0)
 	out.ProgressPosition, out.ProgressLag = &pos, &lag
 	if lag > ProgressLagMax {

@@ -80,6 +80,9 @@ func (ci catalogItem) MarshalJSON() ([]byte, error) {
 
 func (s *Server) handleCatalog(kind string) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		if err := s.freshBalances(c); err != nil {
+			return err
+		}
 		var items []catalogItem
 		s.cfg.Balances.Read(func(st *ledger.State) {
 			cat := &st.Catalog
@@ -188,6 +191,9 @@ func (s *Server) handleLines(c echo.Context) error {
 		})
 	}
 	if at == 0 {
+		if err := s.freshBalances(c); err != nil {
+			return err
+		}
 		s.cfg.Balances.Read(collect)
 	} else {
 		st, err := s.linesAt(c.Request().Context(), at)
@@ -252,6 +258,9 @@ func (s *Server) handleLine(c echo.Context) error {
 			out = &v
 		}
 	} else {
+		if err := s.freshBalances(c); err != nil {
+			return err
+		}
 		s.cfg.Balances.Read(func(st *ledger.State) {
 			if b := st.Line(l); b != nil {
 				v := lineOf(b, id)
@@ -314,7 +323,11 @@ func (s *Server) handleEvents(c echo.Context) error {
 		// next_after stays the last position read, even when the events around it are
 		// outside the token's subtree and left out: the client must not read them again.
 		last := events[len(events)-1].Position
-		return writeEventPageNext(c, s.visibleEvents(c, events), last)
+		visible, err := s.visibleEvents(c, events)
+		if err != nil {
+			return err
+		}
+		return writeEventPageNext(c, visible, last)
 	}
 	return writeEventPage(c, events, after)
 }
@@ -335,7 +348,11 @@ func (s *Server) handleEvent(c echo.Context) error {
 	if err != nil {
 		return storeError(err, "read event "+id.String())
 	}
-	if len(s.visibleEvents(c, []*ledger.Event{e})) == 0 {
+	visible, err := s.visibleEvents(c, []*ledger.Event{e})
+	if err != nil {
+		return err
+	}
+	if len(visible) == 0 {
 		return outOfScope("id", scopeOf(c))
 	}
 	if at > 0 && e.Position > at {

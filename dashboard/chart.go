@@ -58,6 +58,9 @@ func (s *Server) handleTrend(c echo.Context) error {
 	if s.cfg.Progress == nil {
 		return s.dashError(c, errNoProgress, st.Lang)
 	}
+	if err := s.cfg.API.AwaitProgress(c); err != nil {
+		return s.dashError(c, err, st.Lang)
+	}
 	w := wordsOf(st.Lang)
 	p := s.newPage(pr, st, dashTrendPath, w.Trend)
 	q := st.baseQuery(pr.Scope())

@@ -318,7 +318,11 @@ func (s *Server) dashRequest(c echo.Context) (*ledger.Principal, dashState, erro
 		return nil, dashState{Lang: lang}, err
 	}
 	st, err := parseDashState(c.QueryParams())
-	return pr, st, err
+	if err != nil {
+		return pr, st, err
+	}
+	// Every data page reads the Balances projection (catalog, scope, lines).
+	return pr, st, s.cfg.API.AwaitBalances(c)
 }
 
 // renderPage executes template name with p and sends it, compressed when the client
@@ -505,6 +509,9 @@ func (s *Server) handleOverview(c echo.Context) error {
 	}
 	if s.cfg.Progress == nil {
 		return s.dashError(c, errNoProgress, st.Lang)
+	}
+	if err := s.cfg.API.AwaitProgress(c); err != nil {
+		return s.dashError(c, err, st.Lang)
 	}
 	w := wordsOf(st.Lang)
 	p := s.newPage(pr, st, dashOverviewPath, w.Overview)

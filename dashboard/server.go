@@ -27,6 +27,11 @@ type API interface {
 	// it: the HTTP status, and the detail prefixed by the field it names. An error
 	// without a code is "internal error" with status 500; the caller logs it.
 	Problem(err error) (status int, text string)
+	// AwaitBalances and AwaitProgress wait (bounded) until the projection has the head
+	// the request must see, so a page read after a write shows it; an error is shown as
+	// the page's error (unavailable when the projection is still behind).
+	AwaitBalances(c echo.Context) error
+	AwaitProgress(c echo.Context) error
 }
 
 // Writer is the write path whose head the pages show and the live updates follow (the

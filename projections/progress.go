@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"context"
 	"sync"
 
 	"github.com/vnntp/ledger/ledger"
@@ -35,7 +36,7 @@ const none int32 = -1
 // (as_of) and as known at any ledger position (at). It is fed the committed batches in
 // position order (Apply) and folds the catalog events itself. The zero Progress is an
 // empty ledger. It is safe for concurrent use: Apply takes a write lock, queries a read
-// lock.
+// lock, Position and WaitFor none.
 //
 // Design. Every line keeps two structures:
 //
@@ -70,7 +71,8 @@ const none int32 = -1
 // Memory per event is about 24 bytes of event record, at most 20 bytes of daily sums
 // and 32 bytes of chain hash (kept to stamp reports at any position), plus slice growth.
 type Progress struct {
-	mu sync.RWMutex
+	mu      sync.RWMutex
+	applied applied // head, published to readers that must not wait for mu
 
 	head   int64
 	hashes [][][32]byte // hashes[(pos-1)/hashPageSize][(pos-1)%hashPageSize]
@@ -203,7 +205,15 @@ func (p *Progress) Apply(events []*ledger.Event) {
 		p.head = e.Position
 		p.appendHash(e.Hash)
 	}
+	p.applied.advance(p.head)
 }
+
+// Position returns the last position applied, without waiting for a lock: a query in
+// progress holds the read lock, and Apply waiting for it would make Head wait too.
+func (p *Progress) Position() int64 { return p.applied.load() }
+
+// WaitFor returns when position pos is applied, or ctx's error when ctx ends first.
+func (p *Progress) WaitFor(ctx context.Context, pos int64) error { return p.applied.wait(ctx, pos) }
 
 func (p *Progress) init() {
 	p.programIdx = map[string]int32{}

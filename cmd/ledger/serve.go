@@ -39,21 +39,25 @@ type node struct {
 	// own goroutine, woken after each commit, and never holds up the writer.
 	readModel *pgstore.ReadModelWriter
 	rmDone    chan error
-	handler   http.Handler
-	ready     atomic.Bool
-	seqDone   chan error
-	cancel    context.CancelFunc
-	stopCP    func() // stops the checkpointer after signing the last head
-	progress  *projections.Progress
-	bus       *bus
+	// fanout feeds balances and progress on goroutines of their own, so that a query
+	// holding a projection never delays a commit.
+	fanout   *projections.Fanout
+	fanDone  chan error
+	handler  http.Handler
+	ready    atomic.Bool
+	seqDone  chan error
+	cancel   context.CancelFunc
+	stopCP   func() // stops the checkpointer after signing the last head
+	progress *projections.Progress
+	bus      *bus
 }
 
-// onCommit feeds every committed batch, in position order, to the read models and tells
-// the relay. It runs on the sequencer goroutine: nothing here may block for long.
+// onCommit hands every committed batch, in position order, to the in-memory projections,
+// the read-model writer and the relay. It runs on the sequencer goroutine: each of them
+// only queues the batch (bounded, never blocking) and folds it on its own goroutine.
 func (n *node) onCommit(events []*ledger.Event) {
-	n.balances.Apply(events)
-	n.progress.Apply(events)
-	n.readModel.Notify(events) // folded into the tables on its own goroutine
+	n.fanout.Notify(events)
+	n.readModel.Notify(events)
 	n.bus.notify(events)
 }
 
@@ -69,7 +73,8 @@ func startNode(ctx context.Context, cfg *Config) (*node, error) {
 		return nil, err
 	}
 	n := &node{store: store, balances: &projections.Balances{}, progress: &projections.Progress{}, seqDone: make(chan error, 1),
-		readModel: store.NewReadModelWriter(log), rmDone: make(chan error, 1)}
+		readModel: store.NewReadModelWriter(log), rmDone: make(chan error, 1), fanDone: make(chan error, 1)}
+	n.fanout = projections.NewFanout(store, log, n.balances, n.progress)
 	log.Info("acquiring the writer lock; a standby waits here while another server writes")
 	if n.writer, err = store.AcquireWriter(ctx); err != nil {
 		store.Close()
@@ -82,31 +87,42 @@ func startNode(ctx context.Context, cfg *Config) (*node, error) {
 		return nil, err
 	}
 	n.seq = ledger.NewSequencer(ledger.SequencerConfig{Store: n.writer, OnCommit: n.onCommit, Logger: log})
-	start := time.Now()
-	if err := n.seq.Load(ctx); err != nil {
-		n.bus.Close()
-		n.writer.Close()
-		store.Close()
-		return nil, fmt.Errorf("load the write model: %w", err)
-	}
-	log.Info("write model loaded", "position", n.seq.Head().Position, "duration", time.Since(start).Round(time.Millisecond))
-	if err := n.bus.startRelay(cfg, store, &n.seq.State().Catalog, n.seq.Head().Position, log); err != nil {
-		n.bus.Close()
-		n.writer.Close()
-		store.Close()
-		return nil, fmt.Errorf("start the relay: %w", err)
-	}
 	var runCtx context.Context
 	runCtx, n.cancel = context.WithCancel(context.Background())
+	// The projections fold the log while the write model loads it, each on its own core.
+	go func() { n.fanDone <- n.fanout.Run(runCtx) }()
+	stopFanout := func() {
+		n.cancel()
+		<-n.fanDone
+		n.bus.Close()
+		n.writer.Close()
+		store.Close()
+	}
+	start := time.Now()
+	if err := n.seq.Load(ctx); err != nil {
+		stopFanout()
+		return nil, fmt.Errorf("load the write model: %w", err)
+	}
+	head := n.seq.Head().Position
+	log.Info("write model loaded", "position", head, "duration", time.Since(start).Round(time.Millisecond))
+	// Serve only once the projections have every event the write model has: a read then
+	// never waits for the start-up's backlog.
+	if err := n.fanout.Wait(ctx, head); err != nil {
+		stopFanout()
+		return nil, fmt.Errorf("fold the projections: %w", err)
+	}
+	log.Info("projections loaded", "position", head, "duration", time.Since(start).Round(time.Millisecond))
+	if err := n.bus.startRelay(cfg, store, &n.seq.State().Catalog, head, log); err != nil {
+		stopFanout()
+		return nil, fmt.Errorf("start the relay: %w", err)
+	}
 	go func() { n.seqDone <- n.seq.Run(runCtx) }()
 	go func() { n.rmDone <- n.readModel.Run(runCtx) }()
 	if n.stopCP, err = startCheckpointer(cfg, store, n.seq.Head, n.bus.publishCheckpoint(cfg, log)); err != nil {
 		n.cancel()
 		<-n.seqDone
 		<-n.rmDone
-		n.bus.Close()
-		n.writer.Close()
-		store.Close()
+		stopFanout()
 		return nil, err
 	}
 	n.handler = httpHandler(api.Config{
@@ -139,12 +155,13 @@ func httpHandler(cfg api.Config) http.Handler {
 	return srv.Handler()
 }
 
-// Close stops, in order, the sequencer, the checkpointer, the relay and NATS, the writer
-// lock and the store.
+// Close stops, in order, the sequencer, the read-model writer and the projections' fan-out,
+// the checkpointer, the relay and NATS, the writer lock and the store.
 func (n *node) Close() {
 	n.cancel()
 	<-n.seqDone
 	<-n.rmDone
+	<-n.fanDone
 	n.stopCP()
 	n.bus.Close()
 	n.writer.Close()
