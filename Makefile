@@ -17,6 +17,11 @@ TEST_TIMEOUT ?= 15m
 # The race detector slows tests down several times on two cores.
 RACE_TIMEOUT ?= 45m
 
+# staticcheck, pinned (release 2026.2.2 is module version v0.8.2). `go run` fetches it
+# through the module proxy on first use, so a fresh machine needs nothing installed, and
+# it stays out of go.mod.
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
 # PG_ENV exports LEDGER_DATABASE_URL and LEDGER_TEST_DATABASE_URL, or stops the recipe.
 PG_ENV = set -euo pipefail; pg_env="$$(scripts/pg-env.sh)"; eval "$$pg_env";
 
@@ -47,6 +52,7 @@ lint:
 	@unformatted="$$(gofmt -l .)"; if [ -n "$$unformatted" ]; then \
 		echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) -tags soak ./... # soak adds the soak tests and removes nothing
 	GO=$(GO) scripts/validate-deploy.sh
 
 fuzz:

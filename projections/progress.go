@@ -427,20 +427,6 @@ func firstAtOrAfter(days []ledger.Date, d ledger.Date) int {
 	return lo
 }
 
-// lastAtOrBefore returns the index of the last day ≤ d (-1 if none).
-func lastAtOrBefore(days []ledger.Date, d ledger.Date) int {
-	lo, hi := 0, len(days)
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if days[m] <= d {
-			lo = m + 1
-		} else {
-			hi = m
-		}
-	}
-	return lo - 1
-}
-
 // at returns the line's plan and net disbursed from events with effective date ≤ t and
 // position ≤ k.
 func (l *lineRec) at(t ledger.Date, k int64) (plan, disb int64) {

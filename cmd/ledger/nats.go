@@ -118,14 +118,6 @@ func (b *bus) notify(events []*ledger.Event) {
 	}
 }
 
-// relayLag returns how many committed events the relay has not published yet.
-func (b *bus) relayLag() int64 {
-	if r := b.relay.Load(); r != nil {
-		return r.Lag()
-	}
-	return 0
-}
-
 // Close stops the relay, then the connection, then the embedded server.
 func (b *bus) Close() {
 	if b.stopRelay != nil {

@@ -256,19 +256,6 @@ func (p *scanner) intField(dst *int) error {
 	return nil
 }
 
-func (p *scanner) bool(dst *bool) error {
-	p.ws()
-	switch {
-	case len(p.b)-p.i >= 4 && string(p.b[p.i:p.i+4]) == "true":
-		*dst, p.i = true, p.i+4
-	case len(p.b)-p.i >= 5 && string(p.b[p.i:p.i+5]) == "false":
-		*dst, p.i = false, p.i+5
-	default:
-		return errSlowPath
-	}
-	return nil
-}
-
 func (p *scanner) date(dst *ledger.Date) error {
 	var s string
 	if err := p.str(&s); err != nil {
