@@ -8,8 +8,10 @@ import (
 )
 
 // TestDependencyDirection keeps the layout of docs/design.md §9: the domain imports nothing of
-// ours and no driver; projections and api import only the domain (and api the
-// projections), never the adapters.
+// ours and no driver; projections, report, the dashboard and api import only the domain
+// and what lies between it and them, never the adapters (pgstore, natsbus) nor a driver;
+// report and the dashboard never import api, and api never the dashboard (it mounts it
+// through api.Pages).
 func TestDependencyDirection(t *testing.T) {
 	const mod = "github.com/vnntp/ledger/"
 	drivers := []string{"github.com/jackc/", "github.com/nats-io/", "github.com/pressly/"}
@@ -19,6 +21,8 @@ func TestDependencyDirection(t *testing.T) {
 	}{
 		{"ledger", nil},
 		{"projections", []string{"ledger"}},
+		{"report", []string{"ledger", "projections"}},
+		{"dashboard", []string{"ledger", "projections", "report"}},
 		{"api", []string{"ledger", "projections", "report"}},
 	}
 	for _, r := range rules {
