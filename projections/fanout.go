@@ -40,7 +40,7 @@ type Projection interface {
 	WaitFor(ctx context.Context, pos int64) error
 }
 
-// Fanout feeds the in-memory projections behind the writer (DESIGN.md §2.4): the
+// Fanout feeds the in-memory projections behind the writer (docs/design.md §6): the
 // sequencer's commit callback hands each committed batch to Notify, which never blocks
 // and takes no projection lock, and every projection folds the batches in position
 // order on a goroutine of its own (Run). So a query holding a projection's read lock
