@@ -3,10 +3,10 @@ package ledger
 import "sync"
 
 // Handoff passes committed batches from the sequencer's commit callback to a consumer on
-// another goroutine (the NATS relay, the read-model writer), so that the consumer need not
-// read back from the store what the writer has just written. Put never blocks and holds
-// at most max events: beyond that it drops what it holds and the consumer reads the store
-// instead. The zero Handoff is not usable; call NewHandoff. It is safe for concurrent use.
+// another goroutine (the NATS relay, the read-model writer, each in-memory projection), so
+// that the consumer need not read back from the store what the writer has just written.
+// Put never blocks and holds at most max events: beyond that it drops what it holds and
+// the consumer reads the store instead. The zero Handoff is not usable; call NewHandoff. It is safe for concurrent use.
 type Handoff struct {
 	mu       sync.Mutex
 	batches  [][]*Event

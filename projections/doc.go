@@ -5,6 +5,6 @@
 // Invariants: the folds are pure and deterministic. Fed the same events in position
 // order, in any batch sizes, they reach the same state, whether live (after each commit)
 // or rebuilt from position 1, and a report computed at position P is the same bytes
-// whenever it is computed. The package imports only the domain (ledger): the writer's
-// commit callback, a replica's follower and the offline tools all feed it.
+// whenever it is computed. The package imports only the domain (ledger): the fan-out
+// behind the writer (Fanout), a replica's follower and the offline tools all feed it.
 package projections

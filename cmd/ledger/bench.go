@@ -51,7 +51,17 @@ const (
 	benchQueriesQuick = 300
 	// benchStartTimeout bounds the start of the server process on the generated ledger.
 	benchStartTimeout = 10 * time.Minute
+	// The write path under reads: benchMixedWriters post disbursements while
+	// benchMixedReaders read what leaders read, against the same writers alone on the same
+	// node; the write p99 may grow by at most benchMixedP99Ratio.
+	benchMixedWriters  = 64
+	benchMixedReaders  = 16
+	benchMixedP99Ratio = 1.2
 )
+
+// benchMixedReads are the reads of the mixed load, taken in turn by each reader: the
+// country-wide progress report, the lines, the dashboard's overview page.
+var benchMixedReads = []string{"/v1/progress?group_by=district", "/v1/lines", "/"}
 
 // benchClientCounts are the write-path loads measured; the goal is set at 64 clients.
 var benchClientCounts = []int{16, 64, 256}
@@ -155,6 +165,23 @@ func bench(ctx context.Context, cfg *Config, stdout io.Writer) error {
 			}
 		}
 		err = withDB(func(dbURL string) error {
+			m, err := httpMixedLoad(ctx, cfg, dbURL)
+			if err != nil {
+				return fmt.Errorf("write path under reads: %w", err)
+			}
+			lat.add("mixedAlonep50", m.alone.p50)
+			lat.add("mixedAlonep99", m.alone.p99)
+			lat.add("mixedReadp50", m.read.p50)
+			lat.add("mixedReadp99", m.read.p99)
+			s.add("mixedReads", m.readsPerSec)
+			fmt.Fprintf(stdout, "run %d: write path, %d clients, p99 %.1f ms alone, %.1f ms while %d clients read (%.0f reads/s): %.2f ×\n",
+				run, benchMixedWriters, m.alone.p99, m.read.p99, benchMixedReaders, m.readsPerSec, m.read.p99/m.alone.p99)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		err = withDB(func(dbURL string) error {
 			rate, p50, p99, err := httpBulkLoad(ctx, cfg, dbURL)
 			if err != nil {
 				return fmt.Errorf("bulk: %w", err)
@@ -218,7 +245,14 @@ func benchResults(cfg *Config, mode benchMode, s, lat samples, big *bigResult, c
 		}
 		res = append(res, r)
 	}
+	alone, read := lat.med("mixedAlonep99"), lat.med("mixedReadp99")
 	res = append(res,
+		benchResult{Name: fmt.Sprintf("write path p99, %d clients, while %d clients read (progress, lines, overview)", benchMixedWriters, benchMixedReaders),
+			Value: read, Unit: "ms p99", P50Millis: lat.med("mixedReadp50"), P99Millis: read, Baseline: alone,
+			BaseName: "p99 without readers, same node", Ratio: read / alone, Runs: runs,
+			Goal: fmt.Sprintf("≤ %.1f × p99 without readers", benchMixedP99Ratio), Met: yes(read/alone <= benchMixedP99Ratio)},
+		benchResult{Name: fmt.Sprintf("reads during that load, %d clients", benchMixedReaders), Value: s.med("mixedReads"),
+			Unit: "requests/s", Runs: runs},
 		benchResult{Name: fmt.Sprintf("bulk: POST /v1/batch, atomic batches of %d, %d clients", bulkBatch, bulkClients),
 			Value: s.med("bulk"), Unit: "events/s", Baseline: cp, BaseName: "raw COPY", Ratio: s.med("bulk") / cp,
 			P50Millis: lat.med("bulkp50"), P99Millis: lat.med("bulkp99"), Runs: runs,
@@ -550,6 +584,97 @@ func timedLoad(ctx context.Context, bn *benchNode, clients int, d time.Duration,
 		return 0, 0, 0, fmt.Errorf("%d requests failed", f)
 	}
 	return latencyFigures(lat, eventsPer, elapsed)
+}
+
+// latency is the p50 and p99 of a load, in milliseconds.
+type latency struct{ p50, p99 float64 }
+
+// mixedFigures is the write path's latency alone and under reads, and the reads' rate.
+type mixedFigures struct {
+	alone, read latency
+	readsPerSec float64
+}
+
+// httpMixedLoad measures, on one node, benchMixedWriters clients posting one
+// disbursement per request for cfg.BenchDuration, first alone, then while
+// benchMixedReaders clients read benchMixedReads in turn as fast as they are answered.
+// The projections the reads use are fed behind the writer: reads must not slow it.
+func httpMixedLoad(ctx context.Context, cfg *Config, dbURL string) (mixedFigures, error) {
+	var m mixedFigures
+	bn, err := startBenchNode(ctx, cfg, dbURL, benchMixedWriters+benchMixedReaders)
+	if err != nil {
+		return m, err
+	}
+	defer bn.close()
+	// phase keeps the voucher numbers of the two loads apart.
+	writers := func(phase string) func(c int) func(i int, body []byte) (string, []byte) {
+		return func(c int) func(i int, body []byte) (string, []byte) {
+			line, _ := json.Marshal(bn.lines[c%len(bn.lines)])
+			return func(i int, body []byte) (string, []byte) {
+				return "/v1/disbursements", fmt.Appendf(body[:0], `{"line":%s,"amount":%d,"kind":"payment","effective_date":"2024-03-01","payee":"Nhà thầu","voucher":{"office":"KB01","type":"C2-02a","number":"%s%d-%d","date":"2024-03-01"}}`,
+					line, benchDisburseDong, phase, c, i)
+			}
+		}
+	}
+	if _, m.alone.p50, m.alone.p99, err = timedLoad(ctx, bn, benchMixedWriters, cfg.BenchDuration, 1, writers("a")); err != nil {
+		return m, fmt.Errorf("writers alone: %w", err)
+	}
+	stop := make(chan struct{})
+	var reads, failed atomic.Int64
+	var firstErr atomic.Pointer[string]
+	var wg sync.WaitGroup
+	for r := range benchMixedReaders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := r; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				path := benchMixedReads[i%len(benchMixedReads)]
+				if status, err := getStatus(ctx, bn.hc, bn.base+path); err != nil || status != http.StatusOK {
+					failed.Add(1)
+					msg := fmt.Sprintf("GET %s: status %d, %v", path, status, err)
+					firstErr.CompareAndSwap(nil, &msg)
+					continue
+				}
+				reads.Add(1)
+			}
+		}()
+	}
+	start := time.Now()
+	_, m.read.p50, m.read.p99, err = timedLoad(ctx, bn, benchMixedWriters, cfg.BenchDuration, 1, writers("r"))
+	close(stop)
+	wg.Wait()
+	m.readsPerSec = float64(reads.Load()) / time.Since(start).Seconds()
+	if err != nil {
+		return m, fmt.Errorf("writers under reads: %w", err)
+	}
+	if n := failed.Load(); n > 0 {
+		return m, fmt.Errorf("%d reads failed, the first %s", n, *firstErr.Load())
+	}
+	return m, nil
+}
+
+// getStatus sends a GET to url, reads the answer to its end and returns its status.
+func getStatus(ctx context.Context, hc *http.Client, url string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.Request.URL.Path != req.URL.Path {
+		// A page that sent the client to sign in did not serve what was measured.
+		return resp.StatusCode, fmt.Errorf("redirected to %s", resp.Request.URL.Path)
+	}
+	return resp.StatusCode, nil
 }
 
 // httpBulkLoad runs bulkClients clients that each post atomic batches of bulkBatch

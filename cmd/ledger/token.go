@@ -203,9 +203,14 @@ func cliActor() string {
 // scratch database; it never leaves the process.
 const benchAdminToken = "bench-admin-token-scratch-database"
 
+// benchSessionCookie is the dashboard's session cookie (api/dashboard_auth.go), which
+// holds the token, as a browser sends it after signing in.
+const benchSessionCookie = "ledger_session"
+
 // benchAuth creates an officer token on n's store and returns a wrapper of transports
 // that authorizes each request of the bench: catalog writes as the admin, the rest as
-// the officer (an admin does not move money).
+// the officer (an admin does not move money); dashboard pages get the officer's session
+// cookie.
 func benchAuth(ctx context.Context, n *node) (func(http.RoundTripper) http.RoundTripper, error) {
 	now := time.Now()
 	_, officer, err := n.store.CreateToken(ctx, ledger.TokenSpec{Name: "bench officer", Role: ledger.RoleOfficer,
@@ -221,6 +226,9 @@ func benchAuth(ctx context.Context, n *node) (func(http.RoundTripper) http.Round
 				tok = benchAdminToken
 			}
 			r.Header.Set("Authorization", "Bearer "+tok)
+			if !strings.HasPrefix(r.URL.Path, "/v1/") {
+				r.AddCookie(&http.Cookie{Name: benchSessionCookie, Value: tok})
+			}
 			return next.RoundTrip(r)
 		})
 	}, nil
