@@ -379,7 +379,7 @@ func TestC2(t *testing.T) {
 	check(t, "district DA3 2023 plan", da3.Plan(), 1_480_000_000)
 }
 
-// memStore is an in-memory ledger.Store, so that Load runs through a real sequencer
+// memStore is an in-memory ledger.WriterSession, so that Load runs through a real sequencer
 // without a database.
 type memStore struct {
 	mu     sync.Mutex

@@ -37,9 +37,10 @@ type KeyRecord struct {
 	Rejections  []byte // JSON array of {index, code, field, message}; nil when none
 }
 
-// Store is what the sequencer needs of the event store. Implementations append on the
-// session that holds the writer lock.
-type Store interface {
+// WriterSession is what the sequencer needs of the event store: a session that holds the
+// writer lock, appends on it, and reads back (*pgstore.WriterSession). It is not called
+// Store, which names the whole event store (*pgstore.Store, mostly read through a pool).
+type WriterSession interface {
 	// Append stores events (positions head+1, head+2, … in order) and keys in one
 	// transaction. It returns an error when the transaction did not commit or its outcome
 	// is unknown; the sequencer then reads the tail back to learn which.
@@ -101,7 +102,8 @@ type Head struct {
 
 // SequencerConfig configures a Sequencer.
 type SequencerConfig struct {
-	Store Store
+	// Store is the writer's session on the event store; required.
+	Store WriterSession
 	// OnCommit, if set, is called by the sequencer goroutine with every committed batch in
 	// position order. It must not block for long and must not modify the events.
 	OnCommit func(events []*Event)

@@ -330,7 +330,7 @@ func TestClientTimeoutRetries(t *testing.T) {
 // Append reports success without committing, as a store that answered before COMMIT
 // would. The fault tests must catch it.
 type lyingStore struct {
-	ledger.Store
+	ledger.WriterSession
 	on       atomic.Bool // lies only once the set-up is stored
 	n        atomic.Int64
 	lieEvery int64
@@ -340,7 +340,7 @@ func (s *lyingStore) Append(ctx context.Context, events []*ledger.Event, keys []
 	if s.on.Load() && s.n.Add(1)%s.lieEvery == 0 {
 		return nil
 	}
-	return s.Store.Append(ctx, events, keys)
+	return s.WriterSession.Append(ctx, events, keys)
 }
 
 // TestCheckerCatchesLostEvents shows that the checker can fail: an in-process server
@@ -364,7 +364,7 @@ func TestCheckerCatchesLostEvents(t *testing.T) {
 	}
 	defer w.Close()
 	bal, prog := &projections.Balances{}, &projections.Progress{}
-	liar := &lyingStore{Store: w, lieEvery: 7}
+	liar := &lyingStore{WriterSession: w, lieEvery: 7}
 	seq := ledger.NewSequencer(ledger.SequencerConfig{Store: liar,
 		OnCommit: func(ev []*ledger.Event) { bal.Apply(ev); prog.Apply(ev) }})
 	if err := seq.Load(ctx); err != nil {

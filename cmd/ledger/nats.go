@@ -93,7 +93,7 @@ func connectBus(cfg *Config, log *slog.Logger) (*bus, error) {
 // model's catalog at position pos. The relay's failure never stops the writer:
 // PostgreSQL is the source of truth and a restarted relay catches up.
 func (b *bus) startRelay(cfg *Config, store *pgstore.Store, catalog *ledger.Catalog, pos int64, log *slog.Logger) error {
-	r, err := natsbus.NewRelay(natsbus.RelayConfig{Conn: b.nc, Source: store,
+	r, err := natsbus.NewRelay(natsbus.RelayConfig{Conn: b.nc, Events: store,
 		Stream: natsbus.StreamConfig{Replicas: cfg.NATS.Replicas}, Catalog: catalog, CatalogPosition: pos, Logger: log})
 	if err != nil {
 		return err

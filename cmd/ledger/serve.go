@@ -32,7 +32,7 @@ const (
 // handler, wired together. serve and bench both run one.
 type node struct {
 	store    *pgstore.Store
-	writer   *pgstore.Writer
+	session  *pgstore.WriterSession // holds the writer lock; the sequencer appends through it
 	seq      *ledger.Sequencer
 	balances *projections.Balances
 	// readModel keeps the read-model tables (schema read) for SQL and BI; it runs on its
@@ -76,17 +76,17 @@ func startNode(ctx context.Context, cfg *Config) (*node, error) {
 		readModel: store.NewReadModelWriter(log), rmDone: make(chan error, 1), fanDone: make(chan error, 1)}
 	n.fanout = projections.NewFanout(store, log, n.balances, n.progress)
 	log.Info("acquiring the writer lock; a standby waits here while another server writes")
-	if n.writer, err = store.AcquireWriter(ctx); err != nil {
+	if n.session, err = store.AcquireWriter(ctx); err != nil {
 		store.Close()
 		return nil, fmt.Errorf("acquire writer lock: %w", err)
 	}
 	// NATS starts after the lock, so that a standby never relays.
 	if n.bus, err = connectBus(cfg, log); err != nil {
-		n.writer.Close()
+		n.session.Close()
 		store.Close()
 		return nil, err
 	}
-	n.seq = ledger.NewSequencer(ledger.SequencerConfig{Store: n.writer, OnCommit: n.onCommit, Logger: log})
+	n.seq = ledger.NewSequencer(ledger.SequencerConfig{Store: n.session, OnCommit: n.onCommit, Logger: log})
 	var runCtx context.Context
 	runCtx, n.cancel = context.WithCancel(context.Background())
 	// The projections fold the log while the write model loads it, each on its own core.
@@ -95,7 +95,7 @@ func startNode(ctx context.Context, cfg *Config) (*node, error) {
 		n.cancel()
 		<-n.fanDone
 		n.bus.Close()
-		n.writer.Close()
+		n.session.Close()
 		store.Close()
 	}
 	start := time.Now()
@@ -164,7 +164,7 @@ func (n *node) Close() {
 	<-n.fanDone
 	n.stopCP()
 	n.bus.Close()
-	n.writer.Close()
+	n.session.Close()
 	n.store.Close()
 }
 

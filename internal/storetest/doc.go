@@ -1,5 +1,5 @@
 // Package storetest holds the one contract every event store of the ledger must keep:
-// Run, a conformance suite over the sequencer's store interface (ledger.Store: Append,
+// Run, a conformance suite over the sequencer's store interface (ledger.WriterSession: Append,
 // ReadFrom, ReadKeys) and the API's EventReader (Events, EventsRange, Event, LineEvents).
 // Every implementation runs it: the PostgreSQL store (ledger/pgstore) and MemStore, the
 // in-memory TEST DOUBLE the API's handler tests use. Because both pass the same suite,

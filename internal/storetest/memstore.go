@@ -23,7 +23,7 @@ const (
 	MemEventsRangeMax = 100_000
 )
 
-// MemStore is a TEST DOUBLE: an in-memory event store implementing ledger.Store and the
+// MemStore is a TEST DOUBLE: an in-memory event store implementing ledger.WriterSession and the
 // API's EventReader, so that handler tests run a real *ledger.Sequencer without a
 // database. It is not an event store (nothing outlives the process) and cmd/ledger never
 // uses it. It passes Run like the PostgreSQL store, refusals included: positions that do
@@ -50,7 +50,7 @@ type MemStore struct {
 	failAppend, failRead error
 }
 
-var _ ledger.Store = (*MemStore)(nil)
+var _ ledger.WriterSession = (*MemStore)(nil)
 var _ EventReader = (*MemStore)(nil)
 
 // Errors of MemStore.Append, as the PostgreSQL store's constraints would report them.

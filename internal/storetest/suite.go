@@ -28,7 +28,7 @@ type EventReader interface {
 // suite checks, with the limits it documents.
 type Stores struct {
 	// Store appends and reads back, as the sequencer uses it.
-	Store ledger.Store
+	Store ledger.WriterSession
 	// Events reads the same store, as the API uses it.
 	Events EventReader
 	// EventsLimitMax is the most events one Events or LineEvents call returns; a limit

@@ -224,7 +224,7 @@ type relayRun struct {
 // the sequencer and stops it, and cleanup does so at the latest.
 func runRelay(t testing.TB, l *testLedger, nc *nats.Conn, cfg natsbus.RelayConfig) *relayRun {
 	t.Helper()
-	cfg.Conn, cfg.Source = nc, l.store
+	cfg.Conn, cfg.Events = nc, l.store
 	if cfg.Logger == nil {
 		cfg.Logger = testLogger(t)
 	}

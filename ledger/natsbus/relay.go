@@ -46,8 +46,9 @@ var (
 	ErrStreamDiverged = errors.New("the NATS stream holds other events than PostgreSQL")
 )
 
-// Source is where the relay reads committed events. *pgstore.Store satisfies it.
-type Source interface {
+// EventSource is where the relay reads committed events. *pgstore.Store satisfies it.
+// (ledger.Source is a capital source.)
+type EventSource interface {
 	// ReadFrom calls fn for every event with position > after, in position order, and
 	// returns fn's first error unwrapped.
 	ReadFrom(ctx context.Context, after int64, fn func(*ledger.Event) error) error
@@ -59,8 +60,8 @@ type Source interface {
 type RelayConfig struct {
 	// Conn is the NATS connection; required. The relay does not close it.
 	Conn *nats.Conn
-	// Source is the event store; required.
-	Source Source
+	// Events is the event store; required.
+	Events EventSource
 	// Stream is the LEDGER stream's configuration, applied by EnsureStream at every
 	// (re)start of the relay.
 	Stream StreamConfig
@@ -78,9 +79,9 @@ type RelayConfig struct {
 
 // Relay publishes every committed event, in position order, to the LEDGER stream, so
 // that stream sequence == ledger position (docs/design.md §8). It reads the events from the
-// Source; Notify only tells it that the head moved. On start and after any error it reads
-// the stream's last sequence and continues from PostgreSQL after it, so a lost store or a
-// crash between commit and publish leaves nothing missing or doubled.
+// event source; Notify only tells it that the head moved. On start and after any error it
+// reads the stream's last sequence and continues from PostgreSQL after it, so a lost store
+// or a crash between commit and publish leaves nothing missing or doubled.
 //
 // Notify, Lag and Published are safe for concurrent use; Run runs once.
 type Relay struct {
@@ -108,10 +109,10 @@ type inflight struct {
 }
 
 // NewRelay returns a relay; start it with Run. It returns an error when cfg lacks Conn or
-// Source.
+// Events.
 func NewRelay(cfg RelayConfig) (*Relay, error) {
-	if cfg.Conn == nil || cfg.Source == nil {
-		return nil, errors.New("relay: a NATS connection and a source are required")
+	if cfg.Conn == nil || cfg.Events == nil {
+		return nil, errors.New("relay: a NATS connection and an event source are required")
 	}
 	if cfg.Window <= 0 {
 		cfg.Window = DefaultPublishWindow
@@ -230,7 +231,7 @@ func (r *Relay) session(ctx context.Context) error {
 	}
 	// The store's head is read after the stream's: the stream only ever holds committed
 	// events, so last > head cannot be a race.
-	head, _, err := r.cfg.Source.Head(ctx)
+	head, _, err := r.cfg.Events.Head(ctx)
 	if err != nil {
 		return err
 	}
@@ -297,7 +298,7 @@ func (r *Relay) readFrom(ctx context.Context, after int64, fn func(*ledger.Event
 		}
 		return nil
 	}
-	return r.cfg.Source.ReadFrom(ctx, after, fn)
+	return r.cfg.Events.ReadFrom(ctx, after, fn)
 }
 
 // publish sends e asynchronously, first waiting for the oldest ack when the window is

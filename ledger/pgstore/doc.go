@@ -2,7 +2,7 @@
 //
 // Events live in the append-only table events, one row per event at a gapless position
 // (migrations/). A Store reads through a connection pool and is safe for concurrent use.
-// A Writer appends: it holds the writer lock (a session advisory lock, WriterLockKey) on
+// A WriterSession appends: it holds the writer lock (a session advisory lock, WriterLockKey) on
 // one dedicated connection and writes every batch in one transaction on that connection,
 // so that whoever appends is the process that holds the lock. The primary key on position
 // fences a stale writer that lost its lock without noticing: it cannot commit a position

@@ -74,5 +74,5 @@ func TestSequencerOnStore(t *testing.T) {
 	if err := s.ReadKeys(ctx, 0, func(ledger.KeyRecord) error { keys++; return nil }); err != nil || keys != clients+1 {
 		t.Errorf("read %d key records, %v; want %d", keys, err, clients+1)
 	}
-	var _ ledger.Store = (*pgstore.Writer)(nil)
+	var _ ledger.WriterSession = (*pgstore.WriterSession)(nil)
 }

@@ -41,7 +41,7 @@ func testContext(t *testing.T) context.Context {
 	return ctx
 }
 
-func acquire(t *testing.T, s *pgstore.Store) *pgstore.Writer {
+func acquire(t *testing.T, s *pgstore.Store) *pgstore.WriterSession {
 	t.Helper()
 	w, err := s.AcquireWriter(testContext(t))
 	if err != nil {
@@ -410,7 +410,7 @@ func TestWriterLock(t *testing.T) {
 	}
 	// A standby without one waits until the writer closes.
 	type result struct {
-		w   *pgstore.Writer
+		w   *pgstore.WriterSession
 		err error
 	}
 	standby := make(chan result, 1)
@@ -424,8 +424,8 @@ func TestWriterLock(t *testing.T) {
 	case <-time.After(time.Second):
 	}
 	first.Close()
-	if err := first.Append(testContext(t), chain(0, [32]byte{}, allocation(lineA, 1)), nil); !errors.Is(err, pgstore.ErrWriterClosed) {
-		t.Errorf("Append after Close: %v, want ErrWriterClosed", err)
+	if err := first.Append(testContext(t), chain(0, [32]byte{}, allocation(lineA, 1)), nil); !errors.Is(err, pgstore.ErrSessionClosed) {
+		t.Errorf("Append after Close: %v, want ErrSessionClosed", err)
 	}
 	select {
 	case r := <-standby:

@@ -44,15 +44,15 @@ const (
 var ErrFenced = &ledger.Error{Code: ledger.CodeUnavailable,
 	Message: "another writer has recorded this position; this process is not the writer"}
 
-// ErrWriterClosed is returned by Append after Close.
-var ErrWriterClosed = &ledger.Error{Code: ledger.CodeUnavailable, Message: "the store writer is closed"}
+// ErrSessionClosed is returned by Append after Close.
+var ErrSessionClosed = &ledger.Error{Code: ledger.CodeUnavailable, Message: "the writer session is closed"}
 
 // errGap is what Append returns, storing nothing, for a batch whose positions do not
 // continue the head one by one: stored, it would break the gapless chain that every
 // reader and auditor relies on. Only a bug in the caller sends one.
 var errGap = errors.New("positions must continue the head one by one")
 
-// headUnknown is Writer.head when the writer must read the head from the store: on a new
+// headUnknown is WriterSession.head when the writer must read the head from the store: on a new
 // session, and after a failed append, whose outcome may be unknown.
 const headUnknown = -1
 
@@ -61,10 +61,12 @@ const headUnknown = -1
 var errDuplicateVoucher = &ledger.Error{Code: ledger.CodeInvalidArgument, Field: "voucher",
 	Message: "this treasury voucher was already recorded"}
 
-// Writer appends events on the dedicated connection that holds the writer lock. It
-// implements ledger.Store. Its methods are safe for concurrent use, but appends are
-// serialised: the sequencer is its only caller.
-type Writer struct {
+// WriterSession appends events on the dedicated connection that holds the writer lock:
+// it is the database session of the writer (the sequencer), and implements
+// ledger.WriterSession. It is not called Writer, which in this repository means the
+// sequencer. Its methods are safe for concurrent use, but appends are serialised: the
+// sequencer is its only caller.
+type WriterSession struct {
 	s      *Store
 	mu     sync.Mutex
 	conn   *pgx.Conn // nil after the connection broke; the next Append reconnects
@@ -79,8 +81,8 @@ type Writer struct {
 // every writerLockPoll, until that session holds the writer lock; a second server waits
 // here as a standby. It returns ctx's error (wrapped) when ctx ends first, or a wrapped
 // connection error.
-func (s *Store) AcquireWriter(ctx context.Context) (*Writer, error) {
-	w := &Writer{s: s, head: headUnknown}
+func (s *Store) AcquireWriter(ctx context.Context) (*WriterSession, error) {
+	w := &WriterSession{s: s, head: headUnknown}
 	conn, err := s.lockedConn(ctx)
 	if err != nil {
 		return nil, err
@@ -118,8 +120,8 @@ func (s *Store) lockedConn(ctx context.Context) (*pgx.Conn, error) {
 }
 
 // Close releases the writer lock and closes the session. A standby waiting in
-// AcquireWriter takes over. Append returns ErrWriterClosed afterwards.
-func (w *Writer) Close() {
+// AcquireWriter takes over. Append returns ErrSessionClosed afterwards.
+func (w *WriterSession) Close() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.closed = true
@@ -128,7 +130,7 @@ func (w *Writer) Close() {
 
 // dropConn closes the session; ending it releases the advisory lock too, so the explicit
 // unlock only saves the server noticing the closed socket.
-func (w *Writer) dropConn() {
+func (w *WriterSession) dropConn() {
 	if w.conn == nil {
 		return
 	}
@@ -144,7 +146,7 @@ func (w *Writer) dropConn() {
 
 // dropIfBroken drops the session after err unless err is one the server reported in an
 // otherwise healthy session: then the session is broken or in an unknown state.
-func (w *Writer) dropIfBroken(err error) {
+func (w *WriterSession) dropIfBroken(err error) {
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) || w.conn.IsClosed() {
 		w.dropConn()
@@ -160,20 +162,20 @@ func (w *Writer) dropIfBroken(err error) {
 //     a batch out of order);
 //   - an invalid_argument *ledger.Error on field "voucher" when a voucher was already
 //     recorded;
-//   - ErrWriterClosed after Close;
+//   - ErrSessionClosed after Close;
 //   - otherwise a wrapped driver error, and then the outcome may be unknown (a connection
 //     lost during COMMIT): the caller reads the store back.
 //
 // When the session breaks, Append closes it; the next Append reconnects and waits for the
 // writer lock again, as a standby would, for as long as its ctx allows.
-func (w *Writer) Append(ctx context.Context, events []*ledger.Event, keys []ledger.KeyRecord) error {
+func (w *WriterSession) Append(ctx context.Context, events []*ledger.Event, keys []ledger.KeyRecord) error {
 	if len(events) == 0 && len(keys) == 0 {
 		return nil
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
-		return ErrWriterClosed
+		return ErrSessionClosed
 	}
 	first := int64(0)
 	if len(events) > 0 {
@@ -207,7 +209,7 @@ func (w *Writer) Append(ctx context.Context, events []*ledger.Event, keys []ledg
 // reading the head first when the session does not know it. A position at or below the
 // head is ErrFenced, as the primary key would report it; a gap or a batch out of order is
 // errGap.
-func (w *Writer) followHead(ctx context.Context, events []*ledger.Event) error {
+func (w *WriterSession) followHead(ctx context.Context, events []*ledger.Event) error {
 	if w.head == headUnknown {
 		var head int64
 		if err := w.conn.QueryRow(ctx, `SELECT coalesce(max(position), 0) FROM events`).Scan(&head); err != nil {
@@ -227,7 +229,7 @@ func (w *Writer) followHead(ctx context.Context, events []*ledger.Event) error {
 	return nil
 }
 
-func (w *Writer) append(ctx context.Context, events []*ledger.Event, keys []ledger.KeyRecord) error {
+func (w *WriterSession) append(ctx context.Context, events []*ledger.Event, keys []ledger.KeyRecord) error {
 	tx, err := w.conn.Begin(ctx)
 	if err != nil {
 		return err
@@ -358,14 +360,14 @@ func (r *keyRows) Values() ([]any, error) {
 // ReadFrom calls fn for every event with position > after, in position order; see
 // Store.ReadFrom. It reads through the pool, not the writer's session, so that the
 // sequencer can read the store back while that session is being re-established.
-func (w *Writer) ReadFrom(ctx context.Context, after int64, fn func(*ledger.Event) error) error {
+func (w *WriterSession) ReadFrom(ctx context.Context, after int64, fn func(*ledger.Event) error) error {
 	return w.s.ReadFrom(ctx, after, fn)
 }
 
 // ReadKeys calls fn for every key record whose first position is > after; see
 // Store.ReadKeys.
-func (w *Writer) ReadKeys(ctx context.Context, after int64, fn func(ledger.KeyRecord) error) error {
+func (w *WriterSession) ReadKeys(ctx context.Context, after int64, fn func(ledger.KeyRecord) error) error {
 	return w.s.ReadKeys(ctx, after, fn)
 }
 
-var _ ledger.Store = (*Writer)(nil)
+var _ ledger.WriterSession = (*WriterSession)(nil)
