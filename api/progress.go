@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -176,9 +175,9 @@ func (s *Server) progressReport(c echo.Context, known []string) (projections.Rep
 	var pq projections.Query
 	var err error
 	if v := q.Get("group_by"); v != "" {
-		pq.GroupBy = strings.Split(v, ",")
+		pq.GroupBy = projections.ParseDimensions(v)
 	}
-	pq.Program, pq.Project, pq.Source, pq.Basis = q.Get("program"), q.Get("project"), q.Get("source"), q.Get("basis")
+	pq.Program, pq.Project, pq.Source, pq.Basis = q.Get("program"), q.Get("project"), q.Get("source"), projections.Basis(q.Get("basis"))
 	if pq.Unit, err = s.scopedUnit(c, q.Get("unit"), "unit"); err != nil {
 		return projections.Report{}, report.Filters{}, err
 	}

@@ -64,7 +64,7 @@ func (s *Server) handleTrend(c echo.Context) error {
 	w := wordsOf(st.Lang)
 	p := s.newPage(pr, st, dashTrendPath, w.Trend)
 	q := st.baseQuery(pr.Scope())
-	q.GroupBy = []string{projections.GroupYear}
+	q.GroupBy = []projections.Dimension{projections.GroupYear}
 	years, err := s.cfg.Progress.Query(q)
 	if err != nil {
 		return s.dashError(c, err, st.Lang)

@@ -114,7 +114,7 @@ type stamp struct {
 type dashState struct {
 	Lang    report.Lang
 	AsOf    ledger.Date
-	Basis   string // "" is the plan-year basis
+	Basis   projections.Basis // "" is the plan-year basis
 	Year    int
 	Program string
 	Source  string
@@ -140,7 +140,7 @@ func parseDashState(q url.Values) (dashState, error) {
 			return st, err
 		}
 	}
-	switch b := q.Get("basis"); b {
+	switch b := projections.Basis(q.Get("basis")); b {
 	case "", projections.BasisPlanYear:
 	case projections.BasisExecutionYear:
 		st.Basis = b
@@ -173,7 +173,7 @@ func (st dashState) values() url.Values {
 		q.Set("lang", string(report.LangEN))
 	}
 	set("as_of", st.AsOf.String())
-	set("basis", st.Basis)
+	set("basis", string(st.Basis))
 	if st.Year != 0 {
 		q.Set("year", strconv.Itoa(st.Year))
 	}
@@ -280,8 +280,8 @@ func (s *Server) newPage(pr *ledger.Principal, st dashState, path, title string)
 	if st.Year != 0 {
 		p.YearValue = strconv.Itoa(st.Year)
 	}
-	p.Bases = []option{{projections.BasisPlanYear, w.BasisPlan, st.Basis == ""},
-		{projections.BasisExecutionYear, w.BasisExec, st.Basis == projections.BasisExecutionYear}}
+	p.Bases = []option{{string(projections.BasisPlanYear), w.BasisPlan, st.Basis == ""},
+		{string(projections.BasisExecutionYear), w.BasisExec, st.Basis == projections.BasisExecutionYear}}
 	scope := pr.Scope()
 	s.cfg.Balances.Read(func(state *ledger.State) {
 		cat := &state.Catalog
@@ -480,7 +480,7 @@ type overviewView struct {
 
 // childLevel is the unit dimension below the reader's scope: provinces for everyone,
 // districts within a province, communes within a district or commune.
-func (s *Server) childLevel(scope string) (group string, level ledger.Level) {
+func (s *Server) childLevel(scope string) (group projections.Dimension, level ledger.Level) {
 	if scope == "" {
 		return projections.GroupProvince, ""
 	}
@@ -518,7 +518,7 @@ func (s *Server) handleOverview(c echo.Context) error {
 	unit := pr.Scope()
 	group, level := s.childLevel(unit)
 	q := st.baseQuery(unit)
-	q.GroupBy = []string{group}
+	q.GroupBy = []projections.Dimension{group}
 	byUnit, err := s.cfg.Progress.Query(q)
 	if err != nil {
 		return s.dashError(c, err, st.Lang)
@@ -526,12 +526,12 @@ func (s *Server) handleOverview(c echo.Context) error {
 	// Every figure of the page comes from the same position, even if events arrive
 	// while it is computed.
 	q.At = byUnit.Position
-	q.GroupBy = []string{projections.GroupProject}
+	q.GroupBy = []projections.Dimension{projections.GroupProject}
 	byProject, err := s.cfg.Progress.Query(q)
 	if err != nil {
 		return s.dashError(c, err, st.Lang)
 	}
-	q.GroupBy = []string{group, projections.GroupProject}
+	q.GroupBy = []projections.Dimension{group, projections.GroupProject}
 	matrix, err := s.cfg.Progress.Query(q)
 	if err != nil {
 		return s.dashError(c, err, st.Lang)

@@ -209,7 +209,7 @@ func buildLoad(tb testing.TB, n int) (p *Progress, wall, cpu time.Duration) {
 // plan year, any as-of date.
 func districtProjectQuery(rng *rand.Rand) Query {
 	return Query{
-		GroupBy: []string{GroupDistrict, GroupProject},
+		GroupBy: []Dimension{GroupDistrict, GroupProject},
 		Program: benchQueryProgramCode,
 		Unit:    strconv.Itoa(10 + rng.IntN(loadProvinces)),
 		Year:    loadFirstYear + rng.IntN(loadYears),

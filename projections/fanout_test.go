@@ -119,7 +119,7 @@ func TestFanoutStuckProjection(t *testing.T) {
 	}
 	direct := &Progress{}
 	direct.Apply(events)
-	q := Query{GroupBy: []string{GroupDistrict, GroupProject}}
+	q := Query{GroupBy: []Dimension{GroupDistrict, GroupProject}}
 	r, err := direct.Query(q)
 	want := jsonOf(t, r, err)
 	for name, p := range map[string]*Progress{"free": free, "stuck": stuck.Progress} {

@@ -150,7 +150,7 @@ func TestC1(t *testing.T) {
 
 	// The holders' table by district × plan year (centi-billions).
 	byYear := base
-	byYear.GroupBy = []string{GroupDistrict, GroupYear}
+	byYear.GroupBy = []Dimension{GroupDistrict, GroupYear}
 	r = mustQuery(t, p, byYear)
 	for _, h := range []struct {
 		unit       string
@@ -182,7 +182,7 @@ func TestC1(t *testing.T) {
 
 	// By district: the rates of the table.
 	byDistrict := base
-	byDistrict.GroupBy = []string{GroupDistrict}
+	byDistrict.GroupBy = []Dimension{GroupDistrict}
 	r = mustQuery(t, p, byDistrict)
 	ns, pn := rowOf(t, r, unitNganSon), rowOf(t, r, unitPacNam)
 	checkAmounts(t, "Ngân Sơn", ns.Amounts, 21994*centiBillion, 14200*centiBillion, "64.56")
@@ -207,7 +207,7 @@ func TestC1(t *testing.T) {
 
 	// By plan year.
 	perYear := base
-	perYear.GroupBy = []string{GroupYear}
+	perYear.GroupBy = []Dimension{GroupYear}
 	r = mustQuery(t, p, perYear)
 	for _, y := range []struct {
 		year       string
@@ -237,7 +237,7 @@ func TestC1(t *testing.T) {
 		{"DA6", "DA6", srcRecurrent, 200, 100, 218, 100, "47.85"},
 		{"DA7", "DA7", srcRecurrent, 294, 100, 300, 200, "50.51"},
 	} {
-		q := Query{GroupBy: []string{GroupProject, GroupSource}, Program: demoProgram, AsOf: demo.C1AsOf, Unit: unitNganSon}
+		q := Query{GroupBy: []Dimension{GroupProject, GroupSource}, Program: demoProgram, AsOf: demo.C1AsOf, Unit: unitNganSon}
 		a := rowOf(t, mustQuery(t, p, q), c.project, c.source)
 		q.Unit = unitPacNam
 		b := rowOf(t, mustQuery(t, p, q), c.project, c.source)
@@ -247,11 +247,11 @@ func TestC1(t *testing.T) {
 			(c.nsPlan+c.pnPlan)*centiBillion, (c.nsPaid+c.pnPaid)*centiBillion, c.bothRate)
 	}
 	// DA1 across both sources: by district × project, and by the project filter (subtree).
-	q := Query{GroupBy: []string{GroupDistrict, GroupProject}, Program: demoProgram, Unit: unitBacKan, AsOf: demo.C1AsOf}
+	q := Query{GroupBy: []Dimension{GroupDistrict, GroupProject}, Program: demoProgram, Unit: unitBacKan, AsOf: demo.C1AsOf}
 	r = mustQuery(t, p, q)
 	a, b := rowOf(t, r, unitNganSon, "DA1"), rowOf(t, r, unitPacNam, "DA1")
 	checkAmounts(t, "DA1 both sources", amounts(a.Plan+b.Plan, a.Disbursed+b.Disbursed), 32000*centiBillion, 22300*centiBillion, "69.69")
-	da1 := Query{GroupBy: []string{GroupSubproject}, Project: "DA1", Unit: unitNganSon, AsOf: demo.C1AsOf}
+	da1 := Query{GroupBy: []Dimension{GroupSubproject}, Project: "DA1", Unit: unitNganSon, AsOf: demo.C1AsOf}
 	r = mustQuery(t, p, da1)
 	checkAmounts(t, "DA1 subtree Ngân Sơn", r.Total.Amounts, a.Plan, a.Disbursed, rateString(a.Disbursed, a.Plan))
 	if len(r.Rows) != 1 || r.Rows[0].Key[0] != "DA1.TDA1" {
@@ -260,7 +260,7 @@ func TestC1(t *testing.T) {
 
 	// Sources: central 738.64 + counterpart 22.16 = 760.80.
 	bySource := base
-	bySource.GroupBy = []string{GroupSource}
+	bySource.GroupBy = []Dimension{GroupSource}
 	r = mustQuery(t, p, bySource)
 	checkAmounts(t, "counterpart source", rowOf(t, r, "NSDP-DU").Amounts, 2216*centiBillion, rowOf(t, r, "NSDP-DU").Disbursed,
 		rateString(rowOf(t, r, "NSDP-DU").Disbursed, 2216*centiBillion))
@@ -272,7 +272,7 @@ func TestC1(t *testing.T) {
 		rateString(48643, 76080))
 
 	// The communes of Pác Nặm, by commune: the district's own lines show as the district.
-	communes := Query{GroupBy: []string{GroupCommune}, Unit: unitPacNam, AsOf: demo.C1AsOf}
+	communes := Query{GroupBy: []Dimension{GroupCommune}, Unit: unitPacNam, AsOf: demo.C1AsOf}
 	r = mustQuery(t, p, communes)
 	checkAmounts(t, "Xuân La", rowOf(t, r, "01873").Amounts, 150*centiBillion, 100*centiBillion, "66.67")
 	checkAmounts(t, "Pác Nặm by commune", r.Total.Amounts, 23218*centiBillion, 15000*centiBillion, "64.61")
@@ -342,13 +342,13 @@ func TestC2(t *testing.T) {
 	checkAmounts(t, "combined", r.Total.Amounts, 5_890_000_000, 4_100_000_000, "69.61")
 
 	// By plan year, the carried part sits on 2022 and the own part on 2023.
-	q.GroupBy = []string{GroupYear}
+	q.GroupBy = []Dimension{GroupYear}
 	r = mustQuery(t, p, q)
 	checkAmounts(t, "2022 lines", rowOf(t, r, "2022").Amounts, 1_412_000_000, 1_300_000_000, "92.07")
 	checkAmounts(t, "2023 lines", rowOf(t, r, "2023").Amounts, 4_478_000_000, 2_800_000_000, "62.53")
 
 	// Plan-year basis of 2023 by project.
-	byProject := Query{GroupBy: []string{GroupProject}, Year: 2023, Unit: unitLangGiang, AsOf: demo.C2AsOf}
+	byProject := Query{GroupBy: []Dimension{GroupProject}, Year: 2023, Unit: unitLangGiang, AsOf: demo.C2AsOf}
 	r = mustQuery(t, p, byProject)
 	for code, plan := range map[string]int64{"DA2": 1_200_000_000, "DA3": 1_850_000_000, "DA4": 620_000_000,
 		"DA6": 308_000_000, "DA7": 500_000_000} {
@@ -402,7 +402,7 @@ func TestReportJSON(t *testing.T) {
 	events := runSteps(t, demo.Steps())
 	p := &Progress{}
 	p.Apply(events[:len(events)-1])
-	q := Query{GroupBy: []string{GroupCommune}, Basis: BasisExecutionYear, Year: 2023, Unit: unitLangGiang,
+	q := Query{GroupBy: []Dimension{GroupCommune}, Basis: BasisExecutionYear, Year: 2023, Unit: unitLangGiang,
 		AsOf: demo.C2AsOf, At: int64(len(events) - 1)}
 	before, err := json.Marshal(mustQuery(t, p, q))
 	if err != nil {
@@ -422,7 +422,7 @@ func TestReportJSON(t *testing.T) {
 	if string(got) != want {
 		t.Errorf("JSON\n got %s\nwant %s", got, want)
 	}
-	r = mustQuery(t, p, Query{Basis: BasisExecutionYear, Year: 2023, Unit: unitDuongDuc, GroupBy: []string{GroupSource}})
+	r = mustQuery(t, p, Query{Basis: BasisExecutionYear, Year: 2023, Unit: unitDuongDuc, GroupBy: []Dimension{GroupSource}})
 	got, _ = json.Marshal(r.Rows[0])
 	want = `{"key":["NSTW-SN"],"name":["Ngân sách trung ương - vốn sự nghiệp"],"plan":120000000,"disbursed":120000000,` +
 		`"available":0,"rate_percent":100.00,"own":{"plan":120000000,"disbursed":120000000,"available":0,"rate_percent":100.00},` +
@@ -472,9 +472,9 @@ func TestQueryErrors(t *testing.T) {
 		code  string
 		field string
 	}{
-		{Query{GroupBy: []string{"district", "project", "year"}}, ledger.CodeInvalidArgument, "group_by"},
-		{Query{GroupBy: []string{"county"}}, ledger.CodeInvalidArgument, "group_by"},
-		{Query{GroupBy: []string{"year", "year"}}, ledger.CodeInvalidArgument, "group_by"},
+		{Query{GroupBy: []Dimension{"district", "project", "year"}}, ledger.CodeInvalidArgument, "group_by"},
+		{Query{GroupBy: []Dimension{"county"}}, ledger.CodeInvalidArgument, "group_by"},
+		{Query{GroupBy: []Dimension{"year", "year"}}, ledger.CodeInvalidArgument, "group_by"},
 		{Query{Basis: "cash"}, ledger.CodeInvalidArgument, "basis"},
 		{Query{Basis: BasisExecutionYear}, ledger.CodeInvalidArgument, "year"},
 		{Query{Year: 12}, ledger.CodeInvalidArgument, "year"},

@@ -176,7 +176,7 @@ func genHistory(seed uint64) []*ledger.Event {
 // randomQuery draws a query over the generated catalog, sometimes naming what does not
 // exist (yet) or breaking a rule.
 func randomQuery(rng *rand.Rand, head int64) Query {
-	all := []string{GroupProvince, GroupDistrict, GroupCommune, GroupProject, GroupSubproject, GroupSource, GroupYear}
+	all := []Dimension{GroupProvince, GroupDistrict, GroupCommune, GroupProject, GroupSubproject, GroupSource, GroupYear}
 	var q Query
 	for n := rng.IntN(3); len(q.GroupBy) < n; {
 		if d := all[rng.IntN(len(all))]; !slices.Contains(q.GroupBy, d) {
@@ -313,7 +313,7 @@ func naiveQuery(events []*ledger.Event, q Query) (Report, error) {
 		}
 		return true
 	}
-	keyName := func(l ledger.Line, g string) (string, string) {
+	keyName := func(l ledger.Line, g Dimension) (string, string) {
 		switch g {
 		case GroupProvince, GroupDistrict, GroupCommune:
 			u := c.UnitAt(l.Unit, ledger.Level(g))
@@ -636,7 +636,7 @@ func TestApplySkipsRepeatsAndPanicsOnGaps(t *testing.T) {
 	p.Apply(events[20:40]) // a replica may see part of a batch twice
 	want := &Progress{}
 	want.Apply(events[:40])
-	q := Query{GroupBy: []string{GroupDistrict, GroupYear}}
+	q := Query{GroupBy: []Dimension{GroupDistrict, GroupYear}}
 	a, _ := p.Query(q)
 	b, _ := want.Query(q)
 	if x, y := jsonOf(t, a, nil), jsonOf(t, b, nil); x != y {

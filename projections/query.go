@@ -8,27 +8,57 @@ import (
 	"math/bits"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/vnntp/ledger/ledger"
 )
 
-// Group dimensions of a progress query (GET /v1/progress?group_by=).
+// Dimension is what a progress report groups lines by. The strings are the values of
+// GET /v1/progress?group_by= and of the report's group_by; a query refuses any other.
+type Dimension string
+
+// Group dimensions of a progress query.
 const (
-	GroupProvince   = "province"
-	GroupDistrict   = "district"
-	GroupCommune    = "commune"
-	GroupProject    = "project"    // the top-level project of the line's project
-	GroupSubproject = "subproject" // the line's own project
-	GroupSource     = "source"
-	GroupYear       = "year" // the line's plan year
+	GroupProvince   Dimension = "province"
+	GroupDistrict   Dimension = "district"
+	GroupCommune    Dimension = "commune"
+	GroupProject    Dimension = "project"    // the top-level project of the line's project
+	GroupSubproject Dimension = "subproject" // the line's own project
+	GroupSource     Dimension = "source"
+	GroupYear       Dimension = "year" // the line's plan year
 )
 
-// Bases of a progress query (docs/domain.md §6).
+// Basis says which capital a report for a year counts (docs/domain.md §6).
+type Basis string
+
+// Bases of a progress query.
 const (
-	BasisPlanYear      = "plan_year"
-	BasisExecutionYear = "execution_year"
+	BasisPlanYear      Basis = "plan_year"
+	BasisExecutionYear Basis = "execution_year"
 )
+
+// FormatDimensions joins ds as a group_by value: ParseDimensions' inverse.
+func FormatDimensions(ds []Dimension) string {
+	parts := make([]string, len(ds))
+	for i, d := range ds {
+		parts[i] = string(d)
+	}
+	return strings.Join(parts, ",")
+}
+
+// ParseDimensions splits a comma-separated group_by value; Query checks the names.
+func ParseDimensions(s string) []Dimension {
+	if s == "" {
+		return nil
+	}
+	parts := strings.Split(s, ",")
+	ds := make([]Dimension, len(parts))
+	for i, p := range parts {
+		ds[i] = Dimension(p)
+	}
+	return ds
+}
 
 // groupByMax is the most dimensions a query groups by: one, or a pair (docs/domain.md §6).
 const groupByMax = 2
@@ -48,7 +78,7 @@ const (
 	dimYear
 )
 
-var dims = map[string]dim{
+var dims = map[Dimension]dim{
 	GroupProvince: dimProvince, GroupDistrict: dimDistrict, GroupCommune: dimCommune,
 	GroupProject: dimProject, GroupSubproject: dimSubproject, GroupSource: dimSource, GroupYear: dimYear,
 }
@@ -61,7 +91,7 @@ type Query struct {
 	// line in a by-commune report) is reported in a row of its holder unit, keyed by the
 	// holder's id and named by its name: its capital is neither dropped nor merged with
 	// another province's.
-	GroupBy []string
+	GroupBy []Dimension
 	// Program selects one program. Grouping or filtering by project needs one; when it is
 	// empty and exactly one program is registered at the report's position, that one is
 	// taken.
@@ -76,7 +106,7 @@ type Query struct {
 	// (execution_year basis, required).
 	Year int
 	// Basis is BasisPlanYear (the default when empty) or BasisExecutionYear.
-	Basis string
+	Basis Basis
 	// AsOf is the business date: events with a later effective date are left out. Zero
 	// means no limit.
 	AsOf ledger.Date
@@ -174,9 +204,9 @@ type Report struct {
 	AsOf     ledger.Date // zero: no limit
 	Position int64
 	HeadHash [32]byte
-	Basis    string
+	Basis    Basis
 	Year     int
-	GroupBy  []string
+	GroupBy  []Dimension
 	Rows     []Row
 	Total    Row
 }
@@ -186,9 +216,9 @@ type reportJSON struct {
 	AsOf     ledger.Date `json:"as_of"` // null: no limit
 	Position int64       `json:"position"`
 	HeadHash string      `json:"head_hash"` // lowercase hex
-	Basis    string      `json:"basis"`
+	Basis    Basis       `json:"basis"`
 	Year     *int        `json:"year"` // null: every plan year
-	GroupBy  []string    `json:"group_by"`
+	GroupBy  []Dimension `json:"group_by"`
 	Rows     []Row       `json:"rows"`
 	Total    Row         `json:"total"`
 }
@@ -204,7 +234,7 @@ func (r Report) MarshalJSON() ([]byte, error) {
 		out.Year = &y
 	}
 	if out.GroupBy == nil {
-		out.GroupBy = []string{}
+		out.GroupBy = []Dimension{}
 	}
 	if out.Rows == nil {
 		out.Rows = []Row{}

@@ -48,7 +48,7 @@ type labels struct {
 	ownPlan, ownDisbursed, ownRate                              string
 	carriedPlan, carriedDisbursed, carriedRate                  string
 	years, counterpart, central, required, ratio, pass, yes, no string
-	dims                                                        map[string][2]string // code column, name column
+	dims                                                        map[projections.Dimension][2]string // code column, name column
 }
 
 var reportLabels = map[Lang]*labels{
@@ -61,7 +61,7 @@ var reportLabels = map[Lang]*labels{
 		carriedPlan: "Vốn chuyển sang", carriedDisbursed: "Giải ngân vốn chuyển sang", carriedRate: "Tỷ lệ vốn chuyển sang (%)",
 		years: "Năm kế hoạch", counterpart: "Vốn đối ứng", central: "Vốn ngân sách trung ương",
 		required: "Đối ứng tối thiểu", ratio: "Tỷ lệ đối ứng", pass: "Đạt", yes: "đạt", no: "không đạt",
-		dims: map[string][2]string{
+		dims: map[projections.Dimension][2]string{
 			projections.GroupProvince:   {"Mã tỉnh", "Đơn vị (tỉnh)"},
 			projections.GroupDistrict:   {"Mã huyện", "Đơn vị (huyện)"},
 			projections.GroupCommune:    {"Mã xã", "Đơn vị (xã)"},
@@ -80,7 +80,7 @@ var reportLabels = map[Lang]*labels{
 		carriedPlan: "Carried-in plan", carriedDisbursed: "Carried-in disbursed", carriedRate: "Carried-in rate (%)",
 		years: "Plan years", counterpart: "Counterpart", central: "Central budget", required: "Required",
 		ratio: "Ratio", pass: "Pass", yes: "yes", no: "NO",
-		dims: map[string][2]string{
+		dims: map[projections.Dimension][2]string{
 			projections.GroupProvince:   {"Province code", "Unit (province)"},
 			projections.GroupDistrict:   {"District code", "Unit (district)"},
 			projections.GroupCommune:    {"Commune code", "Unit (commune)"},
@@ -128,7 +128,7 @@ func Layout(r projections.Report, f Filters, lang Lang) Sheet {
 		{l.asOf, asOf},
 		{l.position, strconv.FormatInt(r.Position, 10)},
 		{l.headHash, hex.EncodeToString(r.HeadHash[:])},
-		{l.basis, r.Basis},
+		{l.basis, string(r.Basis)},
 	}}
 	if r.Year != 0 {
 		sh.Meta = append(sh.Meta, [2]string{l.year, strconv.Itoa(r.Year)})

@@ -186,7 +186,7 @@ func rebuild(ctx context.Context, st *pgstore.Store) (*projections.Progress, flo
 // a random as-of date.
 func benchQuery(rng *rand.Rand) projections.Query {
 	day := time.Date(genYear, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, rng.IntN(366))
-	return projections.Query{GroupBy: []string{projections.GroupDistrict, projections.GroupProject}, Program: genProgram,
+	return projections.Query{GroupBy: []projections.Dimension{projections.GroupDistrict, projections.GroupProject}, Program: genProgram,
 		Unit: strconv.Itoa(10 + rng.IntN(genProvinces)), Year: genYear, AsOf: ledger.DateOf(day)}
 }
 
@@ -280,7 +280,7 @@ func benchServerProcess(ctx context.Context, dbURL string, events int64, mode be
 	lat := make([]time.Duration, 0, mode.queries)
 	for i := range mode.queries + mode.queries/10 {
 		q := benchQuery(rng)
-		v := url.Values{"program": {q.Program}, "group_by": {strings.Join(q.GroupBy, ",")}, "unit": {q.Unit},
+		v := url.Values{"program": {q.Program}, "group_by": {projections.FormatDimensions(q.GroupBy)}, "unit": {q.Unit},
 			"year": {strconv.Itoa(q.Year)}, "as_of": {q.AsOf.String()}}
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/progress?"+v.Encode(), nil)
 		req.Header.Set("Authorization", "Bearer "+benchAdminToken)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/vnntp/ledger/ledger"
@@ -56,7 +55,7 @@ func (r *ReportConfig) register(fs *flag.FlagSet, c *Config, cmd string) {
 		fs.StringVar(&r.Project, "project", "", "the subtree of a project")
 		fs.StringVar(&r.Source, "source", "", "one capital source")
 		fs.IntVar(&r.Year, "year", 0, "plan year (plan_year basis) or execution year (execution_year basis, required)")
-		fs.StringVar(&r.Basis, "basis", projections.BasisPlanYear, "plan_year or execution_year")
+		fs.StringVar(&r.Basis, "basis", string(projections.BasisPlanYear), "plan_year or execution_year")
 		fs.StringVar(&r.AsOf, "as-of", "", "business date YYYY-MM-DD (tính đến hết ngày); empty: no limit")
 		fs.Int64Var(&r.At, "at", 0, "ledger position (as known then); 0: the head")
 		fs.BoolVar(&r.Counterpart, "counterpart", false, "print the counterpart funds check per province instead")
@@ -199,10 +198,7 @@ func printReport(p *projections.Progress, rc *ReportConfig, w io.Writer) error {
 		sh = report.LayoutCounterpart(r, f, rc.lang)
 	} else {
 		q := projections.Query{Program: rc.Program, Unit: rc.Unit, Project: rc.Project, Source: rc.Source,
-			Year: rc.Year, Basis: rc.Basis, AsOf: rc.asOf, At: rc.At}
-		if rc.GroupBy != "" {
-			q.GroupBy = strings.Split(rc.GroupBy, ",")
-		}
+			Year: rc.Year, Basis: projections.Basis(rc.Basis), AsOf: rc.asOf, At: rc.At, GroupBy: projections.ParseDimensions(rc.GroupBy)}
 		r, err := p.Query(q)
 		if err != nil {
 			return fmt.Errorf("report: %w", err)

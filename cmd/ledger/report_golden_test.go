@@ -96,7 +96,7 @@ type goldenCase struct {
 }
 
 // Groupings of the report set: none, each dimension alone, and three pairs.
-var goldenGroupings = [][]string{
+var goldenGroupings = [][]projections.Dimension{
 	nil,
 	{projections.GroupProvince}, {projections.GroupDistrict}, {projections.GroupCommune},
 	{projections.GroupProject}, {projections.GroupSubproject}, {projections.GroupSource}, {projections.GroupYear},
@@ -107,7 +107,7 @@ var goldenGroupings = [][]string{
 
 // goldenView is the time and basis part of a query: basis, year, as_of and at.
 type goldenView struct {
-	basis string
+	basis projections.Basis
 	year  int
 	asOf  ledger.Date
 	at    int64
@@ -145,31 +145,31 @@ func goldenDemoCases(head int64) []goldenCase {
 	}
 	cases := crossCases(views, "")
 	c1 := projections.Query{Program: "GNBV", Unit: "06", AsOf: demo.C1AsOf}
-	for _, g := range [][]string{nil, {projections.GroupDistrict}, {projections.GroupDistrict, projections.GroupYear},
+	for _, g := range [][]projections.Dimension{nil, {projections.GroupDistrict}, {projections.GroupDistrict, projections.GroupYear},
 		{projections.GroupYear}, {projections.GroupSource}, {projections.GroupProject, projections.GroupSource}} {
 		q := c1
 		q.GroupBy = g
 		cases = append(cases, goldenCase{q: q, xlsx: len(g) == 1 && g[0] == projections.GroupDistrict})
 	}
 	c2 := projections.Query{Basis: projections.BasisExecutionYear, Year: 2023, Unit: "217", AsOf: demo.C2AsOf}
-	for _, g := range [][]string{nil, {projections.GroupYear}, {projections.GroupCommune}, {projections.GroupSource},
+	for _, g := range [][]projections.Dimension{nil, {projections.GroupYear}, {projections.GroupCommune}, {projections.GroupSource},
 		{projections.GroupProject}} {
 		q := c2
 		q.GroupBy = g
 		cases = append(cases, goldenCase{q: q, xlsx: len(g) == 1 && g[0] == projections.GroupCommune})
 	}
 	cases = append(cases,
-		goldenCase{q: projections.Query{GroupBy: []string{projections.GroupSubproject}, Project: "DA1", Unit: "062", AsOf: demo.C1AsOf}},
-		goldenCase{q: projections.Query{GroupBy: []string{projections.GroupCommune}, Unit: "060", AsOf: demo.C1AsOf}},
-		goldenCase{q: projections.Query{GroupBy: []string{projections.GroupProvince}, Source: "NSDP-DU"}},
-		goldenCase{q: projections.Query{GroupBy: []string{projections.GroupYear}, Unit: "07408", AsOf: demo.C2AsOf, At: head - 1}},
+		goldenCase{q: projections.Query{GroupBy: []projections.Dimension{projections.GroupSubproject}, Project: "DA1", Unit: "062", AsOf: demo.C1AsOf}},
+		goldenCase{q: projections.Query{GroupBy: []projections.Dimension{projections.GroupCommune}, Unit: "060", AsOf: demo.C1AsOf}},
+		goldenCase{q: projections.Query{GroupBy: []projections.Dimension{projections.GroupProvince}, Source: "NSDP-DU"}},
+		goldenCase{q: projections.Query{GroupBy: []projections.Dimension{projections.GroupYear}, Unit: "07408", AsOf: demo.C2AsOf, At: head - 1}},
 		goldenCase{q: projections.Query{Unit: "07408", AsOf: ledger.MakeDate(2023, time.December, 17)}},
 		// Refused: the error is part of the answer.
 		goldenCase{q: projections.Query{Unit: "99"}},
 		goldenCase{q: projections.Query{At: head + 1}},
 		goldenCase{q: projections.Query{Basis: projections.BasisExecutionYear}},
-		goldenCase{q: projections.Query{GroupBy: []string{projections.GroupYear, projections.GroupSource, projections.GroupProvince}}},
-		goldenCase{q: projections.Query{GroupBy: []string{"ward"}}},
+		goldenCase{q: projections.Query{GroupBy: []projections.Dimension{projections.GroupYear, projections.GroupSource, projections.GroupProvince}}},
+		goldenCase{q: projections.Query{GroupBy: []projections.Dimension{"ward"}}},
 	)
 	return append(cases,
 		goldenCase{counterpart: &projections.CounterpartQuery{Program: "GNBV", Unit: "06", FromYear: 2022, ToYear: 2024, AsOf: demo.C1AsOf}},
@@ -192,11 +192,11 @@ func goldenRandomCases(head int64) []goldenCase {
 	}
 	cases := crossCases(views, "G1")
 	return append(cases,
-		goldenCase{q: projections.Query{GroupBy: []string{projections.GroupCommune}, Unit: "D12"}},
-		goldenCase{q: projections.Query{GroupBy: []string{projections.GroupCommune}, Unit: "C122", At: head / 3}},
-		goldenCase{q: projections.Query{GroupBy: []string{projections.GroupSubproject}, Program: "G1", Project: "DA1", Source: "C-INV"}},
-		goldenCase{q: projections.Query{GroupBy: []string{projections.GroupProject}}}, // refused when G2 exists
-		goldenCase{q: projections.Query{GroupBy: []string{projections.GroupDistrict}, Program: "G2", Year: 2022}},
+		goldenCase{q: projections.Query{GroupBy: []projections.Dimension{projections.GroupCommune}, Unit: "D12"}},
+		goldenCase{q: projections.Query{GroupBy: []projections.Dimension{projections.GroupCommune}, Unit: "C122", At: head / 3}},
+		goldenCase{q: projections.Query{GroupBy: []projections.Dimension{projections.GroupSubproject}, Program: "G1", Project: "DA1", Source: "C-INV"}},
+		goldenCase{q: projections.Query{GroupBy: []projections.Dimension{projections.GroupProject}}}, // refused when G2 exists
+		goldenCase{q: projections.Query{GroupBy: []projections.Dimension{projections.GroupDistrict}, Program: "G2", Year: 2022}},
 		goldenCase{counterpart: &projections.CounterpartQuery{}},
 		goldenCase{counterpart: &projections.CounterpartQuery{Program: "G1", Unit: "P1", FromYear: 2022, AsOf: ledger.MakeDate(2023, time.June, 30)}},
 		goldenCase{counterpart: &projections.CounterpartQuery{Unit: "D12", ToYear: 2023, At: head / 2}},
@@ -337,12 +337,12 @@ func describeQuery(q projections.Query) string {
 			s.WriteString(" " + name + "=" + v)
 		}
 	}
-	field("group_by", strings.Join(q.GroupBy, ","))
+	field("group_by", projections.FormatDimensions(q.GroupBy))
 	field("program", q.Program)
 	field("unit", q.Unit)
 	field("project", q.Project)
 	field("source", q.Source)
-	field("basis", q.Basis)
+	field("basis", string(q.Basis))
 	if q.Year != 0 {
 		field("year", strconv.Itoa(q.Year))
 	}

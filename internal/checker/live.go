@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/url"
 	"reflect"
-	"strings"
 
 	"github.com/vnntp/ledger/ledger"
 	"github.com/vnntp/ledger/ledger/pgstore"
@@ -21,7 +20,7 @@ const (
 
 // progressGroupings are the reports compared: the leaders' district × project report,
 // the national one by province and source, and one by plan year.
-var progressGroupings = [][]string{
+var progressGroupings = [][]projections.Dimension{
 	{projections.GroupDistrict, projections.GroupProject},
 	{projections.GroupProvince, projections.GroupSource},
 	{projections.GroupYear},
@@ -101,7 +100,7 @@ func CompareLive(ctx context.Context, c *Client, st *pgstore.Store, state *ledge
 			}
 			wantJSON, _ := json.Marshal(want)
 			var got []byte
-			path := fmt.Sprintf("/v1/progress?program=%s&group_by=%s&at=%d", url.QueryEscape(program), strings.Join(g, ","), state.Head)
+			path := fmt.Sprintf("/v1/progress?program=%s&group_by=%s&at=%d", url.QueryEscape(program), projections.FormatDimensions(g), state.Head)
 			if err := c.Get(ctx, path, &got); err != nil {
 				return nil, err
 			}
