@@ -48,7 +48,8 @@ func (s *Server) auditRoutes(e *echo.Echo) {
 	e.GET("/v1/checkpoints/key", s.handleCheckpointKeys)
 }
 
-// handleExport streams every event after ?after= as JSON Lines or CSV. The status line is
+// handleExport streams every event after ?after= as JSON Lines or CSV (with the UTF-8
+// byte order mark unless ?bom=false, text cells neutralised against formulas). The status line is
 // sent before the first event is read, so a store failure midway cannot become a
 // problem response: the connection is cut instead (http.ErrAbortHandler), and the client
 // sees a truncated transfer rather than an export that looks complete.
@@ -57,7 +58,7 @@ func (s *Server) handleExport(c echo.Context) error {
 		return errNoAuditor
 	}
 	q := c.QueryParams()
-	if err := onlyParams(q, "format", "after"); err != nil {
+	if err := onlyParams(q, "format", "after", "bom"); err != nil {
 		return err
 	}
 	format := q.Get("format")
@@ -68,8 +69,12 @@ func (s *Server) handleExport(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	bom, err := bomParam(q)
+	if err != nil {
+		return err
+	}
 	res := c.Response()
-	x, err := ledger.NewExporter(res, format)
+	x, err := ledger.NewExporter(res, format, bom)
 	if err != nil {
 		return err
 	}

@@ -121,12 +121,16 @@ func TestAuditRoutes(t *testing.T) {
 	}
 
 	rec = auditGet(t, h, "/v1/events/export?format=csv")
+	if !strings.HasPrefix(rec.Body.String(), ledger.UTF8BOM+"position,") {
+		t.Fatalf("export csv does not start with the BOM: %.40q", rec.Body.String())
+	}
+	rec = auditGet(t, h, "/v1/events/export?format=csv&bom=false")
 	rows, err := csv.NewReader(rec.Body).ReadAll()
 	if rec.Code != 200 || err != nil || len(rows) != 6 || rows[0][0] != "position" || rows[5][7] != "1004" {
 		t.Fatalf("export csv: %d %v %q", rec.Code, err, rows)
 	}
 
-	for _, bad := range []string{"/v1/events/export?format=xml", "/v1/events/export?after=-1", "/v1/events/export?unknown=1",
+	for _, bad := range []string{"/v1/events/export?format=xml", "/v1/events/export?after=-1", "/v1/events/export?unknown=1", "/v1/events/export?format=csv&bom=maybe",
 		"/v1/verify?to=x", "/v1/checkpoints?limit=0"} {
 		if rec := auditGet(t, h, bad); rec.Code != http.StatusBadRequest {
 			t.Errorf("GET %s: %d, want 400\n%s", bad, rec.Code, rec.Body)

@@ -45,6 +45,7 @@ var errNoProgress = unavailable("the progress projection is not configured on th
 var (
 	progressParams    = []string{"group_by", "program", "unit", "project", "source", "year", "basis", "as_of", "at", "known_at"}
 	progressExtParams = append(append([]string(nil), progressParams...), "lang")
+	progressCSVParams = append(append([]string(nil), progressExtParams...), "bom")
 	counterpartParams = []string{"program", "province", "from_year", "to_year", "as_of", "at", "known_at"}
 )
 
@@ -65,11 +66,15 @@ func (s *Server) handleProgress(c echo.Context) error {
 }
 
 func (s *Server) handleProgressCSV(c echo.Context) error {
-	r, f, err := s.progressReport(c, progressExtParams)
+	r, f, err := s.progressReport(c, progressCSVParams)
 	if err != nil {
 		return err
 	}
 	lang, err := langParam(c.QueryParams())
+	if err != nil {
+		return err
+	}
+	bom, err := bomParam(c.QueryParams())
 	if err != nil {
 		return err
 	}
@@ -80,7 +85,7 @@ func (s *Server) handleProgressCSV(c echo.Context) error {
 	res.Header().Set(echo.HeaderContentType, "text/csv; charset=utf-8")
 	res.Header().Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="progress-%d.csv"`, r.Position))
 	res.WriteHeader(http.StatusOK)
-	if err := report.WriteCSV(res, report.Layout(r, f, lang), lang); err != nil {
+	if err := report.WriteCSV(res, report.Layout(r, f, lang), lang, bom); err != nil {
 		// The status line is out: cut the connection so that the client sees a truncated
 		// transfer, not a report that looks complete.
 		s.log.Error("progress CSV cut short", "request_id", requestIDOf(c), "error", err)
@@ -284,6 +289,20 @@ func langParam(q url.Values) (report.Lang, error) {
 		return "", invalidArg("lang", fmt.Sprintf("must be vi or en, got %q", v))
 	}
 	return lang, nil
+}
+
+// bomParam reads ?bom= of a CSV route: true (the default) starts the file with the UTF-8
+// byte order mark that Excel needs to read Vietnamese; false leaves it out for tools that
+// do not expect it.
+func bomParam(q url.Values) (bool, error) {
+	switch v := q.Get("bom"); v {
+	case "", "true", "1":
+		return true, nil
+	case "false", "0":
+		return false, nil
+	default:
+		return false, invalidArg("bom", fmt.Sprintf("must be true or false, got %q", v))
+	}
 }
 
 func tooManyRows(n int) error {

@@ -15,7 +15,9 @@ const (
 	// `ledger import` restores and tools/verify_chain.py re-verifies.
 	ExportJSONL = "jsonl"
 	// ExportCSV is one event per row with ExportCSVColumns, for spreadsheets. The data and
-	// metadata columns hold the canonical JSON, so the row keeps everything that was hashed.
+	// metadata columns hold the canonical JSON, so the row keeps everything that was hashed
+	// (unchanged: it starts with "{"). Every other text cell is neutralised against
+	// formulas (NeutraliseCSVText); the file starts with UTF8BOM unless asked not to.
 	ExportCSV = "csv"
 )
 
@@ -27,6 +29,11 @@ const exportBufferBytes = 64 << 10
 var ExportCSVColumns = []string{"position", "id", "type", "effective_date", "recorded_at", "line", "counter_line", "amount",
 	"kind", "event_id", "into_year", "decision", "payee", "voucher_office", "voucher_type", "voucher_number", "voucher_date",
 	"note", "reason", "actor", "request_id", "data", "metadata", "prev_hash", "hash"}
+
+// exportCSVTextColumns are the columns of ExportCSVColumns that hold free or catalog text:
+// the ones neutralised against formulas. The others are numbers, dates, ids, hex hashes
+// and canonical JSON, which cannot start with a formula character.
+var exportCSVTextColumns = []int{5, 6, 8, 9, 11, 12, 13, 14, 15, 17, 18, 19, 20}
 
 // Exporter writes events in an export format. It buffers: call Flush at the end. It is
 // not safe for concurrent use.
@@ -40,13 +47,16 @@ type Exporter struct {
 }
 
 // NewExporter returns an Exporter writing format (ExportJSONL or ExportCSV) to w; a CSV
-// export starts with the header row. It returns an invalid_argument *Error on field
-// "format" for another format.
-func NewExporter(w io.Writer, format string) (*Exporter, error) {
+// export starts with UTF8BOM when bom is true (bom is ignored for JSONL), then the header
+// row. It returns an invalid_argument *Error on field "format" for another format.
+func NewExporter(w io.Writer, format string, bom bool) (*Exporter, error) {
 	x := &Exporter{format: format, bw: bufio.NewWriterSize(w, exportBufferBytes)}
 	switch format {
 	case ExportJSONL:
 	case ExportCSV:
+		if bom {
+			_, _ = x.bw.WriteString(UTF8BOM) // a write error surfaces at Flush
+		}
 		x.cw = csv.NewWriter(x.bw)
 		x.row = make([]string, len(ExportCSVColumns))
 		if err := x.cw.Write(ExportCSVColumns); err != nil {
@@ -100,6 +110,9 @@ func (x *Exporter) Write(e *Event) error {
 	r[21] = string(AppendCanonicalData(x.buf[:0], d))
 	r[22] = string(AppendCanonicalMeta(x.buf[:0], &e.Meta))
 	r[23], r[24] = hex.EncodeToString(e.PrevHash[:]), hex.EncodeToString(e.Hash[:])
+	for _, i := range exportCSVTextColumns {
+		r[i] = NeutraliseCSVText(r[i])
+	}
 	return x.cw.Write(r)
 }
 

@@ -188,7 +188,7 @@ func TestCheckpointDue(t *testing.T) {
 
 func TestExporterAndReadJSONL(t *testing.T) {
 	var buf bytes.Buffer
-	x, err := NewExporter(&buf, ExportJSONL)
+	x, err := NewExporter(&buf, ExportJSONL, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,11 +211,11 @@ func TestExporterAndReadJSONL(t *testing.T) {
 		!strings.Contains(err.Error(), "line 1") {
 		t.Fatalf("bad export: %v", err)
 	}
-	if _, err := NewExporter(&buf, "xml"); Code(err) != CodeInvalidArgument {
+	if _, err := NewExporter(&buf, "xml", true); Code(err) != CodeInvalidArgument {
 		t.Fatalf("format xml: %v", err)
 	}
 	buf.Reset()
-	x, _ = NewExporter(&buf, ExportCSV)
+	x, _ = NewExporter(&buf, ExportCSV, false)
 	_ = x.Write(sampleEvents()[9])
 	_ = x.Flush()
 	rows, err := csv.NewReader(&buf).ReadAll()

@@ -299,3 +299,29 @@ func TestEventUnmarshalJSONRejectsBadHashes(t *testing.T) {
 		}
 	}
 }
+
+// TestEventJSONIsReadable: the API's and the exports' JSON form writes Vietnamese as
+// UTF-8, while the hashed canonical bytes keep their \u escapes (docs/hash-chain.md).
+func TestEventJSONIsReadable(t *testing.T) {
+	e := sampleEvents()[0]
+	e.Data.Decision = "QĐ 102/Thủ tướng \"x\" \\ \u2028 \U0001F600 \x01"
+	b := e.AppendJSON(nil)
+	if !json.Valid(b) {
+		t.Fatalf("not valid JSON: %s", b)
+	}
+	for _, want := range []string{`QĐ 102/Thủ tướng \"x\" \\ \u2028 ` + "\U0001F600" + ` \u0001`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("JSON form %s\nlacks %s", b, want)
+		}
+	}
+	if !strings.Contains(string(AppendCanonical(nil, e)), `Q\u0110 102`) {
+		t.Errorf("canonical bytes changed: %s", AppendCanonical(nil, e))
+	}
+	var got Event
+	if err := got.UnmarshalJSON(b); err != nil || got.Data.Decision != e.Data.Decision {
+		t.Fatalf("round trip: %v, %q", err, got.Data.Decision)
+	}
+	if u := unescapeNonASCII([]byte(`"\ud800x\u00zz\u`)); string(u) != `"\ud800x\u00zz\u` {
+		t.Errorf("malformed escapes changed: %s", u)
+	}
+}

@@ -7,24 +7,37 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/vnntp/ledger/ledger"
 	"github.com/xuri/excelize/v2"
 )
 
 // csvFlushRows is how many CSV rows are buffered between flushes to the writer.
 const csvFlushRows = 1024
 
-// WriteCSV writes sh as CSV (RFC 4180, UTF-8): the title and header block as
-// label,value lines, an empty line, the column names, the rows. Money is whole đồng
-// without separators, so that a spreadsheet reads it as a number; rates use the
-// language's decimal mark.
-func WriteCSV(w io.Writer, sh Sheet, lang Lang) error {
+// WriteCSV writes sh as CSV (RFC 4180, UTF-8): the UTF-8 byte order mark when bom is
+// true (what Excel needs to read Vietnamese), the title and header block as label,value
+// lines, an empty line, the column names, the rows. Money is whole đồng without
+// separators, so that a spreadsheet reads it as a number; rates use the language's
+// decimal mark. Every text cell (title, labels, column names, names from the catalog) is
+// neutralised against formulas by ledger.NeutraliseCSVText; money and rates never are.
+func WriteCSV(w io.Writer, sh Sheet, lang Lang, bom bool) error {
+	if bom {
+		if _, err := io.WriteString(w, ledger.UTF8BOM); err != nil {
+			return err
+		}
+	}
 	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{sh.Title})
+	safe := ledger.NeutraliseCSVText
+	_ = cw.Write([]string{safe(sh.Title)})
 	for _, m := range sh.Meta {
-		_ = cw.Write([]string{m[0], m[1]})
+		_ = cw.Write([]string{safe(m[0]), safe(m[1])})
 	}
 	_ = cw.Write([]string{""})
-	_ = cw.Write(sh.Columns)
+	cols := make([]string, len(sh.Columns))
+	for i, c := range sh.Columns {
+		cols[i] = safe(c)
+	}
+	_ = cw.Write(cols)
 	rec := make([]string, len(sh.Columns))
 	for i, row := range sh.Rows {
 		for j, c := range row {
@@ -34,7 +47,7 @@ func WriteCSV(w io.Writer, sh Sheet, lang Lang) error {
 			case CellRate:
 				rec[j] = FormatRate(c.Rate, lang)
 			default:
-				rec[j] = c.Text
+				rec[j] = safe(c.Text)
 			}
 		}
 		if err := cw.Write(rec[:len(row)]); err != nil {

@@ -31,7 +31,7 @@ func export(ctx context.Context, cfg *Config, stdout io.Writer) error {
 		defer f.Close()
 		out, showProgress = f, true
 	}
-	n, err := exportEvents(ctx, store, out, a.Format, a.After, showProgress, a.stderr())
+	n, err := exportEvents(ctx, store, out, a.Format, a.BOM, a.After, showProgress, a.stderr())
 	if err != nil {
 		return err
 	}
@@ -46,8 +46,8 @@ func export(ctx context.Context, cfg *Config, stdout io.Writer) error {
 
 // exportEvents writes the events after `after` to w; progress goes to stderr only when
 // asked (never when the export itself is on the terminal's standard output).
-func exportEvents(ctx context.Context, store *pgstore.Store, w io.Writer, format string, after int64, showProgress bool, stderr io.Writer) (int64, error) {
-	x, err := ledger.NewExporter(w, format)
+func exportEvents(ctx context.Context, store *pgstore.Store, w io.Writer, format string, bom bool, after int64, showProgress bool, stderr io.Writer) (int64, error) {
+	x, err := ledger.NewExporter(w, format, bom)
 	if err != nil {
 		return 0, err
 	}

@@ -37,6 +37,7 @@ type ReportConfig struct {
 	FromYear, ToYear                               int
 	Format, Lang                                   string
 	Progress                                       bool // draw the progress bar even when stderr is not a terminal
+	BOM                                            bool // --bom: start a CSV with the UTF-8 byte order mark
 
 	asOf ledger.Date // AsOf, parsed by check
 	lang report.Lang // Lang, parsed by check
@@ -64,6 +65,7 @@ func (r *ReportConfig) register(fs *flag.FlagSet, c *Config, cmd string) {
 		fs.StringVar(&r.Format, "format", formatTable, "table, csv or json")
 		fs.StringVar(&r.Lang, "lang", string(report.LangVI), "vi or en: headers and number formatting of table and csv")
 		fs.BoolVar(&r.Progress, "progress", false, "draw the progress bar on stderr even when it is not a terminal")
+		fs.BoolVar(&r.BOM, "bom", true, "with --format csv: start with the UTF-8 byte order mark that Excel needs (--bom=false: none)")
 	case "replay":
 		fs.BoolVar(&r.Progress, "progress", false, "draw the progress bar on stderr even when it is not a terminal")
 	}
@@ -215,7 +217,7 @@ func printReport(p *projections.Progress, rc *ReportConfig, w io.Writer) error {
 		_, err := w.Write(append(js, '\n'))
 		return err
 	case formatCSV:
-		return report.WriteCSV(w, sh, rc.lang)
+		return report.WriteCSV(w, sh, rc.lang, rc.BOM)
 	}
 	return report.WriteTable(w, sh, rc.lang)
 }

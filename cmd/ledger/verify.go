@@ -24,6 +24,7 @@ type AuditConfig struct {
 	Out             string // export and keys --out
 	In              string // import --in
 	Generate        bool   // keys --generate
+	BOM             bool   // export --bom: a CSV starts with the UTF-8 byte order mark
 
 	// Serve: the checkpointer. SigningKey empty means no checkpoints are signed.
 	SigningKey         string
@@ -45,6 +46,7 @@ func (a *AuditConfig) register(fs *flag.FlagSet, c *Config, cmd string) {
 		fs.StringVar(&a.Format, "format", ledger.ExportJSONL, "jsonl (one event per line, what import restores) or csv")
 		fs.Int64Var(&a.After, "after", 0, "export the events after this position")
 		fs.StringVar(&a.Out, "out", "-", "output file; - is standard output")
+		fs.BoolVar(&a.BOM, "bom", true, "with --format csv: start with the UTF-8 byte order mark that Excel needs (--bom=false: none)")
 	case "import":
 		fs.StringVar(&a.In, "in", "-", "JSONL export to restore; - is standard input")
 	case "keys":

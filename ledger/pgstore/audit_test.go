@@ -80,7 +80,7 @@ func exportJSONL(t *testing.T, s *pgstore.Store) string {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	x, err := ledger.NewExporter(f, ledger.ExportJSONL)
+	x, err := ledger.NewExporter(f, ledger.ExportJSONL, false)
 	if err != nil {
 		t.Fatal(err)
 	}
