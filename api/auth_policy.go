@@ -38,6 +38,7 @@ var routePolicies = map[string]policy{
 	"GET /healthz":      {public: true},
 	"GET /readyz":       {public: true},
 	"GET /openapi.yaml": {public: true},
+	"GET /metrics":      {public: true},
 
 	"POST /v1/catalog/programs": {roles: admin},
 	"POST /v1/catalog/projects": {roles: admin},

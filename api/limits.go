@@ -162,7 +162,7 @@ func rateLimited(c echo.Context, retry time.Duration) error {
 func (s *Server) concurrencyMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		switch c.Path() {
-		case "/healthz", "/readyz":
+		case "/healthz", "/readyz", "/metrics":
 			return next(c)
 		}
 		select {

@@ -148,6 +148,7 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	default:
 		p = problemFor(err)
 	}
+	s.cfg.Observer.Refused(p.Code)
 	if p.Code == ledger.CodeInternal {
 		s.log.Error("internal error", "request_id", requestIDOf(c), "method", c.Request().Method,
 			"path", c.Request().URL.Path, "err", err)

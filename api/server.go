@@ -107,6 +107,12 @@ type Config struct {
 	Progress *projections.Progress
 	// Positions resolves ?known_at= of the progress routes; nil answers known_at 503.
 	Positions PositionFinder
+	// Observer receives every request's route, status and latency and every refusal's
+	// code (api/observe.go); nil observes nothing.
+	Observer Observer
+	// Metrics serves GET /metrics (the Prometheus exposition) without a token; nil
+	// answers it 404, as when the metrics listen on an address of their own.
+	Metrics http.Handler
 }
 
 // Server is the HTTP API of docs/design.md §10. It is safe for concurrent use.
@@ -138,6 +144,9 @@ func New(cfg Config) *Server {
 	if cfg.BatchBodyMaxBytes <= 0 {
 		cfg.BatchBodyMaxBytes = DefaultBatchBodyMaxBytes
 	}
+	if cfg.Observer == nil {
+		cfg.Observer = noObserver{}
+	}
 	s := &Server{cfg: cfg, log: cfg.Logger}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -148,7 +157,7 @@ func New(cfg Config) *Server {
 	e.HTTPErrorHandler = s.errorHandler
 	// Order: every answer gets its request id and secure headers; malformed requests are
 	// refused before the semaphore, authentication and the route's policy.
-	e.Use(requestIDMiddleware, s.recoverMiddleware, secureHeadersMiddleware, hygieneMiddleware,
+	e.Use(s.observeMiddleware, requestIDMiddleware, s.recoverMiddleware, secureHeadersMiddleware, hygieneMiddleware,
 		s.concurrencyMiddleware, s.authMiddleware)
 	s.routes(e)
 	for _, r := range e.Routes() {
@@ -212,6 +221,7 @@ func (s *Server) routes(e *echo.Echo) {
 
 	e.GET("/healthz", s.handleHealthz)
 	e.GET("/readyz", s.handleReadyz)
+	e.GET("/metrics", s.handleMetrics)
 	e.GET("/openapi.yaml", func(c echo.Context) error {
 		return c.Blob(http.StatusOK, "application/yaml", openAPISpec)
 	})

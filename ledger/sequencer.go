@@ -107,6 +107,10 @@ type SequencerConfig struct {
 	// OnCommit, if set, is called by the sequencer goroutine with every committed batch in
 	// position order. It must not block for long and must not modify the events.
 	OnCommit func(events []*Event)
+	// OnBatch, if set, is called by the sequencer goroutine once per committed batch with
+	// its number of events and how long the store's Append took (metrics). It is called
+	// once per batch, never per event, and must be cheap (an atomic update).
+	OnBatch func(events int, commit time.Duration)
 	// Now returns the recording time; nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -152,6 +156,10 @@ func (s *Sequencer) Load(ctx context.Context) error {
 
 // Head returns the last committed position, hash and time. It is safe for concurrent use.
 func (s *Sequencer) Head() Head { return *s.head.Load() }
+
+// QueueDepth returns how many requests wait for the sequencer (at most QueueMax). It
+// is safe for concurrent use.
+func (s *Sequencer) QueueDepth() int { return len(s.in) }
 
 // State returns the write model. Only for tests and tools, while Run is not running.
 func (s *Sequencer) State() *State {
@@ -309,7 +317,9 @@ func (s *Sequencer) process(ctx context.Context, batch []*Request) {
 	}
 
 	cctx, cancel := context.WithTimeout(ctx, commitTimeout)
+	appendStart := time.Now()
 	err := s.cfg.Store.Append(cctx, events, keys)
+	commitTime := time.Since(appendStart)
 	cancel()
 	recovered := false // read back by recoverCommit, which already handed them to OnCommit
 	if err != nil {
@@ -329,6 +339,9 @@ func (s *Sequencer) process(ctx context.Context, batch []*Request) {
 	s.publishHead()
 	if s.cfg.OnCommit != nil && !recovered {
 		s.cfg.OnCommit(events)
+	}
+	if s.cfg.OnBatch != nil {
+		s.cfg.OnBatch(len(events), commitTime)
 	}
 	for _, r := range live {
 		res := r.res

@@ -25,6 +25,7 @@ const (
 type Config struct {
 	DatabaseURL    string
 	HTTPAddr       string
+	MetricsAddr    string
 	DataDir        string
 	NATSURL        string
 	BootstrapToken string
@@ -60,6 +61,7 @@ func newConfig(fs *flag.FlagSet, cmd string) *Config {
 	c.str(fs, &c.LogLevel, "log-level", "LEDGER_LOG_LEVEL", "info", "log level: debug, info, warn or error")
 	if cmd == "serve" {
 		c.str(fs, &c.HTTPAddr, "http-addr", "LEDGER_HTTP_ADDR", defaultHTTPAddr, "address the HTTP API listens on")
+		c.str(fs, &c.MetricsAddr, "metrics-addr", "LEDGER_METRICS_ADDR", "", "serve GET /metrics (Prometheus) on this address only, e.g. 127.0.0.1:9090; empty: on --http-addr, without a token")
 		c.str(fs, &c.DataDir, "data-dir", "LEDGER_DATA_DIR", defaultDataDir, "directory for local state (embedded NATS store, keys)")
 		c.str(fs, &c.NATSURL, "nats-url", "LEDGER_NATS_URL", "", "external NATS server or cluster URL (nats://host:4222,nats://host2:4222); empty runs NATS in-process under --data-dir")
 		c.str(fs, &c.BootstrapToken, "bootstrap-token", "LEDGER_BOOTSTRAP_TOKEN", "", "admin token defined at start, kept in memory only (at least 16 characters)")
@@ -121,6 +123,11 @@ func (c *Config) finish(fs *flag.FlagSet) error {
 	if c.HTTPAddr != "" {
 		if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 			errs = append(errs, fmt.Errorf("http-addr: %v", err))
+		}
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			errs = append(errs, fmt.Errorf("metrics-addr: %v", err))
 		}
 	}
 	errs = append(errs, c.Access.check(c, c.cmd)...)

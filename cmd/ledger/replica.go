@@ -13,6 +13,7 @@ import (
 	"github.com/vnntp/ledger/ledger"
 	"github.com/vnntp/ledger/ledger/natsbus"
 	"github.com/vnntp/ledger/ledger/pgstore"
+	"github.com/vnntp/ledger/metrics"
 	"github.com/vnntp/ledger/projections"
 )
 
@@ -91,7 +92,11 @@ func serveReplica(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	followDone := make(chan error, 1)
 	go func() { followDone <- f.Run(fctx) }()
 
-	handler := httpHandler(api.Config{
+	m := metrics.New(metrics.Sources{
+		Head:        func() int64 { return r.Head().Position },
+		Projections: map[string]func() int64{"balances": r.balances.Position, "progress": r.progress.Position},
+	})
+	ac := api.Config{
 		Writer:         r,
 		Events:         store,
 		Audit:          store,
@@ -108,12 +113,18 @@ func serveReplica(ctx context.Context, cfg *Config, stdout io.Writer) error {
 			}
 			return nil
 		},
-	})
-	srv, url, httpDone, err := startHTTP(cfg, handler)
+	}
+	exposeMetrics(cfg, &ac, m)
+	srv, url, httpDone, err := startHTTP(cfg, httpHandler(ac))
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "ledger replica serving on %s (position %d)\n", url, r.Head().Position)
+	stopMetrics, err := serveMetrics(cfg, m, stdout)
+	if err != nil {
+		return stopHTTP(ctx, srv, err, log)
+	}
+	defer stopMetrics()
 	select {
 	case err = <-httpDone:
 	case err = <-followDone:

@@ -16,6 +16,7 @@ import (
 	"github.com/vnntp/ledger/demo"
 	"github.com/vnntp/ledger/ledger"
 	"github.com/vnntp/ledger/ledger/pgstore"
+	"github.com/vnntp/ledger/metrics"
 	"github.com/vnntp/ledger/projections"
 )
 
@@ -50,6 +51,7 @@ type node struct {
 	stopCP   func() // stops the checkpointer after signing the last head
 	progress *projections.Progress
 	bus      *bus
+	metrics  *metrics.Metrics
 }
 
 // onCommit hands every committed batch, in position order, to the in-memory projections,
@@ -86,7 +88,8 @@ func startNode(ctx context.Context, cfg *Config) (*node, error) {
 		store.Close()
 		return nil, err
 	}
-	n.seq = ledger.NewSequencer(ledger.SequencerConfig{Store: n.session, OnCommit: n.onCommit, Logger: log})
+	n.metrics = nodeMetrics(n)
+	n.seq = ledger.NewSequencer(ledger.SequencerConfig{Store: n.session, OnCommit: n.onCommit, OnBatch: n.metrics.Batch, Logger: log})
 	var runCtx context.Context
 	runCtx, n.cancel = context.WithCancel(context.Background())
 	// The projections fold the log while the write model loads it, each on its own core.
@@ -125,7 +128,7 @@ func startNode(ctx context.Context, cfg *Config) (*node, error) {
 		stopFanout()
 		return nil, err
 	}
-	n.handler = httpHandler(api.Config{
+	ac := api.Config{
 		Writer:         n.seq,
 		Events:         store,
 		Audit:          store,
@@ -142,7 +145,9 @@ func startNode(ctx context.Context, cfg *Config) (*node, error) {
 			}
 			return nil
 		},
-	})
+	}
+	exposeMetrics(cfg, &ac, n.metrics)
+	n.handler = httpHandler(ac)
 	return n, nil
 }
 
@@ -197,6 +202,11 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	n.ready.Store(true)
 	fmt.Fprintf(stdout, "ledger serving on %s (position %d)\n  dashboard: %s/  (sign in with a token)\n  API:       curl -s -H \"Authorization: Bearer $T\" %s/v1/head  (T: the bootstrap token)\n",
 		url, n.seq.Head().Position, url, url)
+	stopMetrics, err := serveMetrics(cfg, n.metrics, stdout)
+	if err != nil {
+		return stopHTTP(ctx, httpSrv, err, log)
+	}
+	defer stopMetrics()
 
 	select {
 	case err = <-httpDone:
