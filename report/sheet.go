@@ -33,10 +33,22 @@ type Cell struct {
 // from (as_of, position, head hash, filters), the column names and the rows, the total
 // last.
 type Sheet struct {
-	Title   string
-	Meta    [][2]string // label, value
-	Columns []string
-	Rows    [][]Cell
+	Title string
+	Meta  [][2]string // label, value as machines read it: ISO dates, basis codes (CSV, XLSX)
+	// MetaText holds, by index of Meta, the value as people read it in the sheet's
+	// language (31/05/2024, "năm kế hoạch"); the printed table uses it, "" or a missing
+	// entry means Meta's value.
+	MetaText []string
+	Columns  []string
+	Rows     [][]Cell
+}
+
+// setText gives Meta entry i the human text t.
+func (sh *Sheet) setText(i int, t string) {
+	for len(sh.MetaText) <= i {
+		sh.MetaText = append(sh.MetaText, "")
+	}
+	sh.MetaText[i] = t
 }
 
 // labels are the words of a report in one language.
@@ -48,6 +60,8 @@ type labels struct {
 	ownPlan, ownDisbursed, ownRate                              string
 	carriedPlan, carriedDisbursed, carriedRate                  string
 	years, counterpart, central, required, ratio, pass, yes, no string
+	counterpartRate                                             string
+	bases                                                       map[projections.Basis]string        // in words; none: the code
 	dims                                                        map[projections.Dimension][2]string // code column, name column
 }
 
@@ -61,6 +75,8 @@ var reportLabels = map[Lang]*labels{
 		carriedPlan: "Vốn chuyển sang", carriedDisbursed: "Giải ngân vốn chuyển sang", carriedRate: "Tỷ lệ vốn chuyển sang (%)",
 		years: "Năm kế hoạch", counterpart: "Vốn đối ứng", central: "Vốn ngân sách trung ương",
 		required: "Đối ứng tối thiểu", ratio: "Tỷ lệ đối ứng", pass: "Đạt", yes: "đạt", no: "không đạt",
+		counterpartRate: "Tỷ lệ đối ứng (%)",
+		bases:           map[projections.Basis]string{projections.BasisPlanYear: "năm kế hoạch", projections.BasisExecutionYear: "năm thực hiện"},
 		dims: map[projections.Dimension][2]string{
 			projections.GroupProvince:   {"Mã tỉnh", "Đơn vị (tỉnh)"},
 			projections.GroupDistrict:   {"Mã huyện", "Đơn vị (huyện)"},
@@ -80,6 +96,7 @@ var reportLabels = map[Lang]*labels{
 		carriedPlan: "Carried-in plan", carriedDisbursed: "Carried-in disbursed", carriedRate: "Carried-in rate (%)",
 		years: "Plan years", counterpart: "Counterpart", central: "Central budget", required: "Required",
 		ratio: "Ratio", pass: "Pass", yes: "yes", no: "NO",
+		counterpartRate: "Counterpart rate (%)",
 		dims: map[projections.Dimension][2]string{
 			projections.GroupProvince:   {"Province code", "Unit (province)"},
 			projections.GroupDistrict:   {"District code", "Unit (district)"},
@@ -130,6 +147,10 @@ func Layout(r projections.Report, f Filters, lang Lang) Sheet {
 		{l.headHash, hex.EncodeToString(r.HeadHash[:])},
 		{l.basis, string(r.Basis)},
 	}}
+	if !r.AsOf.IsZero() {
+		sh.setText(0, FormatDate(r.AsOf, lang))
+	}
+	sh.setText(3, l.bases[r.Basis])
 	if r.Year != 0 {
 		sh.Meta = append(sh.Meta, [2]string{l.year, strconv.Itoa(r.Year)})
 	}
@@ -205,12 +226,15 @@ func LayoutCounterpart(r projections.CounterpartReport, f Filters, lang Lang) Sh
 		{l.years, years},
 		{l.ratio, fmt.Sprintf("%d/%d", r.Ratio.Num, r.Ratio.Den)},
 	}}
+	if !r.AsOf.IsZero() {
+		sh.setText(0, FormatDate(r.AsOf, lang))
+	}
 	if s := f.String(); s != "" {
 		sh.Meta = append(sh.Meta, [2]string{l.filters, s})
 	}
 	sh.Meta = append(sh.Meta, [2]string{l.amountsIn, ""})
 	d := l.dims[projections.GroupProvince]
-	sh.Columns = []string{d[0], d[1], l.counterpart, l.central, l.required, l.rate, l.pass}
+	sh.Columns = []string{d[0], d[1], l.counterpart, l.central, l.required, l.counterpartRate, l.pass}
 	for _, row := range r.Rows {
 		pass := l.no
 		if row.Pass {

@@ -159,13 +159,17 @@ func WriteXLSX(w io.Writer, sh Sheet, lang Lang) (err error) {
 // tableGap separates the columns of a printed table.
 const tableGap = "  "
 
-// WriteTable prints sh as an aligned text table, as `ledger report` shows it: text
-// columns left-aligned, money with the language's thousands separator and rates
+// WriteTable prints sh as an aligned text table, as `ledger report` shows it: the header
+// block as people read it in lang (Sheet.MetaText: 31/05/2024 in Vietnamese, the basis
+// in words), text columns left-aligned, money with the language's thousands separator and rates
 // right-aligned.
 func WriteTable(w io.Writer, sh Sheet, lang Lang) error {
 	var b strings.Builder
 	b.WriteString(sh.Title + "\n")
-	for _, m := range sh.Meta {
+	for i, m := range sh.Meta {
+		if i < len(sh.MetaText) && sh.MetaText[i] != "" {
+			m[1] = sh.MetaText[i]
+		}
 		if m[1] == "" {
 			b.WriteString(m[0] + "\n")
 		} else {

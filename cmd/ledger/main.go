@@ -31,22 +31,58 @@ Commands:
   keys      generate a checkpoint signing key (--generate --out FILE) or list the registered keys
   token     create, list or revoke access tokens: ledger token create --role officer --unit 062 --name NAME
   bench     measure the write path against a same-run baseline (scratch databases)
-  help      show help for a command: ledger help serve
+  help      show help for a command: ledger help serve (ledger help help)
 
 Every flag can also be set by an environment variable (LEDGER_*); run
-"ledger <command> --help" to see them.
+"ledger help <command>" to see them. Durations take hours (720h) or days (30d).
+
+Exit status: 0 done; 1 the command ran and found problems (verify: the chain is not
+intact); 2 it could not run as asked (unknown command, bad flag or argument, refused
+input, database or server unreachable).
 `
+
+// helpHelp is what `ledger help help` prints.
+const helpHelp = `ledger help — show how to use ledger or one of its commands.
+
+Usage:
+  ledger help             the list of commands
+  ledger help <command>   the command's flags and their environment variables
+  ledger <command> --help the same
+`
+
+// Exit statuses of the ledger command (documented in usage).
+const (
+	exitOK       = 0
+	exitFindings = 1
+	exitUsage    = 2
+)
+
+// findingsError is the error of a command that ran to its end and found problems: the
+// exit status is exitFindings, not exitUsage.
+type findingsError struct{ error }
+
+func (f findingsError) Unwrap() error { return f.error }
+
+// exitCode maps run's error to the exit status.
+func exitCode(err error) int {
+	var f findingsError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &f):
+		return exitFindings
+	}
+	return exitUsage
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "ledger:", err)
-		}
-		os.Exit(2)
+		fmt.Fprintln(os.Stderr, "ledger:", err)
 	}
+	os.Exit(exitCode(err))
 }
 
 // command is one subcommand: its flags and what it does.
@@ -79,38 +115,82 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	name := args[0]
 	if name == "help" {
-		if len(args) < 2 {
+		switch {
+		case len(args) == 1:
 			fmt.Fprint(stdout, usage)
 			return nil
+		case len(args) > 2:
+			return fmt.Errorf("help takes one command, got %q; run \"ledger help\"", args[1:])
+		case args[1] == "help":
+			fmt.Fprint(stdout, helpHelp)
+			return nil
 		}
-		name, args = args[1], []string{args[1], "--help"}
-	}
-	for _, c := range commands {
-		if c.name != name {
-			continue
+		c, err := findCommand(args[1])
+		if err != nil {
+			return err
 		}
 		fs := flag.NewFlagSet("ledger "+c.name, flag.ContinueOnError)
-		fs.SetOutput(stderr)
-		cfg := newConfig(fs, c.name)
-		fs.Usage = func() {
-			fmt.Fprintf(stderr, "ledger %s — %s\n\nUsage:\n  ledger %s [flags]\n\nFlags (environment variable in brackets):\n", c.name, c.summary, c.name)
-			fs.PrintDefaults()
-		}
-		if err := fs.Parse(args[1:]); err != nil {
-			return err
-		}
-		if c.args {
-			var err error
-			if cfg.Args, err = interleaved(fs); err != nil {
-				return err
-			}
-		} else if fs.NArg() > 0 {
-			return fmt.Errorf("%s: unexpected arguments %q", c.name, fs.Args())
-		}
-		if err := cfg.finish(fs); err != nil {
-			return err
-		}
-		return c.run(ctx, cfg, stdout)
+		newConfig(fs, c.name)
+		printHelp(stdout, c, fs)
+		return nil
 	}
-	return fmt.Errorf("unknown command %q; run \"ledger help\"", name)
+	c, err := findCommand(name)
+	if err != nil {
+		return err
+	}
+	// Flag errors are one line (main prints it) that points to the help; the help itself
+	// goes to stdout only when asked for.
+	fs := flag.NewFlagSet("ledger "+c.name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	cfg := newConfig(fs, c.name)
+	parse := func(err error) error {
+		if errors.Is(err, flag.ErrHelp) {
+			printHelp(stdout, c, fs)
+			return errHelpShown
+		}
+		return fmt.Errorf("%s: %v (see \"ledger help %s\")", c.name, err, c.name)
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return helpOrError(parse(err))
+	}
+	if c.args {
+		if cfg.Args, err = interleaved(fs); err != nil {
+			return helpOrError(parse(err))
+		}
+	} else if fs.NArg() > 0 {
+		return fmt.Errorf("%s: unexpected arguments %q", c.name, fs.Args())
+	}
+	if err := cfg.finish(fs); err != nil {
+		return err
+	}
+	return c.run(ctx, cfg, stdout)
+}
+
+// errHelpShown stands for a --help that was answered: the command ends with status 0.
+var errHelpShown = errors.New("help shown")
+
+func helpOrError(err error) error {
+	if err == errHelpShown {
+		return nil
+	}
+	return err
+}
+
+// findCommand returns the command called name.
+func findCommand(name string) (*command, error) {
+	for i := range commands {
+		if commands[i].name == name {
+			return &commands[i], nil
+		}
+	}
+	return nil, fmt.Errorf("unknown command %q; run \"ledger help\"", name)
+}
+
+// printHelp writes the help of c: its summary, usage and flags with their variables.
+func printHelp(w io.Writer, c *command, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "ledger %s — %s\n\nUsage:\n  ledger %s [flags]\n\nFlags (environment variable in brackets):\n", c.name, c.summary, c.name)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
 }

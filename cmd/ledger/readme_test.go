@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -45,7 +46,8 @@ func TestReadmeExamples(t *testing.T) {
 	if !strings.Contains(string(makefile), "DEMO_BOOTSTRAP_TOKEN ?= "+m[1]+"\n") {
 		t.Errorf("the README's T=%s is not the bootstrap token of `make run` (DEMO_BOOTSTRAP_TOKEN in the Makefile)", m[1])
 	}
-	s := startServer(t, testenv.DB(t), "--demo", "--bootstrap-token", m[1])
+	dbURL := testenv.DB(t)
+	s := startServer(t, dbURL, "--demo", "--bootstrap-token", m[1])
 	body := strings.Replace(script.String(), "L=http://127.0.0.1:8080", "L="+s.url, 1)
 	prelude := "set -euo pipefail\ncurl() { command curl --write-out '%{stderr}HTTP %{http_code}\\n' \"$@\"; }\n"
 	cmd := exec.Command("bash", "-c", prelude+body)
@@ -72,5 +74,37 @@ func TestReadmeExamples(t *testing.T) {
 	}
 	if calls < 25 {
 		t.Errorf("only %d curl calls ran; the README examples were not all executed", calls)
+	}
+	readmeCommands(t, string(readme), dbURL)
+}
+
+// readmeCommands runs the block of `ledger` commands under "Against the demo database"
+// in the README's "Commands" section with the binary this test built, against the
+// database the API examples just wrote to, and checks what the comments promise.
+func readmeCommands(t *testing.T, readme, dbURL string) {
+	t.Helper()
+	start := strings.Index(readme, "Against the demo database")
+	if start < 0 {
+		t.Fatal(`README has no "Against the demo database" block of commands`)
+	}
+	m := regexp.MustCompile("(?s)```sh\n(.*?)```").FindStringSubmatch(readme[start:])
+	if m == nil {
+		t.Fatal("no sh block after \"Against the demo database\"")
+	}
+	cmd := exec.Command("bash", "-c", "set -euo pipefail\n"+m[1])
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(binary)+":"+os.Getenv("PATH"), "LEDGER_DATABASE_URL="+dbURL)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("README commands failed: %v\n%s", err, out)
+	}
+	for _, want := range []string{"no unit 999 in the catalog", "beyond the head", "exit 2", "ok ", "Tính đến hết ngày: 31/05/2024",
+		"Cơ sở: năm kế hoạch", "Tỷ lệ đối ứng (%)", "ledger help — show how", "Báo cáo tiến độ giải ngân"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("README commands: output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(string(out), "NOT intact") || strings.Count(string(out), "exit 2") != 2 {
+		t.Errorf("README commands: want two usage errors and no finding:\n%s", out)
 	}
 }

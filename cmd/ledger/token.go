@@ -50,7 +50,8 @@ func (a *AccessConfig) register(fs *flag.FlagSet, c *Config, cmd string) {
 		fs.StringVar(&a.Role, "role", "", "create: officer, leader, auditor or admin")
 		fs.StringVar(&a.Unit, "unit", "", "create: unit id whose subtree an officer or leader is held to (default: every unit)")
 		fs.StringVar(&a.Name, "name", "", "create: the token's name, recorded as the actor of every event it writes")
-		fs.DurationVar(&a.Expires, "expires", api.TokenDefaultTTL, "create: lifetime of the token (at most 8784h)")
+		a.Expires = api.TokenDefaultTTL
+		fs.Var(durationFlag{&a.Expires}, "expires", "create: lifetime of the token, in days (90d) or hours (720h); at most 366d")
 	}
 }
 
@@ -95,7 +96,7 @@ func interleaved(fs *flag.FlagSet) ([]string, error) {
 }
 
 const tokenUsage = `usage:
-  ledger token create --role officer|leader|auditor|admin --name NAME [--unit UNIT] [--expires 720h]
+  ledger token create --role officer|leader|auditor|admin --name NAME [--unit UNIT] [--expires 30d]
   ledger token list
   ledger token revoke ID`
 
@@ -122,6 +123,18 @@ func token(ctx context.Context, cfg *Config, stdout io.Writer) error {
 		}
 		if err != nil {
 			return fmt.Errorf("token create: --%s", ledger.Field(err)+": "+errMessage(err))
+		}
+		if spec.Unit != "" {
+			known, err := st.UnitExists(ctx, spec.Unit)
+			if err != nil {
+				return err
+			}
+			if !known {
+				// The API refuses the same (422 unknown_reference): a token held to a unit
+				// that does not exist would see nothing, and a unit registered later under
+				// that id would silently widen it.
+				return fmt.Errorf("token create: --unit: no unit %s in the catalog", spec.Unit)
+			}
 		}
 		t, secret, err := st.CreateToken(ctx, spec, cliActor(), now)
 		if err != nil {

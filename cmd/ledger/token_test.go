@@ -227,6 +227,7 @@ func TestServerRunsAsAppRole(t *testing.T) {
 // TestTokenCommand runs `ledger token create|list|revoke` as written in the README.
 func TestTokenCommand(t *testing.T) {
 	dbURL := testenv.DB(t)
+	startACNode(t, dbURL) // the demo's catalog: --unit must name a registered unit
 	ctx := context.Background()
 	var out bytes.Buffer
 	args := []string{"token", "create", "--role", "officer", "--unit", "062", "--name", "Kế toán Ngân Sơn", "--expires", "720h",
@@ -266,6 +267,7 @@ func TestTokenCommand(t *testing.T) {
 		{"token", "create", "--role", "auditor", "--unit", "062", "--name", "x"},
 		{"token", "create", "--role", "officer", "--name", ""},
 		{"token", "create", "--role", "officer", "--name", "x", "--expires", "10000h"},
+		{"token", "create", "--role", "officer", "--name", "x", "--unit", "999"},
 		{"token", "revoke", "not-a-uuid"},
 		{"token", "revoke"},
 		{"token", "delete"},

@@ -119,12 +119,21 @@ func verify(ctx context.Context, cfg *Config, stdout io.Writer) error {
 		return err
 	}
 	defer store.Close()
+	head, _, err := store.Head(ctx)
+	if err != nil {
+		return err
+	}
+	// A range beyond the head is a mistake in the command, not a finding about the chain.
+	if cfg.Audit.From > max(head, 1) || cfg.Audit.To > head {
+		return fmt.Errorf("verify: --from %d --to %d is beyond the head (position %d); nothing to check there",
+			cfg.Audit.From, cfg.Audit.To, head)
+	}
 	rep, err := verifyStore(ctx, store, ledger.VerifyOptions{From: cfg.Audit.From, To: cfg.Audit.To}, stdout, cfg.Audit.stderr())
 	if err != nil {
 		return err
 	}
 	if !rep.OK {
-		return fmt.Errorf("verify: the chain is NOT intact: %w", rep.Finding)
+		return findingsError{fmt.Errorf("verify: the chain is NOT intact: %w", rep.Finding)}
 	}
 	return nil
 }

@@ -101,7 +101,7 @@ func TestExportImportVerifyCommands(t *testing.T) {
 	if err := run(ctx, []string{"export", "--database-url", src, "--format", "csv", "--after", "3"}, &out, &errOut); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(out.String(), strings.Join(ledger.ExportCSVColumns, ",")+"\n4,") {
+	if !strings.HasPrefix(out.String(), ledger.UTF8BOM+strings.Join(ledger.ExportCSVColumns, ",")+"\n4,") {
 		t.Fatalf("csv export starts %.200q", out.String())
 	}
 }
