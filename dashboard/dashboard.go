@@ -235,6 +235,11 @@ type page struct {
 	AsOfValue, YearValue     string
 
 	Position int64 // the ledger position shown; the live-update script compares it
+	// Live makes the page follow the ledger's head (data-position, data-live): only the
+	// data pages do; an error page never does, or the feed would reload it in a loop.
+	Live bool
+	// PeriodEnds are the quick choices of the as-of date.
+	PeriodEnds []quickDate
 
 	Overview *overviewView
 	Trend    *trendView
@@ -273,7 +278,8 @@ func (p *page) Hidden() [][2]string {
 // newPage starts a data page for the signed-in principal pr: words, controls and scope.
 func (s *Server) newPage(pr *ledger.Principal, st dashState, path, title string) *page {
 	w := wordsOf(st.Lang)
-	p := &page{W: w, Lang: st.Lang, Title: title, Who: pr.Actor(), Path: path, state: st, Scope: w.Everything}
+	p := &page{W: w, Lang: st.Lang, Title: title, Who: pr.Actor(), Path: path, state: st, Scope: w.Everything, Live: true}
+	p.PeriodEnds = p.periodEnds(ledger.DateOf(s.now().In(vietnamTime)))
 	if !st.AsOf.IsZero() {
 		p.AsOfValue = st.AsOf.String()
 	}
@@ -288,7 +294,11 @@ func (s *Server) newPage(pr *ledger.Principal, st dashState, path, title string)
 		if u := cat.Units[scope]; u != nil {
 			p.Scope = u.Name
 		}
-		p.Programs = append(p.Programs, option{"", w.AllPrograms, st.Program == ""})
+		// With several programs a report by project needs one: "every program" is offered
+		// only when there is one, and the default (resolveDefaults) is a program.
+		if len(cat.Programs) <= 1 {
+			p.Programs = append(p.Programs, option{"", w.AllPrograms, st.Program == ""})
+		}
 		for _, code := range sortedKeys(cat.Programs) {
 			p.Programs = append(p.Programs, option{code, code + " — " + cat.Programs[code].Name, code == st.Program})
 		}
@@ -321,8 +331,18 @@ func (s *Server) dashRequest(c echo.Context) (*ledger.Principal, dashState, erro
 	if err != nil {
 		return pr, st, err
 	}
-	// Every data page reads the Balances projection (catalog, scope, lines).
-	return pr, st, s.cfg.API.AwaitBalances(c)
+	// Every data page reads the Balances projection (catalog, scope) and the Progress
+	// projection (figures as of the date, default program).
+	if err := s.cfg.API.AwaitBalances(c); err != nil {
+		return pr, st, err
+	}
+	if s.cfg.Progress != nil {
+		if err := s.cfg.API.AwaitProgress(c); err != nil {
+			return pr, st, err
+		}
+	}
+	s.resolveDefaults(pr, &st)
+	return pr, st, nil
 }
 
 // renderPage executes template name with p and sends it, compressed when the client
@@ -383,7 +403,7 @@ func (s *Server) dashError(c echo.Context, err error, lang report.Lang) error {
 	}
 	w := wordsOf(lang)
 	return s.renderPage(c, status, "error", &page{W: w, Lang: lang, Title: w.Error, Message: msg,
-		Who: actorIfAny(c), state: dashState{Lang: lang}, Path: dashOverviewPath})
+		Who: actorIfAny(c), state: dashState{Lang: lang}, Path: dashOverviewPath, Live: false})
 }
 
 func actorIfAny(c echo.Context) string {
@@ -634,23 +654,30 @@ type lineRow struct {
 
 type linesView struct {
 	Heading  string
+	AsOf     string
 	Position string
+	HeadHash string
 	Rows     []lineRow
 	Total    figures
 	TooMany  bool
 }
 
+// handleDashLines lists the budget lines of a unit or a project with their figures at
+// the page's controls (as-of date, basis, year, program, source), computed by the same
+// projection as the overview: the rate clicked there is the total shown here.
 func (s *Server) handleDashLines(c echo.Context) error {
 	pr, st, err := s.dashRequest(c)
 	if err != nil {
 		return s.dashError(c, err, st.Lang)
+	}
+	if s.cfg.Progress == nil {
+		return s.dashError(c, errNoProgress, st.Lang)
 	}
 	w := wordsOf(st.Lang)
 	scope := pr.Scope()
 	p := s.newPage(pr, st, dashLinesPath, w.Lines)
 	lv := &linesView{}
 	var refused error
-	var plan, disb int64
 	s.cfg.Balances.Read(func(state *ledger.State) {
 		cat := &state.Catalog
 		if st.Unit != "" {
@@ -674,42 +701,34 @@ func (s *Server) handleDashLines(c echo.Context) error {
 			}
 			lv.Heading = strings.TrimPrefix(lv.Heading+" · "+name, " · ")
 		}
-		lv.Position = formatCount(state.Head, st.Lang)
-		p.Position = state.Head
-		state.Lines(func(b *ledger.LineBalance) {
-			l := b.Line
-			if st.Program != "" && l.Program != st.Program || st.Source != "" && l.Source != st.Source ||
-				st.Year != 0 && l.Year != st.Year ||
-				st.Project != "" && !cat.IsProjectWithin(l.Program, l.Project, st.Project) ||
-				st.Unit != "" && !cat.IsUnitWithin(l.Unit, st.Unit) ||
-				!ledger.LineWithin(cat, &l, scope) {
-				return
-			}
-			plan += b.Plan()
-			disb += b.NetDisbursed()
-			if len(lv.Rows) > linesShownMax {
-				return
-			}
-			unitName := l.Unit
-			if u := cat.Units[l.Unit]; u != nil {
-				unitName = u.Name
-			}
-			id := l.ID()
-			a := projections.Amounts{Plan: b.Plan(), Disbursed: b.NetDisbursed(), Available: b.Available(),
-				Rate: projections.RateOf(b.NetDisbursed(), b.Plan())}
-			lv.Rows = append(lv.Rows, lineRow{ID: id, Href: p.Link(dashLinePath, "id", id), Unit: unitName,
-				figures: figuresOf(a, st.Lang)})
-		})
 	})
 	if refused != nil {
 		return s.dashError(c, refused, st.Lang)
 	}
-	slices.SortFunc(lv.Rows, func(a, b lineRow) int { return strings.Compare(a.ID, b.ID) })
-	if len(lv.Rows) > linesShownMax {
-		lv.Rows, lv.TooMany = lv.Rows[:linesShownMax], true
+	unit := st.Unit
+	if unit == "" {
+		unit = scope
 	}
-	lv.Total = figuresOf(projections.Amounts{Plan: plan, Disbursed: disb, Available: plan - disb,
-		Rate: projections.RateOf(disb, plan)}, st.Lang)
+	q := st.baseQuery(unit)
+	q.Project = st.Project
+	r, err := s.cfg.Progress.Lines(q)
+	if err != nil {
+		return s.dashError(c, err, st.Lang)
+	}
+	for _, row := range r.Rows {
+		if len(lv.Rows) == linesShownMax {
+			lv.TooMany = true
+			break
+		}
+		id := row.Key[0]
+		lv.Rows = append(lv.Rows, lineRow{ID: id, Href: p.Link(dashLinePath, "id", id), Unit: row.Name[0],
+			figures: figuresOf(row.Amounts, st.Lang)})
+	}
+	lv.Total = figuresOf(r.Total.Amounts, st.Lang)
+	lv.AsOf = report.FormatDate(st.AsOf, st.Lang)
+	lv.Position = formatCount(r.Position, st.Lang)
+	lv.HeadHash = hex.EncodeToString(r.HeadHash[:])[:hashShortLen]
+	p.Position = r.Position
 	if lv.Heading == "" {
 		lv.Heading = p.Scope
 	}
@@ -719,11 +738,14 @@ func (s *Server) handleDashLines(c echo.Context) error {
 
 type eventRow struct {
 	Position, Type, When, Recorded, Who, Document, Amount, Running string
-	Out                                                            bool // the event took money off the line
+	Out                                                            bool   // the event took money off the line
+	Effect                                                         effect // what it did to the line, for its colour
+	Later                                                          bool   // effective after the page's as-of date
 }
 
 type lineView struct {
 	ID, Unit, Project, Source, Year string
+	AsOf, Position                  string
 	Rows                            []eventRow
 	Balance                         figures
 	TooMany                         bool
@@ -755,18 +777,36 @@ func (s *Server) handleDashLine(c echo.Context) error {
 		if u := state.Catalog.Units[l.Unit]; u != nil {
 			lv.Unit = u.Name
 		}
-		if b := state.Line(l); b != nil {
-			found = true
-			lv.Balance = figuresOf(projections.Amounts{Plan: b.Plan(), Disbursed: b.NetDisbursed(), Available: b.Available(),
-				Rate: projections.RateOf(b.NetDisbursed(), b.Plan())}, st.Lang)
-		}
-		p.Position = state.Head
+		found = state.Line(l) != nil
 	})
 	if !found {
 		return s.dashError(c, &ledger.Error{Code: ledger.CodeNotFound, Field: "id", Message: "no event has touched line " + id}, st.Lang)
 	}
+	// The line's figures at the page's controls, from the projection the overview and
+	// the drill-down use.
+	if s.cfg.Progress != nil {
+		q := st.baseQuery(l.Unit)
+		q.Program, q.Project, q.Source = l.Program, l.Project, l.Source
+		if st.Basis != projections.BasisExecutionYear {
+			q.Year = l.Year
+		}
+		r, err := s.cfg.Progress.Lines(q)
+		if err != nil {
+			return s.dashError(c, err, st.Lang)
+		}
+		var a projections.Amounts
+		for _, row := range r.Rows {
+			if row.Key[0] == id {
+				a = row.Amounts
+			}
+		}
+		lv.Balance = figuresOf(a, st.Lang)
+		p.Position = r.Position
+	}
+	lv.AsOf, lv.Position = report.FormatDate(st.AsOf, st.Lang), formatCount(p.Position, st.Lang)
 	var after, available int64
-	for len(lv.Rows) < lineEventsMax {
+	done := false
+	for !done && len(lv.Rows) < lineEventsMax {
 		evs, err := s.cfg.Events.LineEvents(c.Request().Context(), id, after, lineEventsPage)
 		if err != nil {
 			return s.dashError(c, fmt.Errorf("read line events: %w", err), st.Lang)
@@ -776,13 +816,18 @@ func (s *Server) handleDashLine(c echo.Context) error {
 				lv.TooMany = true
 				break
 			}
+			if p.Position != 0 && e.Position > p.Position {
+				done = true // recorded after the figures shown
+				break
+			}
 			delta := lineEffect(e, l)
 			available += delta
 			lv.Rows = append(lv.Rows, eventRow{Position: strconv.FormatInt(e.Position, 10),
 				Type: w.EventTypes[e.Type], When: report.FormatDate(e.EffectiveDate, st.Lang),
-				Recorded: e.RecordedAt.In(vietnamTime).Format("2006-01-02 15:04"), Who: e.Meta.Actor,
+				Recorded: formatRecorded(e.RecordedAt, st.Lang), Who: e.Meta.Actor,
 				Document: documentOf(e, st.Lang), Amount: report.FormatDong(e.Data.Amount, st.Lang),
-				Running: report.FormatDong(available, st.Lang), Out: delta < 0})
+				Running: report.FormatDong(available, st.Lang), Out: delta < 0, Effect: effectOn(e, l),
+				Later: e.EffectiveDate > st.AsOf})
 			after = e.Position
 		}
 		if len(evs) < lineEventsPage || lv.TooMany {
@@ -791,6 +836,13 @@ func (s *Server) handleDashLine(c echo.Context) error {
 	}
 	p.LineV = lv
 	return s.renderPage(c, http.StatusOK, "line", p)
+}
+
+// formatRecorded writes a recording time in Vietnam's time, in the language's one date
+// format: 31/05/2024 14:05 (vi) or 2024-05-31 14:05 (en).
+func formatRecorded(t time.Time, lang report.Lang) string {
+	t = t.In(vietnamTime)
+	return report.FormatDate(ledger.DateOf(t), lang) + " " + t.Format("15:04")
 }
 
 // lineEffect is what event e did to the available balance of line l: the sum of its

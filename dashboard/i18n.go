@@ -31,6 +31,10 @@ type dashWords struct {
 
 	Error, ErrorHint string
 
+	Today, PeriodEnds, LaterNote string
+	// Effects names what an event did to a line, in the legend of its colours.
+	Effects map[effect]string
+
 	// EventTypes names the event types shown on a line.
 	EventTypes map[ledger.EventType]string
 	// Levels names unit levels as the heading of a by-unit ranking.
@@ -68,6 +72,9 @@ var dashVI = &dashWords{
 	Amount: "Số tiền", Running: "Còn lại sau sự kiện", Type: "Loại", Back: "Quay lại", MoreEvents: "Xem tiếp",
 	Payee: "Đơn vị nhận",
 	Error: "Không thể hiển thị trang", ErrorHint: "Kiểm tra bộ lọc rồi thử lại.",
+	Effects: map[effect]string{effectPlanUp: "tăng vốn", effectPlanDown: "giảm vốn", effectSpent: "giải ngân",
+		effectReturned: "thu hồi", effectCarried: "chuyển nguồn", effectSettled: "thanh toán tạm ứng"},
+	Today: "Hôm nay", PeriodEnds: "Kỳ báo cáo", LaterNote: "Sự kiện in nhạt có ngày hiệu lực sau ngày tính đến: chưa tính vào số liệu trên.",
 	EventTypes: map[ledger.EventType]string{
 		ledger.TypeAllocated: "Giao vốn", ledger.TypeTransferred: "Điều chuyển",
 		ledger.TypeCarriedOver: "Chuyển nguồn", ledger.TypeCancelled: "Hủy dự toán",
@@ -112,6 +119,9 @@ var dashEN = &dashWords{
 	Amount: "Amount", Running: "Available after", Type: "Type", Back: "Back", MoreEvents: "More",
 	Payee: "Payee",
 	Error: "The page cannot be shown", ErrorHint: "Check the filters and try again.",
+	Effects: map[effect]string{effectPlanUp: "capital in", effectPlanDown: "capital out", effectSpent: "disbursed",
+		effectReturned: "returned", effectCarried: "carried over", effectSettled: "advance settled"},
+	Today: "Today", PeriodEnds: "Report dates", LaterNote: "Events in grey take effect after the as-of date: the figures above leave them out.",
 	EventTypes: map[ledger.EventType]string{
 		ledger.TypeAllocated: "Allocation", ledger.TypeTransferred: "Transfer",
 		ledger.TypeCarriedOver: "Carry-over", ledger.TypeCancelled: "Cancellation",

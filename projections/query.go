@@ -413,6 +413,11 @@ type acc struct{ plan, disb, cPlan, cDisb int64 }
 func (p *Progress) Query(q Query) (Report, error) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
+	return p.query(q, false)
+}
+
+// query computes Query's report, or with perLine one row per budget line (Lines).
+func (p *Progress) query(q Query, perLine bool) (Report, error) {
 
 	if len(q.GroupBy) > groupByMax {
 		return Report{}, invalidArg("group_by", "takes at most %d dimensions, got %d", groupByMax, len(q.GroupBy))
@@ -463,7 +468,22 @@ func (p *Progress) Query(q Query) (Report, error) {
 	index := map[uint64]int{}
 	var groups []uint64
 	var accs []acc
+	var lineIndex map[*lineRec]int // perLine: line → index in accs and lines
+	var lines []*lineRec
 	get := func(l *lineRec) *acc {
+		if perLine {
+			i, ok := lineIndex[l]
+			if !ok {
+				if lineIndex == nil {
+					lineIndex = map[*lineRec]int{}
+				}
+				i = len(accs)
+				lineIndex[l] = i
+				lines = append(lines, l)
+				accs = append(accs, acc{})
+			}
+			return &accs[i]
+		}
 		var key uint64
 		for i, d := range ds {
 			key |= uint64(uint32(p.groupValue(l, d))) << (32 * i)
@@ -510,6 +530,14 @@ func (p *Progress) Query(q Query) (Report, error) {
 		total.disb += a.disb
 		total.cPlan += a.cPlan
 		total.cDisb += a.cDisb
+		if perLine {
+			if a != (acc{}) {
+				row := p.lineRow(lines[i])
+				fill(&row, a, exec)
+				r.Rows = append(r.Rows, row)
+			}
+			continue
+		}
 		if a == (acc{}) || len(ds) == 0 {
 			continue // without group_by, the total is the whole report
 		}
