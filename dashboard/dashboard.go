@@ -136,7 +136,7 @@ func parseDashState(q url.Values) (dashState, error) {
 	}
 	var err error
 	if v := q.Get("as_of"); v != "" {
-		if st.AsOf, err = ledger.ParseDate(v, "as_of"); err != nil {
+		if st.AsOf, err = parseAsOf(v); err != nil {
 			return st, err
 		}
 	}
@@ -281,7 +281,7 @@ func (s *Server) newPage(pr *ledger.Principal, st dashState, path, title string)
 	p := &page{W: w, Lang: st.Lang, Title: title, Who: pr.Actor(), Path: path, state: st, Scope: w.Everything, Live: true}
 	p.PeriodEnds = p.periodEnds(ledger.DateOf(s.now().In(vietnamTime)))
 	if !st.AsOf.IsZero() {
-		p.AsOfValue = st.AsOf.String()
+		p.AsOfValue = report.FormatDate(st.AsOf, st.Lang) // the page's one date format
 	}
 	if st.Year != 0 {
 		p.YearValue = strconv.Itoa(st.Year)

@@ -184,3 +184,16 @@ func TestDashboardAssetsAndSignin(t *testing.T) {
 		t.Errorf("GET / without a session: %d %q", rec.Code, rec.Header().Get("Location"))
 	}
 }
+
+func TestParseAsOf(t *testing.T) {
+	for in, want := range map[string]string{"2024-05-31": "2024-05-31", "31/05/2024": "2024-05-31", "1/6/2024": "2024-06-01"} {
+		if d, err := parseAsOf(in); err != nil || d.String() != want {
+			t.Errorf("parseAsOf(%q) = %v, %v; want %s", in, d, err, want)
+		}
+	}
+	for _, bad := range []string{"31/02/2024", "2024/05/31", "31-05-2024", "x"} {
+		if _, err := parseAsOf(bad); err == nil {
+			t.Errorf("parseAsOf(%q) accepted", bad)
+		}
+	}
+}

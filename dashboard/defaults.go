@@ -1,6 +1,8 @@
 package dashboard
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/vnntp/ledger/ledger"
@@ -142,4 +144,16 @@ func (p *page) EffectLegend() [][2]string {
 		out[i] = [2]string{string(e), p.W.Effects[e]}
 	}
 	return out
+}
+
+// parseAsOf reads the as-of date as links carry it (YYYY-MM-DD) or as a Vietnamese reader
+// types it in the control (dd/mm/yyyy, the format the page shows). It returns
+// invalid_argument on field "as_of".
+func parseAsOf(v string) (ledger.Date, error) {
+	if d, m, ok := strings.Cut(v, "/"); ok {
+		if m, y, ok := strings.Cut(m, "/"); ok && len(d) <= 2 && len(m) <= 2 && len(y) == 4 {
+			v = y + "-" + fmt.Sprintf("%02s-%02s", m, d)
+		}
+	}
+	return ledger.ParseDate(v, "as_of")
 }

@@ -31,7 +31,7 @@ type dashWords struct {
 
 	Error, ErrorHint string
 
-	Today, PeriodEnds, LaterNote string
+	Today, PeriodEnds, LaterNote, DatePattern string
 	// Effects names what an event did to a line, in the legend of its colours.
 	Effects map[effect]string
 
@@ -74,7 +74,7 @@ var dashVI = &dashWords{
 	Error: "Không thể hiển thị trang", ErrorHint: "Kiểm tra bộ lọc rồi thử lại.",
 	Effects: map[effect]string{effectPlanUp: "tăng vốn", effectPlanDown: "giảm vốn", effectSpent: "giải ngân",
 		effectReturned: "thu hồi", effectCarried: "chuyển nguồn", effectSettled: "thanh toán tạm ứng"},
-	Today: "Hôm nay", PeriodEnds: "Kỳ báo cáo", LaterNote: "Sự kiện in nhạt có ngày hiệu lực sau ngày tính đến: chưa tính vào số liệu trên.",
+	DatePattern: "dd/mm/yyyy", Today: "Hôm nay", PeriodEnds: "Kỳ báo cáo", LaterNote: "Sự kiện in nhạt có ngày hiệu lực sau ngày tính đến: chưa tính vào số liệu trên.",
 	EventTypes: map[ledger.EventType]string{
 		ledger.TypeAllocated: "Giao vốn", ledger.TypeTransferred: "Điều chuyển",
 		ledger.TypeCarriedOver: "Chuyển nguồn", ledger.TypeCancelled: "Hủy dự toán",
@@ -121,7 +121,7 @@ var dashEN = &dashWords{
 	Error: "The page cannot be shown", ErrorHint: "Check the filters and try again.",
 	Effects: map[effect]string{effectPlanUp: "capital in", effectPlanDown: "capital out", effectSpent: "disbursed",
 		effectReturned: "returned", effectCarried: "carried over", effectSettled: "advance settled"},
-	Today: "Today", PeriodEnds: "Report dates", LaterNote: "Events in grey take effect after the as-of date: the figures above leave them out.",
+	DatePattern: "yyyy-mm-dd", Today: "Today", PeriodEnds: "Report dates", LaterNote: "Events in grey take effect after the as-of date: the figures above leave them out.",
 	EventTypes: map[ledger.EventType]string{
 		ledger.TypeAllocated: "Allocation", ledger.TypeTransferred: "Transfer",
 		ledger.TypeCarriedOver: "Carry-over", ledger.TypeCancelled: "Cancellation",

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -296,15 +297,33 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 // and its events, then sign in as a leader of Pác Nặm and see Pác Nặm only. With
 // LEDGER_UPDATE_SCREENSHOTS=1 it writes the screenshots of docs/screenshots/. It fails,
 // never skips, without Chromium.
+// Browser test settings: the forced error page and how long it is watched; the phone's
+// screen (an iPhone 12–15) and the least height of chart text on it.
+const (
+	forcedErrorQuery = "as_of=2024-02-30"
+	errorWatch       = 10 * time.Second
+	phoneWidth       = 390
+	phoneHeight      = 844
+	phoneTextMinPx   = 9
+)
+
 func TestDashboardBrowser(t *testing.T) {
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Fatalf("the browser test needs Chromium at %s (apt-get install -y chromium; .ci/run installs it): %v", chromiumPath, err)
 	}
 	a := startACNode(t, testenv.DB(t))
+	registerSecondProgram(t, a) // as the README's catalog example does
 	now := time.Now()
 	leader06 := a.createToken("Lãnh đạo tỉnh Bắc Kạn", "leader", "06", now, now.Add(time.Hour))
 	leader060 := a.createToken("Lãnh đạo huyện Pác Nặm", "leader", "060", now, now.Add(time.Hour))
-	srv := httptest.NewServer(a.n.handler)
+	// Loads of the forced error page, counted by the server.
+	var errorLoads atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/" && strings.Contains(r.URL.RawQuery, forcedErrorQuery) {
+			errorLoads.Add(1)
+		}
+		a.n.handler.ServeHTTP(w, r)
+	}))
 	defer srv.Close()
 
 	opts := []chromedp.ExecAllocatorOption{
@@ -397,10 +416,15 @@ func TestDashboardBrowser(t *testing.T) {
 		t.Errorf("the URL does not carry the state alone: %s", loc)
 	}
 
-	run("back to Vietnamese, 31/05/2024", chromedp.Navigate(srv.URL+"/?as_of=2024-05-31"), chromedp.WaitVisible(chromedp.CSS("#by-unit")),
-		chromedp.Click(chromedp.CSS(`#by-unit li[data-key="062"] a`)), chromedp.WaitVisible(chromedp.CSS("#lines")))
+	run("back to Vietnamese, 31/05/2024", chromedp.Navigate(srv.URL+"/?as_of=2024-05-31"), chromedp.WaitVisible(chromedp.CSS("#by-unit")))
+	barRate := text(`#by-unit li[data-key="062"] [data-k="rate"]`)
+	run("drill down to Ngân Sơn", chromedp.Click(chromedp.CSS(`#by-unit li[data-key="062"] a`)), chromedp.WaitVisible(chromedp.CSS("#lines")))
 	if got := text("h1"); !strings.Contains(got, "Ngân Sơn") {
 		t.Errorf("drill-down heading %q, want Ngân Sơn", got)
+	}
+	// The figure clicked is the figure shown: same as-of date, basis, year, program, source.
+	if got := text(`[data-k="total-rate"]`); got != barRate || got != "64,56%" {
+		t.Errorf("Ngân Sơn: %s on the overview, %s on the drill-down; want 64,56%% on both", barRate, got)
 	}
 	shot("drilldown")
 	run("open a line", chromedp.Click(chromedp.CSS(`a.line-link[href*="2024%3ANSTW-SN%3ADA2%3A062"]`)), chromedp.WaitVisible(chromedp.CSS("#events")))
@@ -414,6 +438,60 @@ func TestDashboardBrowser(t *testing.T) {
 
 	run("trend", chromedp.Navigate(srv.URL+"/dashboard/trend?as_of=2024-05-31&target=90"), chromedp.WaitVisible(chromedp.CSS("svg.trend")))
 	shot("trend")
+
+	// A forced error page is shown once: it does not follow the live feed, so events
+	// committed meanwhile do not reload it.
+	errorLoads.Store(0)
+	run("forced error page", chromedp.Navigate(srv.URL+"/?"+forcedErrorQuery), chromedp.WaitVisible(chromedp.CSS("section.error")))
+	for i := range 3 {
+		day := ledger.MakeDate(2024, 7, 1+i)
+		a.submit(&ledger.Disburse{Line: acLine(acLine062a), Amount: 1_000, Kind: ledger.KindPayment, EffectiveDate: day,
+			Payee: "HTX", Voucher: ledger.Voucher{Office: "KBNN-T", Type: "C2-02a", Number: "err-" + itoa(int64(i)), Date: day}})
+	}
+	run("watch the error page for 10 s", chromedp.Sleep(errorWatch))
+	if n := errorLoads.Load(); n != 1 {
+		t.Errorf("the error page loaded %d times in %s, want once", n, errorWatch)
+	}
+
+	// On a phone the scope's rate comes first, above the controls and within the screen.
+	run("phone", chromedp.EmulateViewport(phoneWidth, phoneHeight, chromedp.EmulateMobile),
+		chromedp.Navigate(srv.URL+"/?as_of=2024-05-31"), chromedp.WaitVisible(chromedp.CSS("#matrix")))
+	number := func(expr string) float64 {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[float64](expr))
+		if err != nil {
+			t.Fatalf("evaluate %s: %v", expr, err)
+		}
+		return v
+	}
+	rateTop := number(`document.querySelector(".card.rate").getBoundingClientRect().top`)
+	controlsTop := number(`document.querySelector("form.controls").getBoundingClientRect().top`)
+	t.Logf("phone: rate at %.0f px, controls at %.0f px", rateTop, controlsTop)
+	if rateTop > controlsTop || rateTop > phoneHeight/2 {
+		t.Errorf("phone: the rate is at %.0f px, the controls at %.0f px; want the rate first, in the upper half", rateTop, controlsTop)
+	}
+	shot("phone")
+	run("phone trend", chromedp.Navigate(srv.URL+"/dashboard/trend?as_of=2024-05-31&target=90"), chromedp.WaitVisible(chromedp.CSS("svg.trend")))
+	labelPx := number(`document.querySelector("svg.trend .xlabel").getBoundingClientRect().height`)
+	t.Logf("phone: trend month labels %.1f px high", labelPx)
+	if labelPx < phoneTextMinPx {
+		t.Errorf("phone: the trend's month labels are %.1f px high, want at least %d", labelPx, phoneTextMinPx)
+	}
+	shot("trend-phone")
+	run("desktop again", chromedp.EmulateViewport(1280, 900))
+
+	// An admin sees the overview, the trend and a drill-down too.
+	run("sign out", chromedp.Click(chromedp.CSS("#signout")), chromedp.WaitVisible(chromedp.CSS("#token")))
+	signIn(acBootstrap)
+	run("admin overview", chromedp.Navigate(srv.URL+"/?as_of=2024-05-31"), chromedp.WaitVisible(chromedp.CSS("#matrix")))
+	adminBar := text(`#by-unit li[data-key="06"] [data-k="rate"]`)
+	run("admin drill-down", chromedp.Click(chromedp.CSS(`#by-unit li[data-key="06"] a`)), chromedp.WaitVisible(chromedp.CSS("#lines")))
+	if got := text(`[data-k="total-rate"]`); got != adminBar || got != "62,95%" {
+		t.Errorf("admin: Bắc Kạn %s on the overview, %s on the drill-down", adminBar, got)
+	}
+	run("admin trend", chromedp.Navigate(srv.URL+"/dashboard/trend"), chromedp.WaitVisible(chromedp.CSS("svg.trend")))
+	run("admin overview today", chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS(`[data-k="total-rate"]`)))
+	shot("admin")
 
 	run("sign out", chromedp.Click(chromedp.CSS("#signout")), chromedp.WaitVisible(chromedp.CSS("#token")))
 	signIn(leader060)
