@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -197,5 +199,33 @@ func TestMetrics(t *testing.T) {
 	// No token is needed.
 	if rec := serveAs(h, http.MethodGet, "/metrics"); !strings.Contains(rec.Body.String(), "# TYPE ledger_head_position gauge") {
 		t.Errorf("exposition lacks the head's TYPE line")
+	}
+}
+
+// TestMetricsAddr: with --metrics-addr the exposition is served there, without a token,
+// and no longer on the API's address.
+func TestMetricsAddr(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	s := startServer(t, testenv.DB(t), "--metrics-addr", addr)
+	get := func(url string) (int, string) {
+		t.Helper()
+		res, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	if code, body := get("http://" + addr + "/metrics"); code != http.StatusOK || !strings.Contains(body, metrics.HeadPosition+" ") {
+		t.Errorf("GET /metrics on --metrics-addr: %d %.200s", code, body)
+	}
+	if code, _ := get(s.url + "/metrics"); code != http.StatusNotFound {
+		t.Errorf("GET /metrics on the API's address with --metrics-addr: %d, want 404", code)
 	}
 }

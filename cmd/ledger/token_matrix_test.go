@@ -70,6 +70,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{name: "healthz", method: "GET", path: "/healthz", want: 200, public: true},
 		{name: "readyz", method: "GET", path: "/readyz", want: 200, public: true},
 		{name: "openapi", method: "GET", path: "/openapi.yaml", want: 200, public: true},
+		{name: "metrics", method: "GET", path: "/metrics", want: 200, public: true},
 
 		{name: "register program", method: "POST", path: "/v1/catalog/programs", want: 201, ok: []string{"admin"},
 			body: func(who string) string { return `{"code":"P-` + who + `","name":"Chương trình"}` }},
