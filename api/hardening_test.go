@@ -1,0 +1,183 @@
+package api
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/vnntp/ledger/dashboard"
+	"github.com/vnntp/ledger/internal/storetest"
+	"github.com/vnntp/ledger/ledger"
+	"github.com/vnntp/ledger/projections"
+)
+
+// TestGuessedTokensDoNotLockOutValidTokens is reproduction 1 of the second hardening
+// round: a client sending random bearer tokens from one address used to make every valid
+// token from that address 429 (and a proxy or NAT made that everyone). Now the valid
+// token is checked first and limited only by its own budget; the guesser gets 429.
+func TestGuessedTokensDoNotLockOutValidTokens(t *testing.T) {
+	clock := &fakeClock{t: time.Date(2024, 6, 1, 8, 0, 0, 0, time.UTC)}
+	tokens := newMemTokens()
+	tokens.put("ldg_valid-leader", "valid", ledger.RoleAuditor, "", clock.t.Add(time.Hour))
+	s := New(Config{Writer: fakeWriter{}, Events: &storetest.MemStore{}, Balances: &projections.Balances{}, Tokens: tokens,
+		BootstrapToken: testAdminToken, Now: clock.now})
+	s.Mount(dashboard.New(dashboard.Config{API: s, Writer: fakeWriter{}, Events: &storetest.MemStore{}, Balances: &projections.Balances{}}))
+	h := s.Handler()
+	limited := 0
+	for i := range 2 * DefaultAuthFailuresBurst {
+		rec := serveAs(h, "ldg_guess-"+uuid.NewString(), "GET", "/v1/head")
+		switch rec.Code {
+		case http.StatusUnauthorized:
+		case http.StatusTooManyRequests:
+			limited++
+		default:
+			t.Fatalf("guess %d: %d %s", i, rec.Code, rec.Body)
+		}
+		// The same address's valid tokens pass all the while, uncached (a new one) or not.
+		if rec := serveAs(h, "ldg_valid-leader", "GET", "/v1/head"); rec.Code != http.StatusOK {
+			t.Fatalf("valid token after guess %d: %d %s", i, rec.Code, rec.Body)
+		}
+		if i%50 == 0 {
+			fresh := fmt.Sprintf("ldg_fresh-%d", i)
+			tokens.put(fresh, "fresh", ledger.RoleLeader, "062", clock.t.Add(time.Hour))
+			if rec := serveAs(h, fresh, "GET", "/v1/head"); rec.Code != http.StatusOK {
+				t.Fatalf("a valid token never seen before, after guess %d: %d %s", i, rec.Code, rec.Body)
+			}
+		}
+		if rec := serveAs(h, testAdminToken, "GET", "/v1/head"); rec.Code != http.StatusOK {
+			t.Fatalf("bootstrap token after guess %d: %d", i, rec.Code)
+		}
+	}
+	if limited < DefaultAuthFailuresBurst/2 {
+		t.Errorf("%d of %d guesses were answered 429; the guesser must be limited", limited, 2*DefaultAuthFailuresBurst)
+	}
+	// The dashboard's sign-in meets the same rule: a valid token signs in.
+	form := strings.NewReader("token=ldg_valid-leader&lang=en")
+	req := httptest.NewRequest(http.MethodPost, "/signin", form)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "http://example.com")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusSeeOther {
+		t.Errorf("sign-in with a valid token from the guessing address: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// TestSlowAnonymousBodiesDoNotTakeEverySlot is reproduction 2: sockets posting the
+// sign-in form one byte at a time, with a forged matching Origin, used to hold every
+// in-flight slot, and every admin request got 503. Now anonymous routes have their own
+// share of slots and a short read timeout.
+func TestSlowAnonymousBodiesDoNotTakeEverySlot(t *testing.T) {
+	const concurrentMax, slowSockets = 32, 40
+	s := New(Config{Writer: fakeWriter{}, Events: &storetest.MemStore{}, Balances: &projections.Balances{},
+		Tokens: newMemTokens(), BootstrapToken: testAdminToken, Limits: Limits{ConcurrentMax: concurrentMax, RatePerSecond: -1}})
+	s.Mount(dashboard.New(dashboard.Config{API: s, Writer: fakeWriter{}, Events: &storetest.MemStore{}, Balances: &projections.Balances{}}))
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	cut := make(chan time.Duration, slowSockets)
+	for range slowSockets {
+		conn, err := net.Dial("tcp", host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		fmt.Fprintf(conn, "POST /signin HTTP/1.1\r\nHost: %s\r\nOrigin: http://%s\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 4000\r\n\r\nt", host, host)
+		wg.Go(func() {
+			start := time.Now()
+			go func() { _, _ = io.Copy(io.Discard, bufio.NewReader(conn)); cut <- time.Since(start) }()
+			tick := time.NewTicker(time.Second)
+			defer tick.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-tick.C:
+					if _, err := conn.Write([]byte("o")); err != nil {
+						return
+					}
+				}
+			}
+		})
+	}
+	time.Sleep(300 * time.Millisecond) // every slow request is in its handler
+	deadline := time.Now().Add(3 * time.Second)
+	n := 0
+	for time.Now().Before(deadline) {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/v1/head", nil)
+		req.Header.Set("Authorization", "Bearer "+testAdminToken)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("admin request %d while anonymous bodies trickle in: %d", n, res.StatusCode)
+		}
+		n++
+		time.Sleep(50 * time.Millisecond)
+	}
+	// The slow uploads are cut after AnonymousReadTimeout, not left to trickle.
+	select {
+	case d := <-cut:
+		if d > AnonymousReadTimeout+3*time.Second {
+			t.Errorf("a slow sign-in was cut after %v, want about %v", d, AnonymousReadTimeout)
+		}
+	case <-time.After(AnonymousReadTimeout + 5*time.Second):
+		t.Errorf("no slow sign-in was cut within %v", AnonymousReadTimeout+5*time.Second)
+	}
+	close(stop)
+	wg.Wait()
+}
+
+// TestLiveStreamsCappedPerPrincipal is reproduction 6: 64 live-update streams of one
+// leader used to leave every other user 503.
+func TestLiveStreamsCappedPerPrincipal(t *testing.T) {
+	tokens := newMemTokens()
+	tokens.put("ldg_greedy-leader", "greedy", ledger.RoleLeader, "062", time.Now().Add(time.Hour))
+	tokens.put("ldg_other-leader", "other", ledger.RoleLeader, "060", time.Now().Add(time.Hour))
+	s := New(Config{Writer: fakeWriter{}, Events: &storetest.MemStore{}, Balances: &projections.Balances{},
+		Tokens: tokens, Limits: Limits{RatePerSecond: -1}})
+	s.Mount(dashboard.New(dashboard.Config{API: s, Writer: fakeWriter{}, Events: &storetest.MemStore{}, Balances: &projections.Balances{}}))
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	open := func(secret string) (*http.Response, error) {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/dashboard/events", nil)
+		req.AddCookie(&http.Cookie{Name: "ledger_session", Value: secret})
+		return http.DefaultClient.Do(req)
+	}
+	ok := 0
+	for range 64 {
+		res, err := open("ldg_greedy-leader")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		if res.StatusCode == http.StatusOK {
+			ok++
+		}
+	}
+	if ok == 0 || ok > 8 {
+		t.Errorf("one leader opened %d of 64 streams", ok)
+	}
+	res, err := open("ldg_other-leader")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Errorf("another leader's stream while the first holds its share: %d", res.StatusCode)
+	}
+}
