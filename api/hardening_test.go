@@ -181,3 +181,50 @@ func TestLiveStreamsCappedPerPrincipal(t *testing.T) {
 		t.Errorf("another leader's stream while the first holds its share: %d", res.StatusCode)
 	}
 }
+
+// TestIdempotencyKeysScopedByPrincipal is reproduction 4: an officer of 062 using the
+// README's naming ("qd-123-2024") made the legitimate request of an officer of 060 with
+// that key a 409, and learned which keys others used. Keys are now namespaced by role and
+// unit: the other district's request is recorded, and each officer's retry replays its
+// own event.
+func TestIdempotencyKeysScopedByPrincipal(t *testing.T) {
+	hs := newHarness(t)
+	hs.seed()
+	officer := func(unit string) string {
+		rec := hs.do("POST", "/v1/tokens", `{"name":"Kế toán `+unit+`","role":"officer","unit":"`+unit+`"}`)
+		if rec.Code != http.StatusCreated {
+			t.Fatalf("create officer of %s: %d %s", unit, rec.Code, rec.Body)
+		}
+		return "Bearer " + decodeMap(t, rec)["token"].(string)
+	}
+	o062, o060, o062b := officer("062"), officer("060"), officer("062")
+	body062 := `{"line":` + line062 + `,"amount":100,"effective_date":"2024-02-01","decision":"QĐ 123"}`
+	body060 := `{"line":` + line060DA3 + `,"amount":200,"effective_date":"2024-02-01","decision":"QĐ 123"}`
+	const key = "qd-123-2024"
+	first := hs.do("POST", "/v1/allocations", body062, "Authorization", o062, "Idempotency-Key", key)
+	if first.Code != http.StatusCreated {
+		t.Fatalf("officer of 062: %d %s", first.Code, first.Body)
+	}
+	other := hs.do("POST", "/v1/allocations", body060, "Authorization", o060, "Idempotency-Key", key)
+	if other.Code != http.StatusCreated || other.Header().Get("Idempotent-Replayed") != "" {
+		t.Fatalf("officer of 060 with the same key: %d %s, want 201 and a new event", other.Code, other.Body)
+	}
+	if decodeMap(t, other)["id"] == decodeMap(t, first)["id"] {
+		t.Fatal("the 060 officer was answered with the 062 officer's event")
+	}
+	// Another token of the same office shares the namespace: its retry replays.
+	again := hs.do("POST", "/v1/allocations", body062, "Authorization", o062b, "Idempotency-Key", key)
+	if again.Code != http.StatusCreated || again.Header().Get("Idempotent-Replayed") != "true" ||
+		decodeMap(t, again)["id"] != decodeMap(t, first)["id"] {
+		t.Errorf("retry from the same office: %d replayed=%q %s", again.Code, again.Header().Get("Idempotent-Replayed"), again.Body)
+	}
+	// The same key with another body is still a conflict within a namespace.
+	conflict := hs.do("POST", "/v1/allocations", strings.Replace(body062, `"amount":100`, `"amount":101`, 1),
+		"Authorization", o062, "Idempotency-Key", key)
+	checkProblem(t, conflict, http.StatusConflict, ledger.CodeIdempotencyConflict, "")
+	// The metadata records the key as the client sent it.
+	ev := decodeMap(t, other)
+	if md, _ := ev["metadata"].(map[string]any); md["idempotency_key"] != key {
+		t.Errorf("metadata %v, want idempotency_key %q", ev["metadata"], key)
+	}
+}
