@@ -228,3 +228,24 @@ func TestIdempotencyKeysScopedByPrincipal(t *testing.T) {
 		t.Errorf("metadata %v, want idempotency_key %q", ev["metadata"], key)
 	}
 }
+
+// TestTokensNeedAUnit is reproduction 5 through the API: POST /v1/tokens
+// {"role":"officer"} without a unit used to give an officer of the whole country.
+func TestTokensNeedAUnit(t *testing.T) {
+	hs := newHarness(t)
+	hs.seed()
+	for _, role := range []string{"officer", "leader"} {
+		rec := hs.do("POST", "/v1/tokens", `{"name":"x","role":"`+role+`"}`)
+		checkProblem(t, rec, http.StatusBadRequest, ledger.CodeInvalidArgument, "unit")
+	}
+	rec := hs.do("POST", "/v1/tokens", `{"name":"Kế toán quốc gia","role":"officer","unit":"all"}`)
+	if rec.Code != http.StatusCreated || decodeMap(t, rec)["unit"] != nil {
+		t.Errorf(`"unit":"all": %d %s, want 201 and unit null (every unit)`, rec.Code, rec.Body)
+	}
+	if rec := hs.do("POST", "/v1/tokens", `{"name":"Kiểm toán","role":"auditor"}`); rec.Code != http.StatusCreated {
+		t.Errorf("auditor without a unit: %d %s", rec.Code, rec.Body)
+	}
+	if rec := hs.do("POST", "/v1/tokens", `{"name":"Kiểm toán","role":"auditor","unit":"all"}`); rec.Code != http.StatusCreated {
+		t.Errorf(`auditor with "unit":"all": %d %s`, rec.Code, rec.Body)
+	}
+}

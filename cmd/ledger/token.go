@@ -48,7 +48,7 @@ func (a *AccessConfig) register(fs *flag.FlagSet, c *Config, cmd string) {
 		c.envs["max-concurrent"] = "LEDGER_MAX_CONCURRENT"
 	case "token":
 		fs.StringVar(&a.Role, "role", "", "create: officer, leader, auditor or admin")
-		fs.StringVar(&a.Unit, "unit", "", "create: unit id whose subtree an officer or leader is held to (default: every unit)")
+		fs.StringVar(&a.Unit, "unit", "", "create: unit id whose subtree an officer or leader is held to; required for them, \"all\" for the whole country")
 		fs.StringVar(&a.Name, "name", "", "create: the token's name, recorded as the actor of every event it writes")
 		fs.DurationVar(&a.Expires, "expires", api.TokenDefaultTTL, "create: lifetime of the token (at most 8784h)")
 	}
@@ -95,7 +95,8 @@ func interleaved(fs *flag.FlagSet) ([]string, error) {
 }
 
 const tokenUsage = `usage:
-  ledger token create --role officer|leader|auditor|admin --name NAME [--unit UNIT] [--expires 720h]
+  ledger token create --role officer|leader --unit UNIT|all --name NAME [--expires 720h]
+  ledger token create --role auditor|admin --name NAME [--expires 720h]
   ledger token list
   ledger token revoke ID`
 
@@ -117,6 +118,9 @@ func token(ctx context.Context, cfg *Config, stdout io.Writer) error {
 		now := time.Now()
 		spec := ledger.TokenSpec{Name: a.Name, Unit: a.Unit, ExpiresAt: now.Add(a.Expires)}
 		spec.Role, err = ledger.ParseRole(a.Role)
+		if err == nil {
+			spec.Unit, err = api.TokenUnit(spec.Role, spec.Unit)
+		}
 		if err == nil {
 			err = api.CheckTokenSpec(spec, now)
 		}
