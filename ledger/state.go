@@ -106,6 +106,9 @@ type State struct {
 	HeadHash   [32]byte
 	HeadTime   time.Time
 	EventCount int64
+
+	// turnover is the sum of the amounts of every posting applied (ledger/turnover.go).
+	turnover turnover
 }
 
 func (s *State) init() {
@@ -352,6 +355,7 @@ func (s *State) Apply(e *Event) {
 	postings := e.Postings(buf[:0])
 	for _, p := range postings {
 		s.touch(p.Line).Flows[p.Flow] += p.Amount
+		s.turnover.add(p.Amount)
 	}
 	d := &e.Data
 	// What the write model keeps beside balances, to check later commands against.
@@ -433,6 +437,7 @@ func (s *State) Revert(e *Event, headTime time.Time) {
 	var buf [PostingsMax]Posting
 	for _, p := range e.Postings(buf[:0]) {
 		s.untouch(p.Line).Flows[p.Flow] -= p.Amount
+		s.turnover.sub(p.Amount)
 	}
 	s.Head, s.HeadHash, s.HeadTime = e.Position-1, e.PrevHash, headTime
 	s.EventCount--

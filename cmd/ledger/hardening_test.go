@@ -3,12 +3,19 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vnntp/ledger/internal/testenv"
 	"github.com/vnntp/ledger/ledger/pgstore"
+	"github.com/vnntp/ledger/report"
 )
 
 // TestTokenCreateNeedsAUnit is reproduction 5 of the second hardening round, on the
@@ -43,4 +50,111 @@ func TestTokenCreateNeedsAUnit(t *testing.T) {
 		io.Discard, io.Discard); err != nil {
 		t.Errorf("an auditor needs no unit: %v", err)
 	}
+}
+
+// TestReportSumsCannotWrap is reproduction 3: 2,046 allocations of 2^53 đồng to two lines
+// of Ngân Sơn (each line's own total stays within int64) used to make /v1/progress for
+// Bắc Kạn show a negative plan, the counterpart check pass and the dashboard a negative
+// figure. The writer now refuses the allocation that would take the ledger's turnover
+// beyond ledger.TurnoverMax, so every sum stays exact; the SQL read model agrees.
+func TestReportSumsCannotWrap(t *testing.T) {
+	a := startACNode(t, testenv.DB(t), "--rate-limit", "-1")
+	const allocations, amount = 2046, int64(1) << 53
+	before := progressTotal(t, a)
+	accepted, refused := int64(0), 0
+	for i := range allocations {
+		line := acLine062a
+		if i%2 == 1 {
+			line = acLine062b
+		}
+		rec := a.do("officer062", http.MethodPost, "/v1/allocations",
+			fmt.Sprintf(`{"line":%s,"amount":%d,"effective_date":"2024-06-01","decision":"QĐ %d"}`, line, amount, i))
+		switch rec.Code {
+		case http.StatusCreated:
+			if refused > 0 {
+				t.Fatalf("allocation %d accepted after a refusal", i)
+			}
+			accepted++
+		case http.StatusBadRequest:
+			if !strings.Contains(rec.Body.String(), `"field":"amount"`) || !strings.Contains(rec.Body.String(), "turnover") {
+				t.Fatalf("allocation %d: %s", i, rec.Body)
+			}
+			refused++
+		default:
+			t.Fatalf("allocation %d: %d %s", i, rec.Code, rec.Body)
+		}
+	}
+	if refused == 0 {
+		t.Fatalf("all %d allocations of 2^53 were accepted", allocations)
+	}
+	plan := progressTotal(t, a)
+	if want := before + accepted*amount; plan != want || plan <= 0 {
+		t.Errorf("/v1/progress plan %d, want %d (%d allocations accepted, %d refused)", plan, want, accepted, refused)
+	}
+	// The counterpart check, the SQL read model and the dashboard show the same sums.
+	rec := a.do("leader06", http.MethodGet, "/v1/progress/counterpart?province=06&program=GNBV&from_year=2024&to_year=2024", "")
+	if rec.Code != http.StatusOK {
+		t.Fatalf("counterpart: %d %s", rec.Code, rec.Body)
+	}
+	var cp struct {
+		Provinces []struct {
+			Central, Counterpart, Required int64
+			Pass                          bool
+		} `json:"provinces"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &cp); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range cp.Provinces {
+		if p.Central < 0 || p.Counterpart < 0 || p.Required < 0 {
+			t.Errorf("counterpart figures went negative: %+v", p)
+		}
+	}
+	waitReadModel(t, a)
+	var sqlPlan string
+	if err := a.n.store.Pool().QueryRow(context.Background(),
+		`SELECT sum(plan_delta)::text FROM read.line_progress WHERE province = '06'`).Scan(&sqlPlan); err != nil {
+		t.Fatal(err)
+	}
+	if sqlPlan != strconv.FormatInt(plan, 10) {
+		t.Errorf("read model plan %s, API %d", sqlPlan, plan)
+	}
+	req := httptest.NewRequest(http.MethodGet, "/?lang=en", nil)
+	req.AddCookie(&http.Cookie{Name: "ledger_session", Value: strings.TrimPrefix(a.auth["leader06"], "Bearer ")})
+	page := httptest.NewRecorder()
+	a.n.handler.ServeHTTP(page, req)
+	if page.Code != http.StatusOK || !strings.Contains(page.Body.String(), report.FormatAmount(plan, report.LangEN)) {
+		t.Errorf("dashboard overview: %d, want the plan %s shown", page.Code, report.FormatAmount(plan, report.LangEN))
+	}
+}
+
+// progressTotal is the plan of Bắc Kạn (06) in GET /v1/progress, as its leader reads it.
+func progressTotal(t *testing.T, a *acNode) int64 {
+	t.Helper()
+	rec := a.do("leader06", http.MethodGet, "/v1/progress?unit=06", "")
+	if rec.Code != http.StatusOK {
+		t.Fatalf("progress: %d %s", rec.Code, rec.Body)
+	}
+	var p struct {
+		Total struct{ Plan int64 } `json:"total"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil {
+		t.Fatal(err)
+	}
+	return p.Total.Plan
+}
+
+// waitReadModel waits until the read-model tables hold the writer's head.
+func waitReadModel(t *testing.T, a *acNode) {
+	t.Helper()
+	head := a.head()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		var pos int64
+		if err := a.n.store.Pool().QueryRow(context.Background(), `SELECT position FROM read.checkpoint`).Scan(&pos); err == nil && pos >= head {
+			return
+		}
+		time.Sleep(pollInterval)
+	}
+	t.Fatalf("the read model did not reach position %d", head)
 }
