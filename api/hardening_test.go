@@ -249,3 +249,29 @@ func TestTokensNeedAUnit(t *testing.T) {
 		t.Errorf(`auditor with "unit":"all": %d %s`, rec.Code, rec.Body)
 	}
 }
+
+// TestVoucherSpellingsAreOneVoucher is reproduction 7: voucher numbers were compared as
+// exact strings, so "000123" and "123", "a-1" and "A-1" were accepted as different
+// vouchers. They are one voucher now (ledger.Voucher.Identity); what was entered is kept.
+func TestVoucherSpellingsAreOneVoucher(t *testing.T) {
+	hs := newHarness(t)
+	hs.seed()
+	for _, p := range [][2]string{{"000123", "123"}, {"a-1", "A-1"}, {"0012/KB-TT", "12/kb-tt"}} {
+		first := hs.post("/v1/disbursements", disbursement(line062, 10, p[0]))
+		if first.Code != http.StatusCreated {
+			t.Fatalf("voucher %q: %d %s", p[0], first.Code, first.Body)
+		}
+		if !strings.Contains(first.Body.String(), `"number":"`+p[0]+`"`) {
+			t.Errorf("the event does not keep the voucher as entered: %s", first.Body)
+		}
+		again := hs.post("/v1/disbursements", disbursement(line062, 10, p[1]))
+		checkProblem(t, again, http.StatusBadRequest, ledger.CodeInvalidArgument, "voucher")
+	}
+	// The office is folded too: the voucher of another office stays another voucher.
+	other := strings.Replace(disbursement(line062, 10, "123"), `"office":"KB01"`, `"office":"KB02"`, 1)
+	if rec := hs.post("/v1/disbursements", other); rec.Code != http.StatusCreated {
+		t.Errorf("the same number at another office: %d %s", rec.Code, rec.Body)
+	}
+	lower := strings.Replace(disbursement(line062, 10, "123"), `"office":"KB01"`, `"office":"kb02"`, 1)
+	checkProblem(t, hs.post("/v1/disbursements", lower), http.StatusBadRequest, ledger.CodeInvalidArgument, "voucher")
+}

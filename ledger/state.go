@@ -2,7 +2,6 @@ package ledger
 
 import (
 	"crypto/sha256"
-	"encoding/binary"
 	"time"
 
 	"github.com/google/uuid"
@@ -480,15 +479,8 @@ func (s *State) original(id string) *disbursement {
 type voucherKey [16]byte
 
 func (v *Voucher) key() voucherKey {
-	// Length-prefixed parts, so that ("ab","c") and ("a","bc") differ; each part is at
-	// most codeMaxLen bytes (Validate), so the buffer stays on the stack.
-	var buf [3*(1+codeMaxLen) + 4]byte
-	b := buf[:0]
-	for _, part := range [...]string{v.Office, v.Type, v.Number} {
-		b = append(b, byte(len(part)))
-		b = append(b, part...)
-	}
-	b = binary.BigEndian.AppendUint32(b, uint32(v.Date))
-	sum := sha256.Sum256(b)
+	// The identity (ledger/voucher.go), so that one voucher spelt two ways is one voucher.
+	var buf [voucherIdentityMax]byte
+	sum := sha256.Sum256(v.appendIdentity(buf[:0]))
 	return voucherKey(sum[:16])
 }
