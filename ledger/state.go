@@ -108,6 +108,9 @@ type State struct {
 
 	// turnover is the sum of the amounts of every posting applied (ledger/turnover.go).
 	turnover turnover
+	// tokens are the access tokens whose creation or revocation is recorded
+	// (ledger/access_events.go).
+	tokens map[string]tokenState
 }
 
 func (s *State) init() {
@@ -311,6 +314,9 @@ func (s *State) Decide(cmd Command) (typ EventType, date Date, data EventData, e
 		}
 		src := cmd.Source
 		return TypeSourceRegistered, src.ValidFrom, EventData{Source: &src}, nil
+
+	case *RecordTokenCreated, *RecordTokenRevoked:
+		return s.decideAccess(cmd)
 	}
 	return "", 0, data, invalid("", "unknown command %T", cmd)
 }
@@ -388,6 +394,10 @@ func (s *State) Apply(e *Event) {
 		s.Catalog.Units[d.Unit.ID] = d.Unit
 	case TypeSourceRegistered:
 		s.Catalog.Sources[d.Source.Code] = d.Source
+	case TypeTokenCreated, TypeTokenRevoked:
+		if !s.LinesOnly {
+			s.applyAccess(e)
+		}
 	default:
 		invariant(false, "ledger.State.Apply: unknown event type "+string(e.Type))
 	}
@@ -430,6 +440,8 @@ func (s *State) Revert(e *Event, headTime time.Time) {
 		delete(s.Catalog.Units, d.Unit.ID)
 	case TypeSourceRegistered:
 		delete(s.Catalog.Sources, d.Source.Code)
+	case TypeTokenCreated, TypeTokenRevoked:
+		s.revertAccess(e)
 	default:
 		invariant(false, "ledger.State.Revert: unknown event type "+string(e.Type))
 	}
