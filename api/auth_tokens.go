@@ -167,6 +167,7 @@ func (s *Server) handleCreateToken(c echo.Context) error {
 	}
 	s.log.Info("token created", "request_id", requestIDOf(c), "token_id", t.ID.String(), "name", t.Name,
 		"role", t.Role, "unit", t.Unit, "actor", actorOf(c))
+	s.recordAccess(c, ledger.TokenActionCreated, t, t.CreatedAt)
 	c.Response().Header().Set(echo.HeaderLocation, "/v1/tokens/"+t.ID.String())
 	return writeJSON(c, http.StatusCreated, tokenOut(t, secret))
 }
@@ -212,6 +213,7 @@ func (s *Server) handleRevokeToken(c echo.Context) error {
 		return storeError(err, "revoke token")
 	}
 	s.auth.forget(id)
+	s.recordAccess(c, ledger.TokenActionRevoked, t, t.RevokedAt)
 	s.log.Info("token revoked", "request_id", requestIDOf(c), "token_id", id.String(), "actor", actorOf(c))
 	return writeJSON(c, http.StatusOK, tokenOut(t, ""))
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -99,7 +100,7 @@ func TestReportSumsCannotWrap(t *testing.T) {
 	var cp struct {
 		Provinces []struct {
 			Central, Counterpart, Required int64
-			Pass                          bool
+			Pass                           bool
 		} `json:"provinces"`
 	}
 	if err := json.Unmarshal(rec.Body.Bytes(), &cp); err != nil {
@@ -157,4 +158,143 @@ func waitReadModel(t *testing.T, a *acNode) {
 		time.Sleep(pollInterval)
 	}
 	t.Fatalf("the read model did not reach position %d", head)
+}
+
+// TestTokenEventsInTheChain: the creation and revocation of a token are events of the
+// hash chain, without the secret — through the API, through `ledger token` while a
+// writer runs (it is notified and records them) and while none runs (the command
+// records them itself) — and the chain still verifies, with `ledger verify` and with
+// tools/verify_chain.py.
+func TestTokenEventsInTheChain(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	// No writer: `ledger token create` appends the event itself, and the chain verifies.
+	quiet := testenv.DB(t)
+	var out bytes.Buffer
+	if err := run(ctx, []string{"token", "create", "--role", "admin", "--name", "Quản trị", "--database-url", quiet}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "# recorded in the hash chain") {
+		t.Fatalf("create without a writer printed %q", out.String())
+	}
+	out.Reset()
+	if err := run(ctx, []string{"verify", "--database-url", quiet}, &out, io.Discard); err != nil || !strings.Contains(out.String(), "1 event") {
+		t.Fatalf("ledger verify after a token created without a writer: %v %q", err, out.String())
+	}
+
+	dbURL := testenv.DB(t)
+	a := startACNode(t, dbURL)
+	// A token created with the writer running, by `ledger token create`.
+	out.Reset()
+	if err := run(ctx, []string{"token", "create", "--role", "auditor", "--name", "Kiểm toán", "--database-url", dbURL}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "# the running writer records it") {
+		t.Fatalf("create with a writer running printed %q", out.String())
+	}
+	cliSecret := strings.SplitN(out.String(), "\n", 2)[0]
+	events := func() []map[string]any {
+		rec := a.do("auditor", http.MethodGet, "/v1/events?limit=1000", "")
+		if rec.Code != http.StatusOK {
+			t.Fatalf("events: %d %s", rec.Code, rec.Body)
+		}
+		var page struct {
+			Events []map[string]any `json:"events"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &page); err != nil {
+			t.Fatal(err)
+		}
+		return page.Events
+	}
+	find := func(typ, id string) map[string]any {
+		for _, e := range events() {
+			data, _ := e["data"].(map[string]any)
+			tok, _ := data["token"].(map[string]any)
+			if e["type"] == typ && tok["id"] == id {
+				return e
+			}
+		}
+		return nil
+	}
+	wait := func(typ, id string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for find(typ, id) == nil {
+			if time.Now().After(deadline) {
+				t.Fatalf("the running writer did not record %s of %s", typ, id)
+			}
+			time.Sleep(pollInterval)
+		}
+	}
+	// Through the API: recorded before the answer.
+	rec := a.do("admin", http.MethodPost, "/v1/tokens", `{"name":"Lãnh đạo Ngân Sơn","role":"leader","unit":"062"}`)
+	if rec.Code != http.StatusCreated {
+		t.Fatalf("create: %d %s", rec.Code, rec.Body)
+	}
+	var created struct{ ID, Token string }
+	if err := json.Unmarshal(rec.Body.Bytes(), &created); err != nil {
+		t.Fatal(err)
+	}
+	e := find("access.token_created", created.ID)
+	if e == nil {
+		t.Fatalf("no access.token_created event for %s", created.ID)
+	}
+	raw, _ := json.Marshal(e)
+	hash := pgstore.HashToken(created.Token)
+	if strings.Contains(string(raw), created.Token) || strings.Contains(string(raw), fmt.Sprintf("%x", hash[:])) ||
+		!strings.Contains(string(raw), `"role":"leader"`) || !strings.Contains(string(raw), `"actor":"bootstrap (admin)"`) {
+		t.Errorf("the event %s", raw)
+	}
+	if rec := a.do("admin", http.MethodDelete, "/v1/tokens/"+created.ID, ""); rec.Code != http.StatusOK {
+		t.Fatalf("revoke: %d %s", rec.Code, rec.Body)
+	}
+	if find("access.token_revoked", created.ID) == nil {
+		t.Fatalf("no access.token_revoked event for %s", created.ID)
+	}
+	// The token `ledger token create` made while the writer ran, and its revocation.
+	st, err := pgstore.Open(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	cliTok, err := st.TokenBySecret(ctx, cliSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait("access.token_created", cliTok.ID.String())
+	out.Reset()
+	if err := run(ctx, []string{"token", "revoke", cliTok.ID.String(), "--database-url", dbURL}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "the running writer records it") {
+		t.Errorf("revoke with a writer running printed %q", out.String())
+	}
+	wait("access.token_revoked", cliTok.ID.String())
+	n := 0
+	for _, e := range events() {
+		if strings.HasPrefix(e["type"].(string), "access.") {
+			n++
+		}
+	}
+	// Every entry of token_audit (the tokens the test setup stored directly included:
+	// the notification recorded them too) is in the chain exactly once.
+	var audit int
+	if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM token_audit`).Scan(&audit); err != nil {
+		t.Fatal(err)
+	}
+	if n != audit {
+		t.Errorf("%d access events, want one per token_audit entry: %d", n, audit)
+	}
+	// The chain verifies, in Go and in Python.
+	out.Reset()
+	if err := run(ctx, []string{"verify", "--database-url", dbURL}, &out, io.Discard); err != nil {
+		t.Fatalf("ledger verify: %v %s", err, out.String())
+	}
+	export := filepath.Join(t.TempDir(), "ledger.jsonl")
+	if err := run(ctx, []string{"export", "--database-url", dbURL, "--out", export}, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if py, err := pythonVerdict(ctx, export); err != nil {
+		t.Fatalf("verify_chain.py: %s %v", py, err)
+	}
 }

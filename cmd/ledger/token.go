@@ -135,6 +135,7 @@ func token(ctx context.Context, cfg *Config, stdout io.Writer) error {
 		fmt.Fprintln(stdout, secret)
 		fmt.Fprintf(stdout, "# token %s (%s, %s, unit %s) expires %s; shown once: only its hash is stored\n",
 			t.ID, t.Name, t.Role, unitText(t.Unit), t.ExpiresAt.UTC().Format(time.RFC3339))
+		fmt.Fprintln(stdout, "# "+recordInChain(ctx, st))
 		return nil
 	case sub == "list" && len(rest) == 0:
 		ts, err := st.Tokens(ctx)
@@ -170,9 +171,28 @@ func token(ctx context.Context, cfg *Config, stdout io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "token %s (%s) revoked at %s; running servers stop accepting it within seconds\n",
 			t.ID, t.Name, t.RevokedAt.UTC().Format(time.RFC3339))
+		fmt.Fprintln(stdout, recordInChain(ctx, st))
 		return nil
 	}
 	return errors.New(tokenUsage)
+}
+
+// recordInChain records the access events of `ledger token` in the hash chain: directly
+// when no writer runs, else through the running writer, which it notifies. It says which.
+// A failure leaves the token as it is: the next notification or the next server start
+// records the event.
+func recordInChain(ctx context.Context, st *pgstore.Store) string {
+	done, err := recordTokenEventsDirectly(ctx, st)
+	switch {
+	case err != nil:
+		return "not yet recorded in the hash chain (" + err.Error() + "); the next server start records it"
+	case done:
+		return "recorded in the hash chain"
+	}
+	if err := notifyTokens(ctx, st); err != nil {
+		return "not yet recorded in the hash chain (" + err.Error() + "); the next server start records it"
+	}
+	return "the running writer records it in the hash chain"
 }
 
 func unitText(u string) string {
