@@ -33,8 +33,18 @@ const (
 	// again. A revocation through this server's API takes effect at once; one made
 	// elsewhere (`ledger token revoke`, another server) within this delay.
 	tokenCacheTTL = 5 * time.Second
-	// tokenCacheMax bounds the cache; when full it is emptied and refilled on demand.
+	// tokenCacheMax bounds the cache of known tokens; when full it is emptied and
+	// refilled on demand.
 	tokenCacheMax = 10_000
+	// tokenMissCacheMax bounds the cache of unknown secrets, kept apart from the known
+	// tokens so that a flood of guesses can never push a valid token out of the cache.
+	tokenMissCacheMax = 10_000
+	// SuspectLookupMax bounds the store lookups in flight, over the whole server, for
+	// client addresses that have used up their failed-authentication budget. Such a
+	// client is still authenticated (a valid token is never refused for its address's
+	// failures), but its uncached lookups queue on these few slots, so that a flood of
+	// guessed tokens costs the database at most this many concurrent queries.
+	SuspectLookupMax = 2
 )
 
 // TokenStore keeps access tokens, hashed (*pgstore.Store through an adapter in
@@ -100,12 +110,17 @@ type authenticator struct {
 	hasBoot   bool
 	now       func() time.Time
 
-	mu    sync.Mutex
-	cache map[[32]byte]cachedToken
+	mu     sync.Mutex
+	cache  map[[32]byte]cachedToken // known tokens (tok non-nil)
+	misses map[[32]byte]time.Time   // unknown secrets, by when the store said so
+
+	// suspect is the semaphore of SuspectLookupMax.
+	suspect chan struct{}
 }
 
 func newAuthenticator(store TokenStore, bootstrap string, now func() time.Time) *authenticator {
-	a := &authenticator{store: store, now: now, cache: map[[32]byte]cachedToken{}}
+	a := &authenticator{store: store, now: now, cache: map[[32]byte]cachedToken{}, misses: map[[32]byte]time.Time{},
+		suspect: make(chan struct{}, SuspectLookupMax)}
 	if bootstrap != "" {
 		if len(bootstrap) < BootstrapTokenMinLen || !visibleASCII(bootstrap, authorizationMaxLen) {
 			panic("api.New: the bootstrap token must be 16 to 512 printable ASCII characters (checked by cmd/ledger)")
@@ -147,47 +162,71 @@ func bearer(hdr []string) (string, error) {
 }
 
 // authenticate returns the principal of secret, or an unauthenticated error for an
-// unknown, revoked or expired token. lookup reports whether the store was asked (a miss
-// of the cache), so that the caller can charge failed lookups to the client's budget.
-func (a *authenticator) authenticate(ctx context.Context, secret string) (p *ledger.Principal, lookedUp bool, err error) {
+// unknown, revoked or expired token. suspect says that the client's address has used up
+// its failed-authentication budget: a store lookup then waits for one of the few
+// SuspectLookupMax slots (bounded by ctx) instead of being refused, so that a valid
+// token is always authenticated and a flood of guesses costs the store little.
+func (a *authenticator) authenticate(ctx context.Context, secret string, suspect bool) (*ledger.Principal, error) {
 	sum := sha256.Sum256([]byte(secret))
 	if a.hasBoot && subtle.ConstantTimeCompare(sum[:], a.bootstrap[:]) == 1 {
-		return &ledger.Principal{TokenID: BootstrapTokenName, Name: BootstrapTokenName, Role: ledger.RoleAdmin}, false, nil
+		return &ledger.Principal{TokenID: BootstrapTokenName, Name: BootstrapTokenName, Role: ledger.RoleAdmin}, nil
 	}
 	now := a.now()
 	a.mu.Lock()
 	ct, ok := a.cache[sum]
+	missAt, missed := a.misses[sum]
 	a.mu.Unlock()
-	if !ok || now.Sub(ct.fetched) >= tokenCacheTTL || now.Before(ct.fetched) {
+	fresh := func(at time.Time) bool { return now.Sub(at) < tokenCacheTTL && !now.Before(at) }
+	switch {
+	case ok && fresh(ct.fetched):
+	case missed && fresh(missAt):
+		ct = cachedToken{fetched: missAt}
+	default:
 		if a.store == nil {
-			return nil, false, errUnauthenticated("unknown access token")
+			return nil, errUnauthenticated("unknown access token")
 		}
-		lookedUp = true
+		if suspect {
+			select {
+			case a.suspect <- struct{}{}:
+				defer func() { <-a.suspect }()
+			case <-ctx.Done():
+				return nil, &ledger.Error{Code: ledger.CodeUnavailable, Message: "the token could not be checked in time; retry"}
+			}
+		}
 		tok, err := a.store.TokenBySecret(ctx, secret)
 		switch {
 		case errors.Is(err, ledger.ErrNotFound):
 			tok = nil
 		case err != nil:
-			return nil, true, storeError(err, "look up access token")
+			return nil, storeError(err, "look up access token")
 		}
 		ct = cachedToken{tok: tok, fetched: now}
 		a.mu.Lock()
-		if len(a.cache) >= tokenCacheMax {
-			clear(a.cache)
+		if tok != nil {
+			if len(a.cache) >= tokenCacheMax {
+				clear(a.cache)
+			}
+			a.cache[sum] = ct
+			delete(a.misses, sum)
+		} else {
+			if len(a.misses) >= tokenMissCacheMax {
+				clear(a.misses)
+			}
+			a.misses[sum] = now
+			delete(a.cache, sum)
 		}
-		a.cache[sum] = ct
 		a.mu.Unlock()
 	}
 	switch t := ct.tok; {
 	case t == nil:
-		return nil, lookedUp, errUnauthenticated("unknown access token")
+		return nil, errUnauthenticated("unknown access token")
 	case !t.RevokedAt.IsZero():
-		return nil, lookedUp, errUnauthenticated("the access token was revoked")
+		return nil, errUnauthenticated("the access token was revoked")
 	case !now.Before(t.ExpiresAt):
-		return nil, lookedUp, errUnauthenticated("the access token has expired")
+		return nil, errUnauthenticated("the access token has expired")
 	}
 	t := ct.tok
-	return &ledger.Principal{TokenID: t.ID.String(), Name: t.Name, Role: t.Role, Unit: t.Unit}, lookedUp, nil
+	return &ledger.Principal{TokenID: t.ID.String(), Name: t.Name, Role: t.Role, Unit: t.Unit}, nil
 }
 
 // forget drops every cached entry of token id, so that its revocation through this
@@ -214,21 +253,27 @@ func remoteHost(c echo.Context) string {
 
 // Authenticate returns the principal of the access token secret, as the bearer
 // middleware does for every API request and the dashboard for its session cookie. A
-// malformed, unknown, revoked or expired token is an unauthenticated error; the failed
-// lookups of a client address and the requests of each token are rate-limited
-// (rate_limited, with Retry-After set on c's response); other errors are store failures.
+// malformed, unknown, revoked or expired token is an unauthenticated error; other errors
+// are store failures or rate limits (rate_limited, with Retry-After set on c's response).
+//
+// The token is checked first, always: a valid token is limited only by its own budget
+// (Limits.RatePerSecond), never by what other clients of the same address did, so one
+// client behind a shared proxy or NAT guessing tokens cannot lock the others out. Failed
+// attempts are counted per client address (DefaultAuthFailuresPerSecond, …Burst); once
+// an address is over its budget its failures are answered 429 instead of 401, and its
+// uncached lookups share SuspectLookupMax store slots.
 func (s *Server) Authenticate(c echo.Context, secret string) (*ledger.Principal, error) {
 	if !visibleASCII(secret, authorizationMaxLen) {
 		return nil, errUnauthenticated("the access token is malformed")
 	}
-	host := remoteHost(c)
-	if ok, retry := s.failures.peek("ip:"+host, s.now()); !ok {
-		return nil, rateLimited(c, retry)
-	}
-	p, lookedUp, err := s.auth.authenticate(c.Request().Context(), secret)
+	key := "ip:" + remoteHost(c)
+	suspect, _ := s.failures.peek(key, s.now())
+	p, err := s.auth.authenticate(c.Request().Context(), secret, !suspect)
 	if err != nil {
-		if lookedUp && ledger.Code(err) == ledger.CodeUnauthenticated {
-			s.failures.allow("ip:"+host, s.now())
+		if ledger.Code(err) == ledger.CodeUnauthenticated {
+			if ok, retry := s.failures.allow(key, s.now()); !ok {
+				return nil, failuresLimited(c, retry)
+			}
 		}
 		return nil, err
 	}

@@ -26,6 +26,11 @@ type policy struct {
 	public  bool
 	ownAuth bool
 	roles   roleSet
+	// anonymous marks a route served to callers who have not authenticated (yet): it is
+	// held to the unauthenticated share of in-flight slots, a small body and a short read
+	// timeout (anonymousMiddleware), so that slow or large anonymous requests cannot
+	// hold the slots of authenticated users.
+	anonymous bool
 }
 
 func (p policy) allows(role ledger.Role) bool { return p.roles&roleBits[role] != 0 }
@@ -37,8 +42,8 @@ func (p policy) allows(role ledger.Role) bool { return p.roles&roleBits[role] !=
 var routePolicies = map[string]policy{
 	"GET /healthz":      {public: true},
 	"GET /readyz":       {public: true},
-	"GET /openapi.yaml": {public: true},
-	"GET /metrics":      {public: true},
+	"GET /openapi.yaml": {public: true, anonymous: true},
+	"GET /metrics":      {public: true, anonymous: true},
 
 	"POST /v1/catalog/programs": {roles: admin},
 	"POST /v1/catalog/projects": {roles: admin},

@@ -80,6 +80,24 @@ func CheckTokenSpec(spec ledger.TokenSpec, now time.Time) error {
 	return nil
 }
 
+// TokenUnitAll is the unit that gives an officer or leader token the whole country. It
+// must be asked for by name: a scoped token without a unit is refused, never widened.
+const TokenUnitAll = "all"
+
+// TokenUnit resolves the unit asked for a token of role: "" for TokenUnitAll (every
+// unit), the unit itself otherwise. An officer or leader token needs one, so that no
+// token sees the whole country by default; the error names the field "unit".
+func TokenUnit(role ledger.Role, unit string) (string, error) {
+	switch {
+	case unit == TokenUnitAll:
+		return "", nil
+	case unit == "" && role.Scoped():
+		return "", invalidArg("unit", string(role)+" tokens are held to a unit subtree: give the unit id, or \""+
+			TokenUnitAll+"\" for the whole country")
+	}
+	return unit, nil
+}
+
 // unitCode reports whether s has the form of a unit id (ledger codes: 1..32 of [A-Za-z0-9._-]).
 func unitCode(s string) bool {
 	if s == "" || len(s) > 32 {
@@ -127,6 +145,9 @@ func (s *Server) handleCreateToken(c echo.Context) error {
 	if spec.Role, err = ledger.ParseRole(req.Role); err != nil {
 		return err
 	}
+	if spec.Unit, err = TokenUnit(spec.Role, spec.Unit); err != nil {
+		return err
+	}
 	if err := CheckTokenSpec(spec, now); err != nil {
 		return err
 	}
@@ -146,6 +167,7 @@ func (s *Server) handleCreateToken(c echo.Context) error {
 	}
 	s.log.Info("token created", "request_id", requestIDOf(c), "token_id", t.ID.String(), "name", t.Name,
 		"role", t.Role, "unit", t.Unit, "actor", actorOf(c))
+	s.recordAccess(c, ledger.TokenActionCreated, t, t.CreatedAt)
 	c.Response().Header().Set(echo.HeaderLocation, "/v1/tokens/"+t.ID.String())
 	return writeJSON(c, http.StatusCreated, tokenOut(t, secret))
 }
@@ -191,6 +213,7 @@ func (s *Server) handleRevokeToken(c echo.Context) error {
 		return storeError(err, "revoke token")
 	}
 	s.auth.forget(id)
+	s.recordAccess(c, ledger.TokenActionRevoked, t, t.RevokedAt)
 	s.log.Info("token revoked", "request_id", requestIDOf(c), "token_id", id.String(), "actor", actorOf(c))
 	return writeJSON(c, http.StatusOK, tokenOut(t, ""))
 }

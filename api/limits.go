@@ -3,6 +3,7 @@ package api
 import (
 	"maps"
 	"math"
+	"net/http"
 	"strconv"
 	"sync"
 	"time"
@@ -24,10 +25,25 @@ const (
 	// answer is 503 at once, before any work, rather than an ever longer queue.
 	DefaultConcurrentMax = 1024
 	// DefaultAuthFailuresPerSecond and DefaultAuthFailuresBurst bound, per client address,
-	// the unknown tokens that make the server ask the store: guessing is pointless with
-	// 256-bit tokens, but each guess costs a query.
+	// the failed authentications answered 401; beyond them a failure is answered 429 and
+	// the address's lookups share SuspectLookupMax store slots. Guessing is pointless
+	// with 256-bit tokens, but each guess costs a query. A valid token is never refused
+	// by this budget (Server.Authenticate).
 	DefaultAuthFailuresPerSecond = 10
 	DefaultAuthFailuresBurst     = 100
+	// AnonymousShareDivisor sets the in-flight slots of routes served to callers not
+	// signed in (the dashboard's sign-in, assets, the OpenAPI document): ConcurrentMax /
+	// AnonymousShareDivisor of them, at least AnonymousConcurrentMin, apart from and in
+	// addition to the ConcurrentMax slots of everyone else. Anonymous requests beyond
+	// it are answered 503 and never take an authenticated user's slot.
+	AnonymousShareDivisor  = 8
+	AnonymousConcurrentMin = 2
+	// AnonymousBodyMaxBytes bounds the body of an anonymous request (a sign-in form is
+	// one token and a language).
+	AnonymousBodyMaxBytes = 4 << 10
+	// AnonymousReadTimeout bounds how long an anonymous request may take to send its
+	// body, so that a client trickling bytes holds its slot seconds, not minutes.
+	AnonymousReadTimeout = 5 * time.Second
 	// rateBucketsMax bounds the buckets kept in memory (one per token or client address);
 	// when it is reached, the buckets that are full again are dropped.
 	rateBucketsMax = 100_000
@@ -156,6 +172,15 @@ func rateLimited(c echo.Context, retry time.Duration) error {
 		Message: "too many requests with this token; retry after " + strconv.Itoa(secs) + " s"}
 }
 
+// failuresLimited answers 429 rate_limited to a failed authentication from an address
+// over its failure budget, with Retry-After in whole seconds, rounded up.
+func failuresLimited(c echo.Context, retry time.Duration) error {
+	secs := max(retryAfterMin, int(math.Ceil(retry.Seconds())))
+	c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
+	return &ledger.Error{Code: ledger.CodeRateLimited,
+		Message: "too many failed authentications from this address; retry after " + strconv.Itoa(secs) + " s"}
+}
+
 // concurrencyMiddleware bounds the requests in flight with a semaphore. A request that
 // finds it full is answered 503 unavailable with Retry-After at once. Health and
 // readiness probes are exempt, so that a busy server is not mistaken for a dead one.
@@ -165,14 +190,22 @@ func (s *Server) concurrencyMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 		case "/healthz", "/readyz", "/metrics":
 			return next(c)
 		}
+		slots, what := s.inflight, "requests in flight"
+		if s.policies[c.Request().Method+" "+c.Path()].anonymous {
+			slots, what = s.anonInflight, "requests in flight from callers not signed in"
+			req := c.Request()
+			// The deadline covers reading the body; net/http sets the next request's own.
+			_ = http.NewResponseController(c.Response().Writer).SetReadDeadline(time.Now().Add(AnonymousReadTimeout))
+			req.Body = http.MaxBytesReader(c.Response(), req.Body, AnonymousBodyMaxBytes)
+		}
 		select {
-		case s.inflight <- struct{}{}:
-			defer func() { <-s.inflight }()
+		case slots <- struct{}{}:
+			defer func() { <-slots }()
 			return next(c)
 		default:
 			c.Response().Header().Set("Retry-After", strconv.Itoa(retryAfterMin))
 			return &ledger.Error{Code: ledger.CodeUnavailable,
-				Message: "the server is at its limit of " + strconv.Itoa(cap(s.inflight)) + " requests in flight; retry shortly"}
+				Message: "the server is at its limit of " + strconv.Itoa(cap(slots)) + " " + what + "; retry shortly"}
 		}
 	}
 }
@@ -187,6 +220,7 @@ func (s *Server) initAccess() {
 	s.rate = newRateLimiter(l.RatePerSecond, l.RateBurst)
 	s.failures = newRateLimiter(DefaultAuthFailuresPerSecond, DefaultAuthFailuresBurst)
 	s.inflight = make(chan struct{}, l.ConcurrentMax)
+	s.anonInflight = make(chan struct{}, max(AnonymousConcurrentMin, l.ConcurrentMax/AnonymousShareDivisor))
 	s.registered = map[string]bool{}
 	s.policies = maps.Clone(routePolicies)
 }

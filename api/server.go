@@ -121,12 +121,14 @@ type Server struct {
 	log  *slog.Logger
 	echo *echo.Echo
 
-	auth       *authenticator
-	rate       *rateLimiter      // per token
-	failures   *rateLimiter      // unknown tokens per client address
-	inflight   chan struct{}     // the semaphore of Limits.ConcurrentMax
-	registered map[string]bool   // "METHOD /route" of every registered route
-	policies   map[string]policy // routePolicies and the routes of mounted Pages
+	auth     *authenticator
+	rate     *rateLimiter  // per token
+	failures *rateLimiter  // unknown tokens per client address
+	inflight chan struct{} // the semaphore of Limits.ConcurrentMax
+	// anonInflight is the semaphore of anonymous routes (AnonymousShareDivisor).
+	anonInflight chan struct{}
+	registered   map[string]bool   // "METHOD /route" of every registered route
+	policies     map[string]policy // routePolicies and the routes of mounted Pages
 }
 
 //go:embed openapi.yaml
@@ -193,6 +195,26 @@ func (s *Server) Mount(p Pages) {
 		s.registered[key] = true
 		s.policies[key] = policy{ownAuth: true}
 	})
+	if a, ok := p.(AnonymousPages); ok {
+		for _, key := range a.AnonymousRoutes() {
+			pol, ok := s.policies[key]
+			if !ok {
+				panic("api.Mount: anonymous route " + key + " is not served")
+			}
+			pol.anonymous = true
+			s.policies[key] = pol
+		}
+	}
+}
+
+// AnonymousPages are Pages some of whose routes serve callers who are not signed in (a
+// sign-in form, its post, static assets). Those routes are held to the unauthenticated
+// share of in-flight slots, a body of at most AnonymousBodyMaxBytes and a read timeout
+// of AnonymousReadTimeout.
+type AnonymousPages interface {
+	Pages
+	// AnonymousRoutes lists those routes as "METHOD /path".
+	AnonymousRoutes() []string
 }
 
 // routes registers every route. TestOpenAPICoversRoutes keeps openapi.yaml in step.

@@ -80,7 +80,7 @@ func (s *Server) handleWrite(k *commandKind) echo.HandlerFunc {
 		if err := cmd.Validate(); err != nil {
 			return err
 		}
-		req := &ledger.Request{Commands: []ledger.Command{cmd}, Atomic: true, Key: key, Meta: meta(c, key), Principal: principalOf(c)}
+		req := &ledger.Request{Commands: []ledger.Command{cmd}, Atomic: true, Key: scopedKey(principalOf(c), key), Meta: meta(c, key), Principal: principalOf(c)}
 		if key != "" {
 			req.Hash = fingerprint(k.path, cmd)
 		}
@@ -453,7 +453,7 @@ func (s *Server) handleBatch(c echo.Context) error {
 			}
 		}
 	}
-	req := &ledger.Request{Commands: cmds, Atomic: br.atomic, Key: key, Meta: meta(c, key), Principal: principalOf(c)}
+	req := &ledger.Request{Commands: cmds, Atomic: br.atomic, Key: scopedKey(principalOf(c), key), Meta: meta(c, key), Principal: principalOf(c)}
 	if key != "" {
 		req.Hash = fingerprint(c.Path(), br)
 	}

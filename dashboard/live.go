@@ -3,6 +3,7 @@ package dashboard
 import (
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -27,12 +28,51 @@ const (
 	// server's in-flight slots. Beyond it the answer is 503 and the page still works,
 	// without live updates.
 	sseConnMax = 64
+	// ssePerPrincipalMax bounds the streams one principal (one token) may hold open at
+	// once: a few browser tabs, not the server's whole sseConnMax.
+	ssePerPrincipalMax = 4
 )
 
+// streamSlots counts the open streams, in all and by principal.
+type streamSlots struct {
+	mu    sync.Mutex
+	total int
+	by    map[string]int
+}
+
+func newStreamSlots() *streamSlots { return &streamSlots{by: map[string]int{}} }
+
+// take reserves a stream for principal id; it reports false, with the detail to show,
+// when the server or the principal is at its bound.
+func (s *streamSlots) take(id string) (bool, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.by[id] >= ssePerPrincipalMax:
+		return false, fmt.Sprintf("this token already has %d live dashboards open; the page still works without live updates", ssePerPrincipalMax)
+	case s.total >= sseConnMax:
+		return false, "too many live dashboards are open; the page still works without live updates"
+	}
+	s.total++
+	s.by[id]++
+	return true, ""
+}
+
+// give releases a stream of principal id.
+func (s *streamSlots) give(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.total--
+	if s.by[id]--; s.by[id] <= 0 {
+		delete(s.by, id)
+	}
+}
+
 // handleDashEvents serves the stream; slots bounds the streams open at once.
-func (s *Server) handleDashEvents(slots chan struct{}) echo.HandlerFunc {
+func (s *Server) handleDashEvents(slots *streamSlots) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if _, err := s.dashboardAuth(c); err != nil {
+		p, err := s.dashboardAuth(c)
+		if err != nil {
 			if err == errNotSignedIn {
 				// The challenge of RFC 6750, as the API answers a request without a token.
 				c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="ledger"`)
@@ -40,13 +80,11 @@ func (s *Server) handleDashEvents(slots chan struct{}) echo.HandlerFunc {
 			}
 			return err
 		}
-		select {
-		case slots <- struct{}{}:
-			defer func() { <-slots }()
-		default:
+		if ok, detail := slots.take(p.TokenID); !ok {
 			c.Response().Header().Set("Retry-After", "30")
-			return unavailable("too many live dashboards are open; the page still works without live updates")
+			return unavailable(detail)
 		}
+		defer slots.give(p.TokenID)
 		res := c.Response()
 		h := res.Header()
 		h.Set(echo.HeaderContentType, "text/event-stream")

@@ -94,12 +94,22 @@ func (s *Server) Routes(add func(method, path string, h echo.HandlerFunc)) {
 	add(http.MethodGet, dashTrendPath, s.handleTrend)
 	add(http.MethodGet, dashLinesPath, s.handleDashLines)
 	add(http.MethodGet, dashLinePath, s.handleDashLine)
-	add(http.MethodGet, dashEventsPath, s.handleDashEvents(make(chan struct{}, sseConnMax)))
+	add(http.MethodGet, dashEventsPath, s.handleDashEvents(newStreamSlots()))
 	add(http.MethodGet, dashCSSPath, s.handleAsset)
 	add(http.MethodGet, dashJSPath, s.handleAsset)
 	add(http.MethodGet, signinPath, s.handleSigninForm)
 	add(http.MethodPost, signinPath, s.handleSignin)
 	add(http.MethodPost, signoutPath, s.handleSignout)
+}
+
+// AnonymousRoutes are the routes served to browsers not signed in: the API holds them to
+// its unauthenticated share of in-flight slots, a small body and a short read timeout
+// (api.AnonymousPages).
+func (s *Server) AnonymousRoutes() []string {
+	return []string{
+		http.MethodGet + " " + dashCSSPath, http.MethodGet + " " + dashJSPath,
+		http.MethodGet + " " + signinPath, http.MethodPost + " " + signinPath, http.MethodPost + " " + signoutPath,
+	}
 }
 
 // now is the dashboard's clock.

@@ -21,6 +21,9 @@ func (s *State) authorize(req *Request) error {
 	if req.Principal == nil {
 		return nil
 	}
+	if err := authorizeAccess(req); err != nil {
+		return err
+	}
 	scope := req.Principal.Scope()
 	if scope == "" {
 		return nil

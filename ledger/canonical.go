@@ -120,6 +120,16 @@ func appendData(b []byte, d *EventData) []byte {
 		o.key("to")
 		o.b = appendLine(o.b, d.To)
 	}
+	if t := d.Token; t != nil {
+		o.key("token")
+		to := object{b: o.b}
+		to.str("expires_at", t.ExpiresAt)
+		to.str("id", t.ID)
+		to.str("name", t.Name)
+		to.str("role", t.Role)
+		to.str("unit", t.Unit)
+		o.b = to.end()
+	}
 	if u := d.Unit; u != nil {
 		o.key("unit")
 		uo := object{b: o.b}

@@ -25,6 +25,8 @@ const (
 	TypeDisbursed         EventType = "funds.disbursed"
 	TypeAdvanceSettled    EventType = "advance.settled"
 	TypeReversed          EventType = "disbursement.reversed"
+	TypeTokenCreated      EventType = "access.token_created"
+	TypeTokenRevoked      EventType = "access.token_revoked"
 )
 
 // EventTypes lists every event type in the order it was introduced. A build with the
@@ -34,6 +36,7 @@ var EventTypes = []EventType{
 	TypeProgramRegistered, TypeProjectRegistered, TypeUnitRegistered, TypeSourceRegistered,
 	TypeAllocated, TypeTransferred, TypeCarriedOver, TypeCancelled, TypeDisbursed,
 	TypeAdvanceSettled, TypeReversed,
+	TypeTokenCreated, TypeTokenRevoked,
 }
 
 // ParseEventType returns the event type named s, or false when there is none.
@@ -109,8 +112,10 @@ type EventData struct {
 	Reason          string   `json:"reason,omitempty"`
 	Source          *Source  `json:"source,omitempty"`
 	To              *Line    `json:"to,omitempty"` // transfers: the line credited
-	Unit            *Unit    `json:"unit,omitempty"`
-	Voucher         *Voucher `json:"voucher,omitempty"`
+	// Token is the token an access event (access.token_created, …_revoked) records.
+	Token   *TokenRecord `json:"token,omitempty"`
+	Unit    *Unit        `json:"unit,omitempty"`
+	Voucher *Voucher     `json:"voucher,omitempty"`
 }
 
 // Metadata says who recorded an event and through which request.

@@ -157,6 +157,8 @@ func diffState(want, got *State) []string {
 	}
 	check("disbursements", want.disbursements, got.disbursements)
 	check("vouchers", want.vouchers, got.vouchers)
+	check("tokens", want.tokens, got.tokens)
+	check("turnover", want.turnover, got.turnover)
 	check("Head", want.Head, got.Head)
 	check("HeadHash", want.HeadHash, got.HeadHash)
 	if !want.HeadTime.Equal(got.HeadTime) {

@@ -436,6 +436,9 @@ func (s *Sequencer) record(c Command, now time.Time, meta Metadata) (*Event, err
 	}
 	e := &Event{Position: s.state.Head + 1, ID: uuid.Must(uuid.NewV7()), Type: typ, EffectiveDate: date,
 		RecordedAt: now, Data: data, Meta: meta, PrevHash: s.state.HeadHash}
+	if err := s.state.checkTurnover(e); err != nil {
+		return nil, err
+	}
 	e.Hash, s.scratch = ChainHash(s.scratch, e.PrevHash, e)
 	s.state.Apply(e)
 	return e, nil

@@ -2,7 +2,6 @@ package ledger
 
 import (
 	"crypto/sha256"
-	"encoding/binary"
 	"time"
 
 	"github.com/google/uuid"
@@ -106,6 +105,12 @@ type State struct {
 	HeadHash   [32]byte
 	HeadTime   time.Time
 	EventCount int64
+
+	// turnover is the sum of the amounts of every posting applied (ledger/turnover.go).
+	turnover turnover
+	// tokens are the access tokens whose creation or revocation is recorded
+	// (ledger/access_events.go).
+	tokens map[string]tokenState
 }
 
 func (s *State) init() {
@@ -309,6 +314,9 @@ func (s *State) Decide(cmd Command) (typ EventType, date Date, data EventData, e
 		}
 		src := cmd.Source
 		return TypeSourceRegistered, src.ValidFrom, EventData{Source: &src}, nil
+
+	case *RecordTokenCreated, *RecordTokenRevoked:
+		return s.decideAccess(cmd)
 	}
 	return "", 0, data, invalid("", "unknown command %T", cmd)
 }
@@ -352,6 +360,7 @@ func (s *State) Apply(e *Event) {
 	postings := e.Postings(buf[:0])
 	for _, p := range postings {
 		s.touch(p.Line).Flows[p.Flow] += p.Amount
+		s.turnover.add(p.Amount)
 	}
 	d := &e.Data
 	// What the write model keeps beside balances, to check later commands against.
@@ -385,6 +394,10 @@ func (s *State) Apply(e *Event) {
 		s.Catalog.Units[d.Unit.ID] = d.Unit
 	case TypeSourceRegistered:
 		s.Catalog.Sources[d.Source.Code] = d.Source
+	case TypeTokenCreated, TypeTokenRevoked:
+		if !s.LinesOnly {
+			s.applyAccess(e)
+		}
 	default:
 		invariant(false, "ledger.State.Apply: unknown event type "+string(e.Type))
 	}
@@ -427,12 +440,15 @@ func (s *State) Revert(e *Event, headTime time.Time) {
 		delete(s.Catalog.Units, d.Unit.ID)
 	case TypeSourceRegistered:
 		delete(s.Catalog.Sources, d.Source.Code)
+	case TypeTokenCreated, TypeTokenRevoked:
+		s.revertAccess(e)
 	default:
 		invariant(false, "ledger.State.Revert: unknown event type "+string(e.Type))
 	}
 	var buf [PostingsMax]Posting
 	for _, p := range e.Postings(buf[:0]) {
 		s.untouch(p.Line).Flows[p.Flow] -= p.Amount
+		s.turnover.sub(p.Amount)
 	}
 	s.Head, s.HeadHash, s.HeadTime = e.Position-1, e.PrevHash, headTime
 	s.EventCount--
@@ -475,15 +491,8 @@ func (s *State) original(id string) *disbursement {
 type voucherKey [16]byte
 
 func (v *Voucher) key() voucherKey {
-	// Length-prefixed parts, so that ("ab","c") and ("a","bc") differ; each part is at
-	// most codeMaxLen bytes (Validate), so the buffer stays on the stack.
-	var buf [3*(1+codeMaxLen) + 4]byte
-	b := buf[:0]
-	for _, part := range [...]string{v.Office, v.Type, v.Number} {
-		b = append(b, byte(len(part)))
-		b = append(b, part...)
-	}
-	b = binary.BigEndian.AppendUint32(b, uint32(v.Date))
-	sum := sha256.Sum256(b)
+	// The identity (ledger/voucher.go), so that one voucher spelt two ways is one voucher.
+	var buf [voucherIdentityMax]byte
+	sum := sha256.Sum256(v.appendIdentity(buf[:0]))
 	return voucherKey(sum[:16])
 }

@@ -514,7 +514,7 @@ func randomAccepted(t *testing.T, rng *rand.Rand, st *State, n int) []*Event {
 		}
 		serial++
 		var c Command
-		switch rng.IntN(11) {
+		switch rng.IntN(12) {
 		case 0, 1:
 			c = allocate(pick(), 1+rng.Int64N(1_000_000), date())
 		case 2:
@@ -558,6 +558,14 @@ func randomAccepted(t *testing.T, rng *rand.Rand, st *State, n int) []*Event {
 				c = &RegisterProject{Project{Program: "GNBV", Code: fmt.Sprintf("DA1.T%d", serial), Name: "Tiểu dự án", Parent: "DA1"}}
 			default:
 				c = &RegisterSource{Source{Code: fmt.Sprintf("S%d", serial), Name: "Nguồn", Budget: BudgetLocal, Nature: NatureRecurrent, Counterpart: true}}
+			}
+		case 11:
+			tok := TokenRecord{ID: uuid.NewSHA1(uuid.Nil, []byte{byte(serial % 3)}).String(), Name: "Kế toán", Role: "officer",
+				Unit: "062", ExpiresAt: "2025-01-01T00:00:00Z"}
+			if rng.IntN(2) == 0 {
+				c = &RecordTokenCreated{Token: tok, EffectiveDate: date()}
+			} else {
+				c = &RecordTokenRevoked{Token: tok, EffectiveDate: date()}
 			}
 		}
 		e, err := record(st, c)

@@ -44,6 +44,7 @@ type Config struct {
 	Report ReportConfig // report and replay (report.go)
 	NATS   NATSConfig   // serve's event distribution and replica mode (nats.go)
 	Submit SubmitConfig // import --commands through the batch API (submit.go)
+	Secure SecureConfig // serve's TLS, NATS credentials (secure.go)
 	Args   []string     // positional arguments of commands that take them (token)
 
 	Logger *slog.Logger
@@ -72,6 +73,7 @@ func newConfig(fs *flag.FlagSet, cmd string) *Config {
 	c.Report.register(fs, c, cmd)
 	c.NATS.register(fs, c, cmd)
 	c.Submit.register(fs, c, cmd)
+	c.Secure.register(fs, c, cmd)
 	c.cmd = cmd
 	if cmd == "bench" {
 		fs.DurationVar(&c.BenchDuration, "duration", 10*time.Second, "how long each measurement runs [LEDGER_BENCH_DURATION]")
@@ -102,7 +104,7 @@ func (c *Config) boolean(fs *flag.FlagSet, p *bool, name, env, help string) {
 func (c *Config) finish(fs *flag.FlagSet) error {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	var errs []error
+	errs := c.readSecretFiles(fs, set)
 	for name, env := range c.envs {
 		if v, ok := os.LookupEnv(env); ok && !set[name] {
 			if err := fs.Set(name, v); err != nil {
@@ -134,6 +136,7 @@ func (c *Config) finish(fs *flag.FlagSet) error {
 	errs = append(errs, c.Report.check(c.cmd)...)
 	if c.cmd == "serve" {
 		errs = append(errs, c.NATS.check(c)...)
+		errs = append(errs, c.Secure.check(c)...)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("invalid configuration:\n%w", err)

@@ -104,7 +104,7 @@ func ensureOfficer(t *testing.T, dbURL, base string) {
 		baseOfficers.Store(base, tok)
 		return
 	}
-	status, out, err := post(base+"/v1/tokens", "", map[string]any{"name": "e2e officer", "role": "officer"})
+	status, out, err := post(base+"/v1/tokens", "", map[string]any{"name": "e2e officer", "role": "officer", "unit": "all"})
 	tok, _ := out["token"].(string)
 	if err != nil || status != http.StatusCreated || tok == "" {
 		t.Fatalf("create the officer token: %d %v %v", status, out, err)
@@ -353,7 +353,8 @@ func TestStandbyTakesOverAfterKill(t *testing.T) {
 	var head struct{ Position int64 }
 	_ = json.NewDecoder(resp.Body).Decode(&head)
 	resp.Body.Close()
-	if head.Position != 6 {
-		t.Errorf("standby head %d, want 6 (what the primary committed)", head.Position)
+	// 6 events of setupLines and the access.token_created of its officer token.
+	if head.Position != 7 {
+		t.Errorf("standby head %d, want 7 (what the primary committed)", head.Position)
 	}
 }

@@ -81,7 +81,8 @@ func connectBus(cfg *Config, log *slog.Logger) (*bus, error) {
 		}
 		return b, nil
 	}
-	nc, err := nats.Connect(cfg.NATSURL, nats.Name("ledger"), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(true))
+	opts := append([]nats.Option{nats.Name("ledger"), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(true)}, cfg.Secure.natsOptions()...)
+	nc, err := nats.Connect(cfg.NATSURL, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("connect NATS %s: %w", cfg.NATSURL, err)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -52,6 +53,8 @@ type node struct {
 	progress *projections.Progress
 	bus      *bus
 	metrics  *metrics.Metrics
+	// tokDone ends with the goroutine that records token events (runTokenSync).
+	tokDone chan struct{}
 }
 
 // onCommit hands every committed batch, in position order, to the in-memory projections,
@@ -121,10 +124,19 @@ func startNode(ctx context.Context, cfg *Config) (*node, error) {
 	}
 	go func() { n.seqDone <- n.seq.Run(runCtx) }()
 	go func() { n.rmDone <- n.readModel.Run(runCtx) }()
+	// Token creations and revocations not yet in the hash chain (made by `ledger token`
+	// while no writer ran) are recorded before serving; later ones as they are notified.
+	tokAfter, err := syncTokenEvents(ctx, store, n.seq.Submit, 0)
+	if err != nil {
+		log.Warn("recording token events in the hash chain; the next notification retries", "error", err)
+	}
+	n.tokDone = make(chan struct{})
+	go func() { runTokenSync(runCtx, store, n.seq, tokAfter, log); close(n.tokDone) }()
 	if n.stopCP, err = startCheckpointer(cfg, store, n.seq.Head, n.bus.publishCheckpoint(cfg, log)); err != nil {
 		n.cancel()
 		<-n.seqDone
 		<-n.rmDone
+		<-n.tokDone
 		stopFanout()
 		return nil, err
 	}
@@ -164,6 +176,7 @@ func httpHandler(cfg api.Config) http.Handler {
 // the checkpointer, the relay and NATS, the writer lock and the store.
 func (n *node) Close() {
 	n.cancel()
+	<-n.tokDone
 	<-n.seqDone
 	<-n.rmDone
 	<-n.fanDone
@@ -194,6 +207,10 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	defer n.Close()
 	h.set(n.handler)
 
+	if cfg.BootstrapToken == DemoBootstrapToken {
+		log.Warn("!!! THE BOOTSTRAP TOKEN IS THE README'S PUBLIC DEMO TOKEN: anyone can act as admin on this server. " +
+			"Demo use only; set LEDGER_BOOTSTRAP_TOKEN_FILE to a secret of your own for anything else !!!")
+	}
 	if cfg.Demo {
 		if err := loadDemo(ctx, n.seq, log); err != nil {
 			return err
@@ -228,9 +245,15 @@ func startHTTP(cfg *Config, h http.Handler) (*http.Server, string, chan error, e
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout: readTimeout, WriteTimeout: writeTimeout, IdleTimeout: idleTimeout,
 		ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn)}
+	scheme := "http"
+	if t := cfg.Secure.tls; t != nil {
+		// Direct TLS (--tls-cert): the dashboard's session cookie is then Secure.
+		srv.TLSConfig = t.Clone()
+		ln, scheme = tls.NewListener(ln, srv.TLSConfig), "https"
+	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
-	return srv, "http://" + ln.Addr().String(), done, nil
+	return srv, scheme + "://" + ln.Addr().String(), done, nil
 }
 
 // stopHTTP shuts srv down within shutdownGrace. A stop asked for by ctx is not an error.

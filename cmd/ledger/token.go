@@ -48,7 +48,7 @@ func (a *AccessConfig) register(fs *flag.FlagSet, c *Config, cmd string) {
 		c.envs["max-concurrent"] = "LEDGER_MAX_CONCURRENT"
 	case "token":
 		fs.StringVar(&a.Role, "role", "", "create: officer, leader, auditor or admin")
-		fs.StringVar(&a.Unit, "unit", "", "create: unit id whose subtree an officer or leader is held to (default: every unit)")
+		fs.StringVar(&a.Unit, "unit", "", "create: unit id whose subtree an officer or leader is held to; required for them, \"all\" for the whole country")
 		fs.StringVar(&a.Name, "name", "", "create: the token's name, recorded as the actor of every event it writes")
 		a.Expires = api.TokenDefaultTTL
 		fs.Var(durationFlag{&a.Expires}, "expires", "create: lifetime of the token, in days (90d) or hours (720h); at most 366d")
@@ -96,7 +96,8 @@ func interleaved(fs *flag.FlagSet) ([]string, error) {
 }
 
 const tokenUsage = `usage:
-  ledger token create --role officer|leader|auditor|admin --name NAME [--unit UNIT] [--expires 30d]
+  ledger token create --role officer|leader --unit UNIT|all --name NAME [--expires 30d]
+  ledger token create --role auditor|admin --name NAME [--expires 30d]
   ledger token list
   ledger token revoke ID`
 
@@ -118,6 +119,9 @@ func token(ctx context.Context, cfg *Config, stdout io.Writer) error {
 		now := time.Now()
 		spec := ledger.TokenSpec{Name: a.Name, Unit: a.Unit, ExpiresAt: now.Add(a.Expires)}
 		spec.Role, err = ledger.ParseRole(a.Role)
+		if err == nil {
+			spec.Unit, err = api.TokenUnit(spec.Role, spec.Unit)
+		}
 		if err == nil {
 			err = api.CheckTokenSpec(spec, now)
 		}
@@ -144,6 +148,7 @@ func token(ctx context.Context, cfg *Config, stdout io.Writer) error {
 		fmt.Fprintln(stdout, secret)
 		fmt.Fprintf(stdout, "# token %s (%s, %s, unit %s) expires %s; shown once: only its hash is stored\n",
 			t.ID, t.Name, t.Role, unitText(t.Unit), t.ExpiresAt.UTC().Format(time.RFC3339))
+		fmt.Fprintln(stdout, "# "+recordInChain(ctx, st))
 		return nil
 	case sub == "list" && len(rest) == 0:
 		ts, err := st.Tokens(ctx)
@@ -179,9 +184,28 @@ func token(ctx context.Context, cfg *Config, stdout io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "token %s (%s) revoked at %s; running servers stop accepting it within seconds\n",
 			t.ID, t.Name, t.RevokedAt.UTC().Format(time.RFC3339))
+		fmt.Fprintln(stdout, recordInChain(ctx, st))
 		return nil
 	}
 	return errors.New(tokenUsage)
+}
+
+// recordInChain records the access events of `ledger token` in the hash chain: directly
+// when no writer runs, else through the running writer, which it notifies. It says which.
+// A failure leaves the token as it is: the next notification or the next server start
+// records the event.
+func recordInChain(ctx context.Context, st *pgstore.Store) string {
+	done, err := recordTokenEventsDirectly(ctx, st)
+	switch {
+	case err != nil:
+		return "not yet recorded in the hash chain (" + err.Error() + "); the next server start records it"
+	case done:
+		return "recorded in the hash chain"
+	}
+	if err := notifyTokens(ctx, st); err != nil {
+		return "not yet recorded in the hash chain (" + err.Error() + "); the next server start records it"
+	}
+	return "the running writer records it in the hash chain"
 }
 
 func unitText(u string) string {

@@ -17,6 +17,7 @@ const problemsShown = 10
 type Report struct {
 	Events   int64 // events in the store
 	Keyless  int64 // events recorded without an idempotency key (not by this checker)
+	Access   int64 // access events (token created, revoked): the server's own records
 	Acked    int   // requests acknowledged
 	Failed   int   // requests refused with a 4xx
 	Unknown  int   // requests whose outcome the client never learnt
@@ -131,6 +132,10 @@ func Check(ctx context.Context, st *pgstore.Store, reqs []*Request) (*Report, *l
 		k := e.Meta.IdempotencyKey
 		keyOf[id] = k
 		switch r := byKey[k]; {
+		case e.Type == ledger.TypeTokenCreated || e.Type == ledger.TypeTokenRevoked:
+			// Access events are the server's record of its tokens, under keys of its
+			// own, not requests of the workload.
+			rep.Access++
 		case k == "":
 			rep.Keyless++
 		case r == nil:

@@ -28,6 +28,8 @@ func SampleHistory() []*ledger.Event {
 	dist.Unit = "062"
 	d := ledger.MakeDate(2024, time.March, 15)
 	advance := uuid.MustParse("01900000-0000-7000-8000-000000000010")
+	token := ledger.TokenRecord{ID: "01900000-0000-7000-8000-0000000000aa", Name: "Kế toán Ngân Sơn", Role: "officer",
+		Unit: "062", ExpiresAt: "2024-06-13T08:00:00Z"}
 	voucher := func(n string) *ledger.Voucher {
 		return &ledger.Voucher{Office: "KB06", Type: "C2-02", Number: n, Date: d}
 	}
@@ -56,6 +58,8 @@ func SampleHistory() []*ledger.Event {
 			AdvanceReversed: 20_000, Reason: "sai số tiền"}},
 		{ledger.TypeDisbursed, uuid.Nil, ledger.EventData{Line: &dist, Amount: 100_000, Kind: string(ledger.KindPayment),
 			Payee: "Công ty A", Voucher: voucher("3")}},
+		{ledger.TypeTokenCreated, uuid.Nil, ledger.EventData{Token: &token}},
+		{ledger.TypeTokenRevoked, uuid.Nil, ledger.EventData{Token: &token}},
 	}
 	var events []*ledger.Event
 	add := func(typ ledger.EventType, id uuid.UUID, ed ledger.EventData) {
@@ -77,7 +81,8 @@ func SampleHistory() []*ledger.Event {
 	}
 	if sampleExtra != nil {
 		typ, ed := sampleExtra(dist)
-		add(typ, uuid.Nil, ed)
+		// An id of its own: the one its position would give may be an explicit id above.
+		add(typ, uuid.MustParse("01900000-0000-7000-8000-0000000000ff"), ed)
 	}
 	return events
 }

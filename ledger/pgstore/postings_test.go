@@ -108,6 +108,8 @@ func randomMoney(t *testing.T, ctx context.Context, seq *ledger.Sequencer, rng *
 	from := ledger.MakeDate(2021, 1, 1)
 	valid := ledger.Validity{ValidFrom: from}
 	prov, dist := prefix+"P", prefix+"D"
+	token := ledger.TokenRecord{ID: uuid.NewSHA1(uuid.Nil, []byte(prefix)).String(), Name: "Kế toán " + prefix, Role: "officer",
+		Unit: dist, ExpiresAt: "2025-01-01T00:00:00Z"}
 	setup := []ledger.Command{
 		&ledger.RegisterProgram{Program: ledger.Program{Code: prefix, Name: "Chương trình " + prefix, Validity: valid}},
 		&ledger.RegisterProject{Project: ledger.Project{Program: prefix, Code: "DA1", Name: "Dự án 1", Validity: valid}},
@@ -115,6 +117,9 @@ func randomMoney(t *testing.T, ctx context.Context, seq *ledger.Sequencer, rng *
 			Nature: ledger.NatureInvestment, Validity: valid}},
 		&ledger.RegisterUnit{Unit: ledger.Unit{ID: prov, Code: prov, Name: "Tỉnh", Level: ledger.LevelProvince, Validity: valid}},
 		&ledger.RegisterUnit{Unit: ledger.Unit{ID: dist, Code: dist, Name: "Huyện", Level: ledger.LevelDistrict, Parent: prov, Validity: valid}},
+		// Access events make no postings; the view must show none for them.
+		&ledger.RecordTokenCreated{Token: token, EffectiveDate: from},
+		&ledger.RecordTokenRevoked{Token: token, EffectiveDate: from},
 	}
 	line := func(unit string) ledger.Line {
 		return ledger.Line{Program: prefix, Year: 2024, Source: prefix + "-SRC", Project: "DA1", Unit: unit}

@@ -35,7 +35,10 @@ const (
 const (
 	constraintPosition = "events_pkey"
 	constraintVoucher  = "events_voucher_key"
-	sqlstateUnique     = "23505"
+	// constraintVoucherIdentity is the unique index of voucher identities (migration
+	// 00008): the same voucher spelt another way.
+	constraintVoucherIdentity = "events_voucher_identity"
+	sqlstateUnique            = "23505"
 )
 
 // ErrFenced means another writer has already recorded a position this writer tried to
@@ -262,7 +265,7 @@ func translate(err error) error {
 		switch pgErr.ConstraintName {
 		case constraintPosition:
 			return fmt.Errorf("%w (%s)", ErrFenced, pgErr.Detail)
-		case constraintVoucher:
+		case constraintVoucher, constraintVoucherIdentity:
 			return errDuplicateVoucher
 		}
 	}
@@ -271,7 +274,7 @@ func translate(err error) error {
 
 var eventCopyColumns = []string{"position", "id", "type", "effective_date", "recorded_at", "amount", "line",
 	"counter_line", "original_id", "voucher_office", "voucher_type", "voucher_number", "voucher_date",
-	"data", "metadata", "prev_hash", "hash"}
+	"data", "metadata", "prev_hash", "hash", "voucher_key"}
 
 // eventRows is a pgx.CopyFromSource over events that reuses one row of values and the
 // JSON buffers: pgx encodes each row before asking for the next.
@@ -328,6 +331,9 @@ func (r *eventRows) Values() ([]any, error) {
 	r.meta = ledger.AppendCanonicalMeta(r.meta[:0], &e.Meta)
 	v[13], v[14] = r.data, r.meta
 	v[15], v[16] = e.PrevHash[:], e.Hash[:]
+	if vo := d.Voucher; vo != nil {
+		v[17] = vo.Identity()
+	}
 	return v, nil
 }
 
