@@ -73,7 +73,9 @@ func fanoutLog(n int) []*ledger.Event {
 // projection keeps up, and once released the stuck one reads the dropped events back
 // from the log and ends equal to a projection fed directly.
 func TestFanoutStuckProjection(t *testing.T) {
-	events := fanoutLog(FanoutQueueEvents + 10_000)
+	// Twice the queue and more: even if the stuck projection took a whole queue's worth
+	// before its Apply blocked (a slow start on a busy machine), the rest overflows.
+	events := fanoutLog(2*FanoutQueueEvents + 10_000)
 	head := int64(len(events))
 	src := &logSource{}
 	free := &Progress{}
