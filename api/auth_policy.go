@@ -97,9 +97,10 @@ func scopeOf(c echo.Context) string {
 // outOfScope is the refusal of a line outside the principal's subtree.
 func outOfScope(field, scope string) error { return ledger.OutOfScope(field, scope) }
 
-// lineInScope reports whether line l lies in the subtree scope ("" is everything).
+// lineInScope reports whether a principal held to scope reads line l ("" is everything):
+// a line of its subtree or of a unit its subtree succeeds (ledger.LineReadable).
 func lineInScope(cat *ledger.Catalog, l *ledger.Line, scope string) bool {
-	return ledger.LineWithin(cat, l, scope)
+	return ledger.LineReadable(cat, l, scope)
 }
 
 // checkLineScope refuses line l (named field) when it lies outside the request's scope.

@@ -209,7 +209,7 @@ func (s *Server) scopedUnit(c echo.Context, unit, field string) (string, error) 
 		return "", err
 	}
 	ok := false
-	s.cfg.Balances.Read(func(st *ledger.State) { ok = st.Catalog.IsUnitWithin(unit, scope) })
+	s.cfg.Balances.Read(func(st *ledger.State) { ok = st.Catalog.IsUnitSucceededWithin(unit, scope) })
 	if !ok {
 		return "", outOfScope(field, scope)
 	}

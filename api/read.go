@@ -172,7 +172,7 @@ func (s *Server) handleLines(c echo.Context) error {
 		cat := &st.Catalog
 		// A unit filter outside the token's subtree is refused, not answered empty: an
 		// empty list would read as "nothing recorded there".
-		if scope != "" && unit != "" && !cat.IsUnitWithin(unit, scope) {
+		if scope != "" && unit != "" && !cat.IsUnitSucceededWithin(unit, scope) {
 			refused = outOfScope("unit", scope)
 			return
 		}
@@ -182,7 +182,7 @@ func (s *Server) handleLines(c echo.Context) error {
 				year != 0 && l.Year != year ||
 				project != "" && !cat.IsProjectWithin(l.Program, l.Project, project) ||
 				unit != "" && !cat.IsUnitWithin(l.Unit, unit) ||
-				scope != "" && !cat.IsUnitWithin(l.Unit, scope) {
+				scope != "" && !cat.IsUnitSucceededWithin(l.Unit, scope) {
 				return
 			}
 			if id := l.ID(); id > after {

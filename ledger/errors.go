@@ -19,6 +19,7 @@ const (
 	CodeRateLimited         = "rate_limited"
 	CodeUnavailable         = "unavailable"
 	CodeInternal            = "internal"
+	CodeUnitClosed          = "unit_closed"
 )
 
 // Error is the application error: a stable machine code, the request field that was

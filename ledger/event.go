@@ -25,6 +25,7 @@ const (
 	TypeDisbursed         EventType = "funds.disbursed"
 	TypeAdvanceSettled    EventType = "advance.settled"
 	TypeReversed          EventType = "disbursement.reversed"
+	TypeUnitReorganized   EventType = "unit.reorganized"
 )
 
 // EventTypes lists every event type in the order it was introduced. A build with the
@@ -34,6 +35,7 @@ var EventTypes = []EventType{
 	TypeProgramRegistered, TypeProjectRegistered, TypeUnitRegistered, TypeSourceRegistered,
 	TypeAllocated, TypeTransferred, TypeCarriedOver, TypeCancelled, TypeDisbursed,
 	TypeAdvanceSettled, TypeReversed,
+	TypeUnitReorganized,
 }
 
 // ParseEventType returns the event type named s, or false when there is none.
@@ -49,7 +51,8 @@ func ParseEventType(s string) (EventType, bool) {
 // IsCatalog reports whether t registers reference data rather than moving money.
 func (t EventType) IsCatalog() bool {
 	switch t {
-	case TypeProgramRegistered, TypeProjectRegistered, TypeUnitRegistered, TypeSourceRegistered:
+	case TypeProgramRegistered, TypeProjectRegistered, TypeUnitRegistered, TypeSourceRegistered,
+		TypeUnitReorganized:
 		return true
 	}
 	return false
@@ -107,6 +110,8 @@ type EventData struct {
 	Program         *Program `json:"program,omitempty"`
 	Project         *Project `json:"project,omitempty"`
 	Reason          string   `json:"reason,omitempty"`
+	// Reorganization is the payload of unit.reorganized; its date is the event's.
+	Reorganization *Reorganization `json:"reorganization,omitempty"`
 	Source          *Source  `json:"source,omitempty"`
 	To              *Line    `json:"to,omitempty"` // transfers: the line credited
 	Unit            *Unit    `json:"unit,omitempty"`

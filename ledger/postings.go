@@ -154,6 +154,8 @@ func (e *Event) Postings(dst []Posting) []Posting {
 		return dst
 	case TypeProgramRegistered, TypeProjectRegistered, TypeUnitRegistered, TypeSourceRegistered:
 		return dst
+	case TypeUnitReorganized:
+		return dst
 	}
 	panic(fmt.Sprintf("ledger.Postings: event type %q has no postings defined", e.Type))
 }

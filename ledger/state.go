@@ -151,10 +151,12 @@ func (s *State) Decide(cmd Command) (typ EventType, date Date, data EventData, e
 		return TypeAllocated, cmd.EffectiveDate, EventData{Line: &l, Amount: cmd.Amount, Decision: cmd.Decision, Note: cmd.Note}, nil
 
 	case *Transfer:
-		if err = c.checkLine(cmd.From, cmd.EffectiveDate, "from"); err != nil {
-			return
+		if cmd.Kind == KindHandover {
+			err = s.decideHandover(cmd)
+		} else if err = c.checkLine(cmd.From, cmd.EffectiveDate, "from"); err == nil {
+			err = c.checkLine(cmd.To, cmd.EffectiveDate, "to")
 		}
-		if err = c.checkLine(cmd.To, cmd.EffectiveDate, "to"); err != nil {
+		if err != nil {
 			return
 		}
 		if err = s.checkAvailable(cmd.From, cmd.Amount, "from"); err != nil {
@@ -236,6 +238,9 @@ func (s *State) Decide(cmd Command) (typ EventType, date Date, data EventData, e
 		if cmd.EffectiveDate < d.date {
 			return "", 0, data, invalid("effective_date", "must not be before the advance's date %s", d.date)
 		}
+		if err = c.checkOpen(d.line.Line.Unit, cmd.EffectiveDate, "event_id"); err != nil {
+			return
+		}
 		if cmd.Amount > d.outstanding() {
 			return "", 0, data, &InsufficientFundsError{Field: "amount", Line: d.line.Line.ID(), Requested: cmd.Amount, Available: d.outstanding()}
 		}
@@ -253,6 +258,9 @@ func (s *State) Decide(cmd Command) (typ EventType, date Date, data EventData, e
 		}
 		if cmd.EffectiveDate < d.date {
 			return "", 0, data, invalid("effective_date", "must not be before the disbursement's date %s", d.date)
+		}
+		if err = c.checkOpen(d.line.Line.Unit, cmd.EffectiveDate, "event_id"); err != nil {
+			return
 		}
 		if cmd.Amount > d.remaining() {
 			return "", 0, data, &InsufficientFundsError{Field: "amount", Line: d.line.Line.ID(), Requested: cmd.Amount, Available: d.remaining()}
@@ -292,13 +300,17 @@ func (s *State) Decide(cmd Command) (typ EventType, date Date, data EventData, e
 			if parent == nil {
 				return "", 0, data, unknownRef("parent", "no administrative unit %q", cmd.Parent)
 			}
-			want := LevelProvince
-			if cmd.Level == LevelCommune {
-				want = LevelDistrict
+			// The level rules of the unit's first day: before the 2025 reorganisation a
+			// commune hangs under a district, from it under a province (LevelsOn).
+			want, ok := c.parentLevelOn(cmd.Level, cmd.ValidFrom)
+			if !ok {
+				return "", 0, data, invalid("level", "there is no %s level on %s (levels then: %s)", cmd.Level, cmd.ValidFrom, levelList(c.LevelsOn(cmd.ValidFrom)))
 			}
 			if parent.Level != want {
-				return "", 0, data, invalid("parent", "a %s's parent must be a %s, %q is a %s", cmd.Level, want, cmd.Parent, parent.Level)
+				return "", 0, data, invalid("parent", "a %s's parent must be a %s on %s, %q is a %s", cmd.Level, want, cmd.ValidFrom, cmd.Parent, parent.Level)
 			}
+		} else if _, ok := c.parentLevelOn(cmd.Level, cmd.ValidFrom); !ok {
+			return "", 0, data, invalid("level", "there is no %s level on %s (levels then: %s)", cmd.Level, cmd.ValidFrom, levelList(c.LevelsOn(cmd.ValidFrom)))
 		}
 		u := cmd.Unit
 		return TypeUnitRegistered, u.ValidFrom, EventData{Unit: &u}, nil
@@ -309,6 +321,13 @@ func (s *State) Decide(cmd Command) (typ EventType, date Date, data EventData, e
 		}
 		src := cmd.Source
 		return TypeSourceRegistered, src.ValidFrom, EventData{Source: &src}, nil
+
+	case *Reorganize:
+		if err = c.decideReorganize(cmd); err != nil {
+			return
+		}
+		r := cmd.Reorganization
+		return TypeUnitReorganized, cmd.EffectiveDate, EventData{Reorganization: &r}, nil
 	}
 	return "", 0, data, invalid("", "unknown command %T", cmd)
 }
@@ -385,6 +404,8 @@ func (s *State) Apply(e *Event) {
 		s.Catalog.Units[d.Unit.ID] = d.Unit
 	case TypeSourceRegistered:
 		s.Catalog.Sources[d.Source.Code] = d.Source
+	case TypeUnitReorganized:
+		s.Catalog.applyReorganize(e.EffectiveDate, d.Reorganization)
 	default:
 		invariant(false, "ledger.State.Apply: unknown event type "+string(e.Type))
 	}
@@ -427,6 +448,8 @@ func (s *State) Revert(e *Event, headTime time.Time) {
 		delete(s.Catalog.Units, d.Unit.ID)
 	case TypeSourceRegistered:
 		delete(s.Catalog.Sources, d.Source.Code)
+	case TypeUnitReorganized:
+		s.Catalog.revertReorganize(d.Reorganization)
 	default:
 		invariant(false, "ledger.State.Revert: unknown event type "+string(e.Type))
 	}
