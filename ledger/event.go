@@ -112,10 +112,10 @@ type EventData struct {
 	Reason          string   `json:"reason,omitempty"`
 	// Reorganization is the payload of unit.reorganized; its date is the event's.
 	Reorganization *Reorganization `json:"reorganization,omitempty"`
-	Source          *Source  `json:"source,omitempty"`
-	To              *Line    `json:"to,omitempty"` // transfers: the line credited
-	Unit            *Unit    `json:"unit,omitempty"`
-	Voucher         *Voucher `json:"voucher,omitempty"`
+	Source         *Source         `json:"source,omitempty"`
+	To             *Line           `json:"to,omitempty"` // transfers: the line credited
+	Unit           *Unit           `json:"unit,omitempty"`
+	Voucher        *Voucher        `json:"voucher,omitempty"`
 }
 
 // Metadata says who recorded an event and through which request.

@@ -386,6 +386,13 @@ func (c *Catalog) revertReorganize(r *Reorganization) {
 	if len(r.Levels) > 0 {
 		c.levelChanges = c.levelChanges[:len(c.levelChanges)-1]
 	}
+	// As a fresh fold leaves them.
+	if len(c.successors) == 0 {
+		c.successors, c.predecessors = nil, nil
+	}
+	if len(c.levelChanges) == 0 {
+		c.levelChanges = nil
+	}
 }
 
 // unitClosed refuses a command on a closed unit's line dated after the unit's end
