@@ -39,10 +39,11 @@ var routePolicies = map[string]policy{
 	"GET /readyz":       {public: true},
 	"GET /openapi.yaml": {public: true},
 
-	"POST /v1/catalog/programs": {roles: admin},
-	"POST /v1/catalog/projects": {roles: admin},
-	"POST /v1/catalog/units":    {roles: admin},
-	"POST /v1/catalog/sources":  {roles: admin},
+	"POST /v1/catalog/programs":        {roles: admin},
+	"POST /v1/catalog/projects":        {roles: admin},
+	"POST /v1/catalog/units":           {roles: admin},
+	"POST /v1/catalog/sources":         {roles: admin},
+	"POST /v1/catalog/reorganizations": {roles: admin},
 
 	"POST /v1/allocations":   {roles: officer},
 	"POST /v1/transfers":     {roles: officer},

@@ -33,6 +33,7 @@ var codeInfo = map[string]struct {
 	ledger.CodeRateLimited:         {http.StatusTooManyRequests, "Rate limited"},
 	ledger.CodeUnavailable:         {http.StatusServiceUnavailable, "Unavailable"},
 	ledger.CodeInternal:            {http.StatusInternalServerError, "Internal error"},
+	ledger.CodeUnitClosed:          {http.StatusUnprocessableEntity, "Unit closed"},
 }
 
 // problem is an RFC 9457 problem detail with the ledger's extension members.

@@ -64,7 +64,7 @@ func (ci catalogItem) MarshalJSON() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := ci.Entry.(*ledger.Unit); ok {
+	if _, ok := ci.Entry.(*unitJSON); ok {
 		return b, nil
 	}
 	id, err := json.Marshal(ci.ID)
@@ -76,6 +76,14 @@ func (ci catalogItem) MarshalJSON() ([]byte, error) {
 		out = append(out, ',')
 	}
 	return append(out, b[1:]...), nil
+}
+
+// unitJSON is a unit as GET /v1/catalog/units shows it: its registration, valid_to once a
+// reorganisation closed it, and the successions from and into it.
+type unitJSON struct {
+	ledger.Unit
+	Predecessors []ledger.Succession `json:"predecessors,omitempty"`
+	Successors   []ledger.Succession `json:"successors,omitempty"`
 }
 
 func (s *Server) handleCatalog(kind string) echo.HandlerFunc {
@@ -99,8 +107,7 @@ func (s *Server) handleCatalog(kind string) echo.HandlerFunc {
 				}
 			case catalogUnits:
 				for id, u := range cat.Units {
-					v := *u
-					items = append(items, catalogItem{id, &v})
+					items = append(items, catalogItem{id, &unitJSON{Unit: *u, Predecessors: cat.Predecessors(id), Successors: cat.Successors(id)}})
 				}
 			case catalogSources:
 				for id, src := range cat.Sources {
