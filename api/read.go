@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 	"github.com/vnntp/ledger/ledger"
+	"github.com/vnntp/ledger/projections"
 )
 
 // writeJSON sends v as JSON with status.
@@ -140,6 +141,9 @@ type lineJSON struct {
 	Reversed       int64       `json:"reversed"`
 	NetDisbursed   int64       `json:"net_disbursed"`
 	Available      int64       `json:"available"`
+	// CurrentUnit is, with units=current, the unit that holds the line's history today
+	// (its holder, or the holder's successor).
+	CurrentUnit string `json:"current_unit,omitempty"`
 }
 
 func lineOf(b *ledger.LineBalance, id string) lineJSON {
@@ -152,9 +156,17 @@ func lineOf(b *ledger.LineBalance, id string) lineJSON {
 // line id "after". unit and project select their whole subtree (a province's lines
 // include its districts' and communes'; DA3 includes DA3.TDA1).
 func (s *Server) handleLines(c echo.Context) error {
-	q, at, err := s.historyQuery(c, "program", "year", "source", "project", "unit", "after", "limit")
+	q, at, err := s.historyQuery(c, "program", "year", "source", "project", "unit", "after", "limit", "units")
 	if err != nil {
 		return err
+	}
+	current := false
+	switch v := projections.Units(q.Get("units")); v {
+	case "", projections.UnitsRecorded:
+	case projections.UnitsCurrent:
+		current = true
+	default:
+		return invalidArg("units", fmt.Sprintf("must be %q or %q, got %q", projections.UnitsRecorded, projections.UnitsCurrent, v))
 	}
 	limit, err := pageLimit(q, LinesPageMax)
 	if err != nil {
@@ -185,15 +197,24 @@ func (s *Server) handleLines(c echo.Context) error {
 		}
 		st.Lines(func(b *ledger.LineBalance) {
 			l := b.Line
+			// Restated, a line is under the unit that holds its history now.
+			holder := l.Unit
+			if current {
+				holder = cat.SuccessorOn(l.Unit, ledger.DateMax)
+			}
 			if program != "" && l.Program != program || source != "" && l.Source != source ||
 				year != 0 && l.Year != year ||
 				project != "" && !cat.IsProjectWithin(l.Program, l.Project, project) ||
-				unit != "" && !cat.IsUnitWithin(l.Unit, unit) ||
+				unit != "" && !cat.IsUnitWithin(holder, unit) ||
 				scope != "" && !cat.IsUnitSucceededWithin(l.Unit, scope) {
 				return
 			}
 			if id := l.ID(); id > after {
-				lines = append(lines, lineOf(b, id))
+				lj := lineOf(b, id)
+				if current {
+					lj.CurrentUnit = holder
+				}
+				lines = append(lines, lj)
 			}
 		})
 	}
@@ -216,7 +237,12 @@ func (s *Server) handleLines(c echo.Context) error {
 	out := struct {
 		Lines []lineJSON `json:"lines"`
 		Next  *string    `json:"next"` // the after of the next page; null on the last one
+		// Units names the view when it is not the default (units=current).
+		Units projections.Units `json:"units,omitempty"`
 	}{Lines: lines}
+	if current {
+		out.Units = projections.UnitsCurrent
+	}
 	if len(lines) > limit {
 		out.Lines = lines[:limit]
 		next := lines[limit-1].ID

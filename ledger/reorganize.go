@@ -319,7 +319,7 @@ func (c *Catalog) decideReorganize(cmd *Reorganize) error {
 				return invalid(sf, "unit %q (%s) is not valid on %s: a successor is valid from the reorganisation's date", s, u.Name, d)
 			}
 			for _, p := range ch.Predecessors {
-				if c.succeeds(s, p, maxDate) {
+				if c.succeeds(s, p, DateMax) {
 					return invalid(sf, "unit %q already precedes %q: a cycle", s, p)
 				}
 			}
@@ -328,8 +328,8 @@ func (c *Catalog) decideReorganize(cmd *Reorganize) error {
 	return nil
 }
 
-// maxDate is later than every business date.
-const maxDate = Date(1<<32 - 1)
+// DateMax is later than every business date.
+const DateMax = Date(1<<32 - 1)
 
 // applyReorganize folds a reorganisation into the catalog: predecessors closed the day
 // before, successions recorded, level changes kept. Units are copied, never changed in
