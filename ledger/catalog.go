@@ -106,6 +106,10 @@ type Catalog struct {
 	successors   map[string][]Succession
 	predecessors map[string][]Succession
 	levelChanges []LevelsChange
+	// closedBy holds the units a reorganisation closed; endedBy those of them whose end
+	// date it set (the others were registered with it), which Revert reopens.
+	closedBy map[string]bool
+	endedBy  map[string]bool
 }
 
 func projectKey(program, code string) string { return program + "/" + code }

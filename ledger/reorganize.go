@@ -302,7 +302,9 @@ func (c *Catalog) decideReorganize(cmd *Reorganize) error {
 			if u == nil {
 				return unknownRef(pf, "no administrative unit %q", p)
 			}
-			if u.ValidTo != 0 {
+			// A unit registered with its end already known (valid to the day before) is
+			// closed by the reorganisation all the same; any other end is a conflict.
+			if c.closedBy[p] || u.ValidTo != 0 && u.ValidTo != end {
 				return invalid(pf, "unit %q (%s) is already closed, valid to %s", p, u.Name, u.ValidTo)
 			}
 			if u.ValidFrom != 0 && u.ValidFrom > end {
@@ -338,17 +340,21 @@ func (c *Catalog) applyReorganize(d Date, r *Reorganization) {
 	if c.successors == nil {
 		c.successors = map[string][]Succession{}
 		c.predecessors = map[string][]Succession{}
+		c.closedBy = map[string]bool{}
+		c.endedBy = map[string]bool{}
 	}
 	end := dayBefore(d)
 	for i := range r.Changes {
 		ch := &r.Changes[i]
 		hist := ch.historySuccessor()
 		for _, p := range ch.Predecessors {
-			if u := c.Units[p]; u != nil {
+			if u := c.Units[p]; u != nil && u.ValidTo == 0 {
 				closed := *u
 				closed.ValidTo = end
 				c.Units[p] = &closed
+				c.endedBy[p] = true
 			}
+			c.closedBy[p] = true
 			for _, s := range ch.Successors {
 				link := Succession{From: p, To: s, Date: d, Kind: ch.Kind, History: s == hist}
 				c.successors[p] = append(c.successors[p], link)
@@ -366,11 +372,13 @@ func (c *Catalog) revertReorganize(r *Reorganization) {
 	for i := len(r.Changes) - 1; i >= 0; i-- {
 		ch := &r.Changes[i]
 		for _, p := range ch.Predecessors {
-			if u := c.Units[p]; u != nil {
+			if u := c.Units[p]; u != nil && c.endedBy[p] {
 				open := *u
 				open.ValidTo = 0
 				c.Units[p] = &open
 			}
+			delete(c.endedBy, p)
+			delete(c.closedBy, p)
 			c.successors[p] = c.successors[p][:len(c.successors[p])-len(ch.Successors)]
 			if len(c.successors[p]) == 0 {
 				delete(c.successors, p)
@@ -387,8 +395,8 @@ func (c *Catalog) revertReorganize(r *Reorganization) {
 		c.levelChanges = c.levelChanges[:len(c.levelChanges)-1]
 	}
 	// As a fresh fold leaves them.
-	if len(c.successors) == 0 {
-		c.successors, c.predecessors = nil, nil
+	if len(c.successors) == 0 && len(c.closedBy) == 0 {
+		c.successors, c.predecessors, c.closedBy, c.endedBy = nil, nil, nil, nil
 	}
 	if len(c.levelChanges) == 0 {
 		c.levelChanges = nil
