@@ -104,7 +104,6 @@ func (c *Reorganize) Validate() error {
 		return invalid("changes", "takes at most %d changes, got %d", ReorganizationChangesMax, len(c.Changes))
 	}
 	closed := map[string]bool{}
-	succeeding := map[string]string{}
 	for i := range c.Changes {
 		ch := &c.Changes[i]
 		f := "changes[" + itoa(i) + "]"
@@ -159,12 +158,13 @@ func (c *Reorganize) Validate() error {
 			if slices.Contains(ch.Successors[:j], s) {
 				return invalid(sf, "unit %q is named twice", s)
 			}
-			succeeding[s] = sf
 		}
 	}
-	for s, sf := range succeeding {
-		if closed[s] {
-			return invalid(sf, "unit %q is both closed and a successor: a cycle", s)
+	for i := range c.Changes {
+		for j, s := range c.Changes[i].Successors {
+			if closed[s] {
+				return invalid("changes["+itoa(i)+"].successors["+itoa(j)+"]", "unit %q is both closed and a successor: a cycle", s)
+			}
 		}
 	}
 	return nil

@@ -63,7 +63,7 @@ func SampleHistory() []*ledger.Event {
 		{ledger.TypeUnitReorganized, uuid.Nil, ledger.EventData{Reorganization: &ledger.Reorganization{
 			LegalBasis: "NQ 202/2025/QH15", Levels: []ledger.Level{ledger.LevelProvince, ledger.LevelCommune},
 			Changes: []ledger.UnitChange{{Kind: ledger.ChangeAbolish, Predecessors: []string{"062"}, Successors: []string{"19"}}}}}},
-		{ledger.TypeTransferred, uuid.Nil, ledger.EventData{From: &dist, To: &succ, Amount: 10_000,
+		{ledger.TypeTransferred, uuid.MustParse("01900000-0000-7000-8000-0000000000f0"), ledger.EventData{From: &dist, To: &succ, Amount: 10_000,
 			Kind: string(ledger.KindHandover), Decision: "QĐ 5"}},
 	}
 	var events []*ledger.Event
