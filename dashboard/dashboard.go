@@ -87,7 +87,11 @@ func loadAsset(name, ctype string) *asset {
 
 func parseDashTemplates() map[string]*template.Template {
 	funcs := template.FuncMap{"stampOf": func(p *page, asOf, position, hash string) stamp {
-		return stamp{W: p.W, AsOf: asOf, Position: position, HeadHash: hash}
+		view := p.W.UnitsRecorded
+		if p.state.Units == projections.UnitsCurrent {
+			view = p.W.UnitsCurrent
+		}
+		return stamp{W: p.W, AsOf: asOf, Position: position, HeadHash: hash, Units: view}
 	}}
 	layout := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(webFS, "web/layout.html"))
 	pages, err := fs.Glob(webFS, "web/page_*.html")
@@ -106,6 +110,7 @@ func parseDashTemplates() map[string]*template.Template {
 type stamp struct {
 	W                        *dashWords
 	AsOf, Position, HeadHash string
+	Units                    string // the view of units, named on every page
 }
 
 // dashState is what a dashboard page shows, all of it in its URL so that a link shares
@@ -122,10 +127,11 @@ type dashState struct {
 	Unit    string // drill-down
 	Project string // drill-down
 	Line    string // line page: the canonical line id
+	Units   projections.Units // "" is the view as recorded
 }
 
 // dashParams are the query parameters of the dashboard pages.
-var dashParams = []string{"lang", "as_of", "basis", "year", "program", "source", "target", "unit", "project", "id"}
+var dashParams = []string{"lang", "as_of", "basis", "year", "program", "source", "target", "unit", "project", "id", "units"}
 
 // parseDashState reads the page state from the query; a bad value is invalid_argument
 // naming the parameter.
@@ -146,6 +152,13 @@ func parseDashState(q url.Values) (dashState, error) {
 		st.Basis = b
 	default:
 		return st, invalidArg("basis", fmt.Sprintf("must be %s or %s, got %q", projections.BasisPlanYear, projections.BasisExecutionYear, b))
+	}
+	switch u := projections.Units(q.Get("units")); u {
+	case "", projections.UnitsRecorded:
+	case projections.UnitsCurrent:
+		st.Units = u
+	default:
+		return st, invalidArg("units", fmt.Sprintf("must be %s or %s, got %q", projections.UnitsRecorded, projections.UnitsCurrent, u))
 	}
 	if st.Year, err = yearParam(q, "year"); err != nil {
 		return st, err
@@ -183,6 +196,7 @@ func (st dashState) values() url.Values {
 	set("unit", st.Unit)
 	set("project", st.Project)
 	set("id", st.Line)
+	set("units", string(st.Units))
 	return q
 }
 
@@ -208,6 +222,8 @@ func (st dashState) with(kv ...string) dashState {
 			st.Line = v
 		case "target":
 			st.Target = v
+		case "units":
+			st.Units = projections.Units(v)
 		default:
 			panic("dashState.with: unknown parameter " + kv[i])
 		}
@@ -232,6 +248,7 @@ type page struct {
 	Path    string // the page's route, for the controls form and the language switch
 
 	Programs, Sources, Bases []option
+	UnitViews                []option
 	AsOfValue, YearValue     string
 
 	Position int64 // the ledger position shown; the live-update script compares it
@@ -282,6 +299,8 @@ func (s *Server) newPage(pr *ledger.Principal, st dashState, path, title string)
 	}
 	p.Bases = []option{{string(projections.BasisPlanYear), w.BasisPlan, st.Basis == ""},
 		{string(projections.BasisExecutionYear), w.BasisExec, st.Basis == projections.BasisExecutionYear}}
+	p.UnitViews = []option{{string(projections.UnitsRecorded), w.UnitsRecorded, st.Units == ""},
+		{string(projections.UnitsCurrent), w.UnitsCurrent, st.Units == projections.UnitsCurrent}}
 	scope := pr.Scope()
 	s.cfg.Balances.Read(func(state *ledger.State) {
 		cat := &state.Catalog
@@ -479,18 +498,28 @@ type overviewView struct {
 }
 
 // childLevel is the unit dimension below the reader's scope: provinces for everyone,
-// districts within a province, communes within a district or commune.
-func (s *Server) childLevel(scope string) (group projections.Dimension, level ledger.Level) {
+// districts within a province, communes within a district or commune. Restated onto
+// today's units (units=current), a province's children are communes from the date the
+// district level no longer exists.
+func (s *Server) childLevel(scope string, st dashState) (group projections.Dimension, level ledger.Level) {
 	if scope == "" {
 		return projections.GroupProvince, ""
 	}
-	s.cfg.Balances.Read(func(st *ledger.State) {
-		if u := st.Catalog.Units[scope]; u != nil {
+	districts := true
+	s.cfg.Balances.Read(func(state *ledger.State) {
+		if u := state.Catalog.Units[scope]; u != nil {
 			level = u.Level
 		}
+		if st.Units == projections.UnitsCurrent {
+			on := st.AsOf
+			if on.IsZero() {
+				on = ledger.DateMax
+			}
+			districts = slices.Contains(state.Catalog.LevelsOn(on), ledger.LevelDistrict)
+		}
 	})
-	switch level {
-	case ledger.LevelProvince:
+	switch {
+	case level == ledger.LevelProvince && districts:
 		return projections.GroupDistrict, level
 	default:
 		return projections.GroupCommune, level
@@ -499,7 +528,8 @@ func (s *Server) childLevel(scope string) (group projections.Dimension, level le
 
 // baseQuery is the progress query of the page state within the reader's scope.
 func (st dashState) baseQuery(unit string) projections.Query {
-	return projections.Query{Program: st.Program, Unit: unit, Source: st.Source, Year: st.Year, Basis: st.Basis, AsOf: st.AsOf}
+	return projections.Query{Program: st.Program, Unit: unit, Source: st.Source, Year: st.Year, Basis: st.Basis, AsOf: st.AsOf,
+		Units: st.Units}
 }
 
 func (s *Server) handleOverview(c echo.Context) error {
@@ -516,7 +546,7 @@ func (s *Server) handleOverview(c echo.Context) error {
 	w := wordsOf(st.Lang)
 	p := s.newPage(pr, st, dashOverviewPath, w.Overview)
 	unit := pr.Scope()
-	group, level := s.childLevel(unit)
+	group, level := s.childLevel(unit, st)
 	q := st.baseQuery(unit)
 	q.GroupBy = []projections.Dimension{group}
 	byUnit, err := s.cfg.Progress.Query(q)
@@ -537,7 +567,7 @@ func (s *Server) handleOverview(c echo.Context) error {
 		return s.dashError(c, err, st.Lang)
 	}
 	cp, err := s.cfg.Progress.Counterpart(projections.CounterpartQuery{Program: st.Program, Unit: unit,
-		FromYear: st.Year, ToYear: st.Year, AsOf: st.AsOf, At: byUnit.Position})
+		FromYear: st.Year, ToYear: st.Year, AsOf: st.AsOf, At: byUnit.Position, Units: st.Units})
 	if err != nil {
 		return s.dashError(c, err, st.Lang)
 	}
@@ -659,7 +689,7 @@ func (s *Server) handleDashLines(c echo.Context) error {
 				refused = &ledger.Error{Code: ledger.CodeNotFound, Field: "unit", Message: "no unit " + st.Unit}
 				return
 			}
-			if scope != "" && !cat.IsUnitWithin(st.Unit, scope) {
+			if scope != "" && !cat.IsUnitSucceededWithin(st.Unit, scope) {
 				refused = ledger.OutOfScope("unit", scope)
 				return
 			}
@@ -678,11 +708,16 @@ func (s *Server) handleDashLines(c echo.Context) error {
 		p.Position = state.Head
 		state.Lines(func(b *ledger.LineBalance) {
 			l := b.Line
+			// Restated, a line is under the unit that holds its history today.
+			holder := l.Unit
+			if st.Units == projections.UnitsCurrent {
+				holder = cat.SuccessorOn(l.Unit, ledger.DateMax)
+			}
 			if st.Program != "" && l.Program != st.Program || st.Source != "" && l.Source != st.Source ||
 				st.Year != 0 && l.Year != st.Year ||
 				st.Project != "" && !cat.IsProjectWithin(l.Program, l.Project, st.Project) ||
-				st.Unit != "" && !cat.IsUnitWithin(l.Unit, st.Unit) ||
-				!ledger.LineWithin(cat, &l, scope) {
+				st.Unit != "" && !cat.IsUnitWithin(holder, st.Unit) ||
+				!ledger.LineReadable(cat, &l, scope) {
 				return
 			}
 			plan += b.Plan()

@@ -31,6 +31,9 @@ type dashWords struct {
 
 	Error, ErrorHint string
 
+	// UnitsView labels the view of units (units=recorded or current) and its choices.
+	UnitsView, UnitsRecorded, UnitsCurrent string
+
 	// EventTypes names the event types shown on a line.
 	EventTypes map[ledger.EventType]string
 	// Levels names unit levels as the heading of a by-unit ranking.
@@ -68,6 +71,7 @@ var dashVI = &dashWords{
 	Amount: "Số tiền", Running: "Còn lại sau sự kiện", Type: "Loại", Back: "Quay lại", MoreEvents: "Xem tiếp",
 	Payee: "Đơn vị nhận",
 	Error: "Không thể hiển thị trang", ErrorHint: "Kiểm tra bộ lọc rồi thử lại.",
+	UnitsView: "Đơn vị hành chính", UnitsRecorded: "như đã ghi sổ (đơn vị cũ)", UnitsCurrent: "đơn vị hiện hành (quy đổi về đơn vị kế thừa)",
 	EventTypes: map[ledger.EventType]string{
 		ledger.TypeAllocated: "Giao vốn", ledger.TypeTransferred: "Điều chuyển",
 		ledger.TypeCarriedOver: "Chuyển nguồn", ledger.TypeCancelled: "Hủy dự toán",
@@ -113,6 +117,7 @@ var dashEN = &dashWords{
 	Amount: "Amount", Running: "Available after", Type: "Type", Back: "Back", MoreEvents: "More",
 	Payee: "Payee",
 	Error: "The page cannot be shown", ErrorHint: "Check the filters and try again.",
+	UnitsView: "Units", UnitsRecorded: "as recorded (former units)", UnitsCurrent: "current units (restated onto successors)",
 	EventTypes: map[ledger.EventType]string{
 		ledger.TypeAllocated: "Allocation", ledger.TypeTransferred: "Transfer",
 		ledger.TypeCarriedOver: "Carry-over", ledger.TypeCancelled: "Cancellation",
