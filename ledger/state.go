@@ -171,6 +171,10 @@ func (s *State) Decide(cmd Command) (typ EventType, date Date, data EventData, e
 			if c.Units[cmd.To.Unit].Level != c.Units[cmd.From.Unit].Level {
 				return "", 0, data, invalid("to.unit", "a re-allocation stays between units of the same level")
 			}
+			// Capital crosses a province boundary only by a handover to a successor.
+			if c.Ancestry(cmd.To.Unit)[0] != c.Ancestry(cmd.From.Unit)[0] {
+				return "", 0, data, invalid("to.unit", "a re-allocation stays within a province; only a handover crosses provinces")
+			}
 		}
 		if b := s.lines[cmd.To]; b != nil {
 			if _, ok := Sum(b.Allocated(), b.TransferredIn(), cmd.Amount); !ok {

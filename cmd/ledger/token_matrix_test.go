@@ -81,7 +81,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			}},
 		{name: "reorganize units", method: "POST", path: "/v1/catalog/reorganizations", want: 201, ok: []string{"admin"},
 			body: func(who string) string {
-				// A commune of its own, registered by the unit case above, renamed.
+				// A commune of its own, registered by the unit case above, abolished.
 				return `{"date":"2025-07-01","legal_basis":"NQ","changes":[{"kind":"abolish","predecessors":["U-` + who + `"]}]}`
 			}},
 		{name: "register source", method: "POST", path: "/v1/catalog/sources", want: 201, ok: []string{"admin"},
