@@ -123,10 +123,10 @@ type dashState struct {
 	Year    int
 	Program string
 	Source  string
-	Target  string // trend target, percent as typed
-	Unit    string // drill-down
-	Project string // drill-down
-	Line    string // line page: the canonical line id
+	Target  string            // trend target, percent as typed
+	Unit    string            // drill-down
+	Project string            // drill-down
+	Line    string            // line page: the canonical line id
 	Units   projections.Units // "" is the view as recorded
 }
 
