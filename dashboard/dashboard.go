@@ -123,11 +123,13 @@ type dashState struct {
 	Year    int
 	Program string
 	Source  string
-	Target  string            // trend target, percent as typed
-	Unit    string            // drill-down
-	Project string            // drill-down
-	Line    string            // line page: the canonical line id
-	Units   projections.Units // "" is the view as recorded
+	Target  string // trend target, percent as typed
+	Unit    string // drill-down
+	Project string // drill-down
+	Line    string // line page: the canonical line id
+
+	// Units is the view of units; "" is the view as recorded.
+	Units projections.Units
 }
 
 // dashParams are the query parameters of the dashboard pages.
