@@ -50,9 +50,10 @@ type UnitChange struct {
 	History string `json:"history,omitempty"`
 }
 
-// historySuccessor returns the successor that takes the predecessors' history, "" when
-// none does (an abolition without successor).
-func (c *UnitChange) historySuccessor() string {
+// HistorySuccessor returns the successor that takes the predecessors' history: the one a
+// split names, the only successor of a merge, a rename or an abolition; "" when none does
+// (an abolition without successor).
+func (c *UnitChange) HistorySuccessor() string {
 	if c.Kind == ChangeSplit {
 		return c.History
 	}
@@ -219,24 +220,35 @@ func (c *Catalog) parentLevelOn(l Level, d Date) (Level, bool) {
 
 // SuccessorOn returns the unit that holds unit id's history on date d: id itself when no
 // reorganisation dated on or before d closed it, else its history successor, following
-// successions over several hops. It is the one definition of "the successor of this unit
-// on date d", the restated view of reports (units=current).
+// successions over several hops (HistoryHolder). It is the restated view of reports
+// (units=current).
 func (c *Catalog) SuccessorOn(id string, d Date) string {
-	for hop := 0; hop < successionHopsMax; hop++ {
-		next := ""
-		for _, s := range c.successors[id] {
+	return HistoryHolder(id, func(u string) (string, bool) {
+		for _, s := range c.successors[u] {
 			if s.History && s.Date <= d {
-				next = s.To
-				break
+				return s.To, true
 			}
 		}
-		if next == "" {
-			return id
+		return "", false
+	})
+}
+
+// HistoryHolder returns the unit that holds unit u's history: u itself, or, following
+// next (the unit that takes over a unit's history, false when none does), its successor
+// over any number of hops. It is the one definition of "the successor of this unit on
+// date d": Catalog.SuccessorOn applies it to unit ids, read models that index units their
+// own way (progress) to their indexes, as PlaceUnit does for ancestry. A unit is closed at
+// most once, so the walk ends; a longer chain than successionHopsMax is a bug.
+func HistoryHolder[T comparable](u T, next func(T) (T, bool)) T {
+	for hop := 0; hop < successionHopsMax; hop++ {
+		n, ok := next(u)
+		if !ok {
+			return u
 		}
-		id = next
+		u = n
 	}
 	invariant(false, "a succession chain longer than successionHopsMax")
-	return id
+	return u
 }
 
 // AncestryOn returns the ancestry (Ancestry) of the unit that holds id's history on d.
@@ -346,7 +358,7 @@ func (c *Catalog) applyReorganize(d Date, r *Reorganization) {
 	end := dayBefore(d)
 	for i := range r.Changes {
 		ch := &r.Changes[i]
-		hist := ch.historySuccessor()
+		hist := ch.HistorySuccessor()
 		for _, p := range ch.Predecessors {
 			if u := c.Units[p]; u != nil && u.ValidTo == 0 {
 				closed := *u

@@ -339,14 +339,7 @@ func (p *Progress) registerUnit(u *ledger.Unit, pos int64) {
 func (p *Progress) reorganize(r *ledger.Reorganization, date ledger.Date, pos int64) {
 	for i := range r.Changes {
 		ch := &r.Changes[i]
-		to := ""
-		switch {
-		case ch.Kind == ledger.ChangeSplit:
-			to = ch.History
-		case len(ch.Successors) == 1:
-			to = ch.Successors[0]
-		}
-		t, ok := p.unitIdx[to]
+		t, ok := p.unitIdx[ch.HistorySuccessor()]
 		if !ok {
 			continue // no successor takes the history (an abolition without one)
 		}
@@ -361,27 +354,18 @@ func (p *Progress) reorganize(r *ledger.Reorganization, date ledger.Date, pos in
 	}
 }
 
-// successionHopsMax bounds a walk along successions (ledger.Catalog.SuccessorOn).
-const successionHopsMax = 64
-
 // successorOn returns the unit that holds unit u's history on date t as known at
-// position k: u itself, or its history successor over any number of hops.
+// position k: u itself, or its history successor over any number of hops
+// (ledger.HistoryHolder, over this projection's unit indexes).
 func (p *Progress) successorOn(u int32, t ledger.Date, k int64) int32 {
-	for hop := 0; hop < successionHopsMax; hop++ {
-		next := none
+	return ledger.HistoryHolder(u, func(u int32) (int32, bool) {
 		for _, s := range p.units[u].succ {
 			if s.date <= t && s.pos <= k {
-				next = s.to
-				break
+				return s.to, true
 			}
 		}
-		if next == none {
-			return u
-		}
-		u = next
-	}
-	invariant(false, "a succession chain longer than successionHopsMax")
-	return u
+		return none, false
+	})
 }
 
 // levelsOn returns the unit levels in force on t as known at position k.
