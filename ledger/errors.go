@@ -105,6 +105,12 @@ func Field(err error) string {
 
 // WithFieldPrefix returns err with its field prefixed, e.g. "commands[3]." for a batch.
 func WithFieldPrefix(err error, prefix string) error {
+	var uce *UnitClosedError
+	if errors.As(err, &uce) {
+		c := *uce
+		c.Field = joinField(prefix, c.Field)
+		return &c
+	}
 	var ife *InsufficientFundsError
 	if errors.As(err, &ife) {
 		c := *ife

@@ -415,11 +415,35 @@ func (c *Catalog) revertReorganize(r *Reorganization) {
 	}
 }
 
-// unitClosed refuses a command on a closed unit's line dated after the unit's end
-// (docs/domain.md rule 9).
-func unitClosed(field string, u *Unit) *Error {
-	return &Error{Code: CodeUnitClosed, Field: field,
-		Message: "unit " + u.ID + " (" + u.Name + ") was closed on " + u.ValidTo.String() + "; nothing but a handover may be recorded on its lines after that"}
+// UnitClosedError refuses a command on a closed unit's line dated after the unit's end
+// (docs/domain.md rule 9), naming the unit and its last day. It is an *Error with code
+// unit_closed (errors.As finds it through Unwrap), and carries the numbers for clients.
+type UnitClosedError struct {
+	Field   string // the request field naming the line's unit, or the original event
+	Unit    string // the unit's stable id
+	Name    string
+	ValidTo Date // the unit's last day
+}
+
+func (e *UnitClosedError) message() string {
+	return "unit " + e.Unit + " (" + e.Name + ") was closed on " + e.ValidTo.String() +
+		"; nothing but a handover may be recorded on its lines after that"
+}
+
+func (e *UnitClosedError) Error() string {
+	if e.Field == "" {
+		return e.message()
+	}
+	return e.Field + ": " + e.message()
+}
+
+// Unwrap returns the error as an *Error, so that Code and Field see it.
+func (e *UnitClosedError) Unwrap() error {
+	return &Error{Code: CodeUnitClosed, Field: e.Field, Message: e.message()}
+}
+
+func unitClosed(field string, u *Unit) *UnitClosedError {
+	return &UnitClosedError{Field: field, Unit: u.ID, Name: u.Name, ValidTo: u.ValidTo}
 }
 
 // checkOpen refuses d on unit id's line when the unit closed before d.

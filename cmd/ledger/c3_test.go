@@ -172,6 +172,13 @@ func TestC3(t *testing.T) {
 	if !strings.Contains(detail, "01873") || !strings.Contains(detail, "2025-06-30") {
 		t.Errorf("unit_closed does not name the unit and its end: %q", detail)
 	}
+	rec = a.do("officer", http.MethodPost, "/v1/batch", `{"atomic":true,"commands":[{"type":"allocation","line":`+c3ThaiNguyenLine+
+		`,"amount":1,"effective_date":"2025-08-01","decision":"QĐ"},{"type":"disbursement","line":`+c3XuanLaLine+
+		`,"amount":1,"kind":"payment","effective_date":"2025-08-01","payee":"HTX","voucher":{"office":"KBNN-TN","type":"C2-02a","number":"c3-batch","date":"2025-08-01"}}]}`)
+	if rec.Code != 422 || !strings.Contains(rec.Body.String(), `"unit":"01873"`) || !strings.Contains(rec.Body.String(), `"valid_to":"2025-06-30"`) ||
+		!strings.Contains(rec.Body.String(), `"field":"commands[1].line.unit"`) {
+		t.Errorf("unit_closed in a batch: %d %s", rec.Code, rec.Body)
+	}
 	handover := func(from, to string, amount int64) string {
 		return fmt.Sprintf(`{"from":%s,"to":%s,"amount":%d,"kind":"handover","effective_date":"2025-07-01","decision":"Biên bản bàn giao"}`,
 			from, to, amount)
