@@ -159,6 +159,7 @@ func TestDashboardPages(t *testing.T) {
 	now := time.Now()
 	pacNam := a.signIn(a.createToken("Lãnh đạo Pác Nặm", "leader", "060", now, now.Add(time.Hour)))
 	admin := a.signIn(acBootstrap)
+	thaiNguyen := a.signIn(a.createToken("Lãnh đạo tỉnh Thái Nguyên", "leader", "19-2025", now, now.Add(time.Hour)))
 
 	type check struct {
 		ck       *http.Cookie
@@ -195,6 +196,20 @@ func TestDashboardPages(t *testing.T) {
 		{ck: province, path: "/?as_of=2024-02-30", status: 400, want: []string{"as_of"}},
 		{ck: province, path: "/?basis=execution_year", status: 400, want: []string{"year"}},
 		{ck: province, path: "/?nonsense=1", status: 400},
+		// C3: new Thái Nguyên restated onto today's units, by commune, and its predecessors' lines.
+		{ck: thaiNguyen, path: "/?as_of=2025-12-31&year=2025&units=current", status: 200,
+			want: []string{"90,18%", "11,20 tỷ đồng", "Xã Nghiên Loan", "91,67%", "đơn vị hiện hành", `<option value="current" selected>`}},
+		{ck: thaiNguyen, path: "/?as_of=2025-12-31&year=2025", status: 200, want: []string{"83,58%", "như đã ghi sổ"}},
+		{ck: thaiNguyen, path: "/dashboard/trend?as_of=2025-12-31&year=2025&units=current&lang=en", status: 200,
+			want: []string{`<svg class="trend"`, "current units"}},
+		{ck: thaiNguyen, path: "/dashboard/lines?unit=19-2025&year=2025&units=current", status: 200,
+			want: []string{"GNBV:2025:NSTW-DTPT:DA1.TDA1:060", "GNBV:2025:NSTW-SN:DA2:01873", "GNBV:2025:NSTW-SN:DA2:01882-2025"}},
+		{ck: thaiNguyen, path: "/dashboard/lines?unit=060&year=2025", status: 200, want: []string{"GNBV:2025:NSTW-DTPT:DA1.TDA1:060"},
+			wantNot: []string{":19-2025<"}},
+		{ck: thaiNguyen, path: "/dashboard/line?id=GNBV:2025:NSTW-DTPT:DA1.TDA1:060", status: 200, want: []string{"Điều chuyển"}},
+		{ck: thaiNguyen, path: "/dashboard/lines?unit=062", status: 200},
+		{ck: pacNam, path: "/dashboard/lines?unit=19-2025", status: 403},
+		{ck: admin, path: "/?units=later", status: 400, want: []string{"units"}},
 		{ck: province, path: "/dashboard/app.css?v=stale", status: 200, want: []string{"@media print"},
 			headerOK: func(h http.Header) bool { return h.Get("Cache-Control") == "no-cache" }},
 	}
