@@ -528,6 +528,16 @@ func (s *Server) childLevel(scope string, st dashState) (group projections.Dimen
 	}
 }
 
+// headingLevel is the key of Levels (named by the level above the rows) for a ranking
+// grouped by group under a scope of level: restated onto today's units a province's rows
+// are communes, named as a district's are.
+func headingLevel(group projections.Dimension, level ledger.Level) ledger.Level {
+	if group == projections.GroupCommune && level == ledger.LevelProvince {
+		return ledger.LevelDistrict
+	}
+	return level
+}
+
 // baseQuery is the progress query of the page state within the reader's scope.
 func (st dashState) baseQuery(unit string) projections.Query {
 	return projections.Query{Program: st.Program, Unit: unit, Source: st.Source, Year: st.Year, Basis: st.Basis, AsOf: st.AsOf,
@@ -575,7 +585,7 @@ func (s *Server) handleOverview(c echo.Context) error {
 	}
 	ov := &overviewView{Total: figuresOf(byUnit.Total.Amounts, st.Lang), AsOf: w.NoLimit,
 		Position: formatCount(byUnit.Position, st.Lang), HeadHash: hex.EncodeToString(byUnit.HeadHash[:])[:hashShortLen],
-		UnitHeading:  w.RatesByUnit + " (" + strings.ToLower(w.Levels[level]) + ")",
+		UnitHeading:  w.RatesByUnit + " (" + strings.ToLower(w.Levels[headingLevel(group, level)]) + ")",
 		CounterRatio: fmt.Sprintf("%d/%d", cp.Ratio.Num, cp.Ratio.Den)}
 	if !st.AsOf.IsZero() {
 		ov.AsOf = report.FormatDate(st.AsOf, st.Lang)

@@ -198,7 +198,8 @@ func TestDashboardPages(t *testing.T) {
 		{ck: province, path: "/?nonsense=1", status: 400},
 		// C3: new Thái Nguyên restated onto today's units, by commune, and its predecessors' lines.
 		{ck: thaiNguyen, path: "/?as_of=2025-12-31&year=2025&units=current", status: 200,
-			want: []string{"90,18%", "11,20 tỷ đồng", "Xã Nghiên Loan", "91,67%", "đơn vị hiện hành", `<option value="current" selected>`}},
+			want: []string{"90,18%", "11,20 tỷ đồng", "Xã Nghiên Loan", "91,67%", "đơn vị hiện hành", `<option value="current" selected>`,
+				"Tỷ lệ giải ngân theo đơn vị (xã)"}},
 		{ck: thaiNguyen, path: "/?as_of=2025-12-31&year=2025", status: 200, want: []string{"83,58%", "như đã ghi sổ"}},
 		{ck: thaiNguyen, path: "/dashboard/trend?as_of=2025-12-31&year=2025&units=current&lang=en", status: 200,
 			want: []string{`<svg class="trend"`, "current units"}},
