@@ -251,11 +251,6 @@ func HistoryHolder[T comparable](u T, next func(T) (T, bool)) T {
 	return u
 }
 
-// AncestryOn returns the ancestry (Ancestry) of the unit that holds id's history on d.
-func (c *Catalog) AncestryOn(id string, d Date) [LevelCount]string {
-	return c.Ancestry(c.SuccessorOn(id, d))
-}
-
 // succeeds reports whether unit to succeeds unit from along recorded successions dated on
 // or before d (one or more hops; any successor of a split).
 func (c *Catalog) succeeds(from, to string, d Date) bool {
