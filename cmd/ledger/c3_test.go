@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/xuri/excelize/v2"
 
 	"github.com/vnntp/ledger/demo"
 	"github.com/vnntp/ledger/internal/testenv"
@@ -124,6 +127,21 @@ func TestC3(t *testing.T) {
 	rec = a.do("auditor", http.MethodGet, "/v1/progress.csv?group_by=province&units=current&lang=en"+yearEnd, "")
 	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "current units") || !strings.Contains(rec.Body.String(), demo.UnitThaiNguyen) {
 		t.Errorf("restated CSV: %d %s", rec.Code, rec.Body)
+	}
+	rec = a.do("auditor", http.MethodGet, "/v1/progress.xlsx?group_by=province&units=current&lang=vi"+yearEnd, "")
+	if rec.Code != 200 {
+		t.Fatalf("restated XLSX: %d %s", rec.Code, rec.Body)
+	}
+	book, err := excelize.OpenReader(bytes.NewReader(rec.Body.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sheet, err := book.GetRows(book.GetSheetList()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cells := fmt.Sprint(sheet); !strings.Contains(cells, "theo đơn vị hiện hành") || !strings.Contains(cells, demo.UnitThaiNguyen) {
+		t.Errorf("restated XLSX does not name its view: %s", cells)
 	}
 	rec = a.do("auditor", http.MethodGet, "/v1/progress.csv?group_by=province&lang=en"+yearEnd, "")
 	if rec.Code != 200 || strings.Contains(rec.Body.String(), "current units") {
