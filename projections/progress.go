@@ -86,6 +86,9 @@ type Progress struct {
 	unitIdx    map[string]int32
 	sourceIdx  map[string]int32
 	levels     []levelsRec
+	// reorganised lists the units with a history succession, in the order they got their
+	// first: the only units whose lines a restated report may move to another province.
+	reorganised []int32
 
 	// Lines are stored by province and plan year, each bucket's lines side by side, so
 	// that a query reads only the lines of its province and years, in memory order: a
@@ -345,6 +348,9 @@ func (p *Progress) reorganize(r *ledger.Reorganization, date ledger.Date, pos in
 		}
 		for _, from := range ch.Predecessors {
 			if f, ok := p.unitIdx[from]; ok {
+				if len(p.units[f].succ) == 0 {
+					p.reorganised = append(p.reorganised, f)
+				}
 				p.units[f].succ = append(p.units[f].succ, succRec{to: t, date: date, pos: pos})
 			}
 		}

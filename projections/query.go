@@ -374,12 +374,23 @@ func (p *Progress) each(sc *scope, fn func(l *lineRec, pl *place)) {
 	if sc.unitLevel >= 0 {
 		province = p.units[sc.unit].anc[levelProvince]
 	}
+	// Buckets hold lines by their recorded province. Restated, a line moves only when its
+	// holder has a succession, so the buckets to read are the unit's province and those
+	// of reorganised units whose successor on t lies in it.
+	var provinces map[int32]bool
+	if sc.current && sc.unitLevel >= 0 {
+		provinces = map[int32]bool{province: true}
+		for _, u := range p.reorganised {
+			if p.units[p.successorOn(u, sc.t, sc.k)].anc[levelProvince] == province {
+				provinces[p.units[u].anc[levelProvince]] = true
+			}
+		}
+	}
 	var pl place
 	for b := range p.buckets {
 		bk := p.buckets[b].key
-		// Buckets hold lines by their recorded province; restated, a line may move to
-		// another province, so every bucket is read.
-		if bk.year < sc.yearLo || bk.year > sc.yearHi || !sc.current && sc.unitLevel >= 0 && bk.province != province {
+		if bk.year < sc.yearLo || bk.year > sc.yearHi ||
+			sc.unitLevel >= 0 && (provinces == nil && bk.province != province || provinces != nil && !provinces[bk.province]) {
 			continue
 		}
 		lines := p.buckets[b].lines
