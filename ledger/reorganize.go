@@ -493,3 +493,11 @@ func levelList(ls []Level) string {
 	}
 	return s
 }
+
+// onDate is " on <d>" for a message, or "" when d is unset.
+func onDate(d Date) string {
+	if d == 0 {
+		return ""
+	}
+	return " on " + d.String()
+}

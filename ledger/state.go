@@ -308,13 +308,13 @@ func (s *State) Decide(cmd Command) (typ EventType, date Date, data EventData, e
 			// commune hangs under a district, from it under a province (LevelsOn).
 			want, ok := c.parentLevelOn(cmd.Level, cmd.ValidFrom)
 			if !ok {
-				return "", 0, data, invalid("level", "there is no %s level on %s (levels then: %s)", cmd.Level, cmd.ValidFrom, levelList(c.LevelsOn(cmd.ValidFrom)))
+				return "", 0, data, invalid("level", "there is no %s level%s (the levels then: %s)", cmd.Level, onDate(cmd.ValidFrom), levelList(c.LevelsOn(cmd.ValidFrom)))
 			}
 			if parent.Level != want {
-				return "", 0, data, invalid("parent", "a %s's parent must be a %s on %s, %q is a %s", cmd.Level, want, cmd.ValidFrom, cmd.Parent, parent.Level)
+				return "", 0, data, invalid("parent", "a %s's parent must be a %s%s, %q is a %s", cmd.Level, want, onDate(cmd.ValidFrom), cmd.Parent, parent.Level)
 			}
 		} else if _, ok := c.parentLevelOn(cmd.Level, cmd.ValidFrom); !ok {
-			return "", 0, data, invalid("level", "there is no %s level on %s (levels then: %s)", cmd.Level, cmd.ValidFrom, levelList(c.LevelsOn(cmd.ValidFrom)))
+			return "", 0, data, invalid("level", "there is no %s level%s (the levels then: %s)", cmd.Level, onDate(cmd.ValidFrom), levelList(c.LevelsOn(cmd.ValidFrom)))
 		}
 		u := cmd.Unit
 		return TypeUnitRegistered, u.ValidFrom, EventData{Unit: &u}, nil
