@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -108,7 +109,9 @@ func (s *Server) handleCatalog(kind string) echo.HandlerFunc {
 				}
 			case catalogUnits:
 				for id, u := range cat.Units {
-					items = append(items, catalogItem{id, &unitJSON{Unit: *u, Predecessors: cat.Predecessors(id), Successors: cat.Successors(id)}})
+					// Copies: the answer is written after the read lock is released.
+					items = append(items, catalogItem{id, &unitJSON{Unit: *u, Predecessors: slices.Clone(cat.Predecessors(id)),
+						Successors: slices.Clone(cat.Successors(id))}})
 				}
 			case catalogSources:
 				for id, src := range cat.Sources {
