@@ -292,7 +292,7 @@ func TestBadInputIsRefusedNamingTheField(t *testing.T) {
 		{"unknown unit", "/v1/allocations", alloc(strings.Replace(line062, `"062"`, `"063"`, 1), "5", `"2024-01-15"`), nil, 422, "unknown_reference", "line.unit"},
 		{"unknown project", "/v1/allocations", alloc(strings.Replace(line062, `"DA1"`, `"DA9"`, 1), "5", `"2024-01-15"`), nil, 422, "unknown_reference", "line.project"},
 		{"unknown source", "/v1/allocations", alloc(strings.Replace(line062, `"NSTW-DTPT"`, `"NSTW-SN"`, 1), "5", `"2024-01-15"`), nil, 422, "unknown_reference", "line.source"},
-		{"unit no longer valid", "/v1/allocations", alloc(strings.Replace(line062, `"062"`, `"099-old"`, 1), "5", `"2024-01-15"`), nil, 422, "unknown_reference", "line.unit"},
+		{"unit no longer valid", "/v1/allocations", alloc(strings.Replace(line062, `"062"`, `"099-old"`, 1), "5", `"2024-01-15"`), nil, 422, "unit_closed", "line.unit"},
 		{"unknown disbursement", "/v1/reversals", `{"event_id":"0190a0e8-0000-7000-8000-000000000000","amount":5,"effective_date":"2024-02-01","reason":"x"}`, nil, 422, "unknown_reference", "event_id"},
 		{"oversized body", "/v1/allocations", big, nil, 413, "payload_too_large", ""},
 		{"wrong content type", "/v1/allocations", alloc(line062, "5", `"2024-01-15"`), []string{"Content-Type", "text/plain"}, 415, "invalid_argument", ""},

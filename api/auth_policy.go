@@ -45,10 +45,11 @@ var routePolicies = map[string]policy{
 	"GET /openapi.yaml": {public: true, anonymous: true},
 	"GET /metrics":      {public: true, anonymous: true},
 
-	"POST /v1/catalog/programs": {roles: admin},
-	"POST /v1/catalog/projects": {roles: admin},
-	"POST /v1/catalog/units":    {roles: admin},
-	"POST /v1/catalog/sources":  {roles: admin},
+	"POST /v1/catalog/programs":        {roles: admin},
+	"POST /v1/catalog/projects":        {roles: admin},
+	"POST /v1/catalog/units":           {roles: admin},
+	"POST /v1/catalog/sources":         {roles: admin},
+	"POST /v1/catalog/reorganizations": {roles: admin},
 
 	"POST /v1/allocations":   {roles: officer},
 	"POST /v1/transfers":     {roles: officer},
@@ -103,9 +104,10 @@ func scopeOf(c echo.Context) string {
 // outOfScope is the refusal of a line outside the principal's subtree.
 func outOfScope(field, scope string) error { return ledger.OutOfScope(field, scope) }
 
-// lineInScope reports whether line l lies in the subtree scope ("" is everything).
+// lineInScope reports whether a principal held to scope reads line l ("" is everything):
+// a line of its subtree or of a unit its subtree succeeds (ledger.LineReadable).
 func lineInScope(cat *ledger.Catalog, l *ledger.Line, scope string) bool {
-	return ledger.LineWithin(cat, l, scope)
+	return ledger.LineReadable(cat, l, scope)
 }
 
 // checkLineScope refuses line l (named field) when it lies outside the request's scope.

@@ -151,7 +151,12 @@ const (
 	kindBool
 	kindInt
 	kindStruct
+	kindSlice
 )
+
+// decodeArrayMax bounds the elements of one JSON array in a command (the changes of a
+// reorganisation, a change's units); the body limit bounds the whole request.
+const decodeArrayMax = 1000
 
 func kindOf(t reflect.Type) valueKind {
 	pt := reflect.PointerTo(t)
@@ -170,6 +175,8 @@ func kindOf(t reflect.Type) valueKind {
 		return kindInt
 	case reflect.Struct:
 		return kindStruct
+	case reflect.Slice:
+		return kindSlice
 	}
 	return kindUnsupported
 }
@@ -251,10 +258,45 @@ func (d *decoder) valueOf(v reflect.Value, k valueKind) error {
 			return d.wrongType("a JSON object")
 		}
 		return d.object(v, "")
+	case kindSlice:
+		if c != '[' {
+			return d.wrongType("a JSON array")
+		}
+		return d.array(v)
 	}
 	// Only a new command type with a field kind this decoder lacks gets here; the tests
 	// decode every command type, so this is a bug, not bad input.
 	panic(fmt.Sprintf("api: strict decoder does not support %s at %s", v.Type(), formatPath(d.path)))
+}
+
+// array decodes a JSON array into the slice v, at most decodeArrayMax elements.
+func (d *decoder) array(v reflect.Value) error {
+	if d.depth++; d.depth > decodeMaxDepth {
+		return d.fail("is nested too deeply")
+	}
+	defer func() { d.depth-- }()
+	d.pos++ // '['
+	d.skipSpace()
+	v.Set(reflect.MakeSlice(v.Type(), 0, 0))
+	if d.pos < len(d.data) && d.data[d.pos] == ']' {
+		d.pos++
+		return nil
+	}
+	elem := kindOf(v.Type().Elem())
+	for i := 0; ; i++ {
+		if i == decodeArrayMax {
+			return d.fail("holds more than %d elements", decodeArrayMax)
+		}
+		v.Set(reflect.Append(v, reflect.New(v.Type().Elem()).Elem()))
+		d.push(pathElem{index: i})
+		if err := d.valueOf(v.Index(i), elem); err != nil {
+			return err
+		}
+		d.pop()
+		if done, err := d.next(']'); done || err != nil {
+			return err
+		}
+	}
 }
 
 // fieldError gives an error from a field's own UnmarshalJSON (ledger.Date) the field path.

@@ -33,6 +33,7 @@ var codeInfo = map[string]struct {
 	ledger.CodeRateLimited:         {http.StatusTooManyRequests, "Rate limited"},
 	ledger.CodeUnavailable:         {http.StatusServiceUnavailable, "Unavailable"},
 	ledger.CodeInternal:            {http.StatusInternalServerError, "Internal error"},
+	ledger.CodeUnitClosed:          {http.StatusUnprocessableEntity, "Unit closed"},
 }
 
 // problem is an RFC 9457 problem detail with the ledger's extension members.
@@ -46,6 +47,9 @@ type problem struct {
 	Line      string `json:"line,omitempty"`
 	Requested *int64 `json:"requested,omitempty"`
 	Available *int64 `json:"available,omitempty"`
+	// Unit and ValidTo name the closed unit and its last day (unit_closed).
+	Unit    string       `json:"unit,omitempty"`
+	ValidTo *ledger.Date `json:"valid_to,omitempty"`
 	// Errors lists every refusal of a non-atomic batch that was refused whole.
 	Errors    []batchResult `json:"errors,omitempty"`
 	RequestID string        `json:"request_id,omitempty"`
@@ -57,8 +61,11 @@ func problemFor(err error) *problem {
 	code := ledger.Code(err)
 	p := &problem{Code: code, Field: ledger.Field(err)}
 	var ife *ledger.InsufficientFundsError
+	var uce *ledger.UnitClosedError
 	var le *ledger.Error
 	switch {
+	case errors.As(err, &uce):
+		p.Detail, p.Unit, p.ValidTo = strings.TrimPrefix(uce.Error(), p.Field+": "), uce.Unit, &uce.ValidTo
 	case errors.As(err, &ife):
 		p.Detail = ife.Error()
 		if p.Field != "" {

@@ -43,10 +43,10 @@ var errNoProgress = unavailable("the progress projection is not configured on th
 
 // Query parameters of the progress routes; onlyParams refuses any other.
 var (
-	progressParams    = []string{"group_by", "program", "unit", "project", "source", "year", "basis", "as_of", "at", "known_at"}
+	progressParams    = []string{"group_by", "program", "unit", "project", "source", "year", "basis", "as_of", "at", "known_at", "units"}
 	progressExtParams = append(append([]string(nil), progressParams...), "lang")
 	progressCSVParams = append(append([]string(nil), progressExtParams...), "bom")
-	counterpartParams = []string{"program", "province", "from_year", "to_year", "as_of", "at", "known_at"}
+	counterpartParams = []string{"program", "province", "from_year", "to_year", "as_of", "at", "known_at", "units"}
 )
 
 // progressRoutes registers the progress routes.
@@ -141,7 +141,7 @@ func (s *Server) handleCounterpart(c echo.Context) error {
 	}
 	var cq projections.CounterpartQuery
 	var err error
-	cq.Program = q.Get("program")
+	cq.Program, cq.Units = q.Get("program"), projections.Units(q.Get("units"))
 	if cq.Unit, err = s.scopedUnit(c, q.Get("province"), "province"); err != nil {
 		return err
 	}
@@ -183,6 +183,7 @@ func (s *Server) progressReport(c echo.Context, known []string) (projections.Rep
 		pq.GroupBy = projections.ParseDimensions(v)
 	}
 	pq.Program, pq.Project, pq.Source, pq.Basis = q.Get("program"), q.Get("project"), q.Get("source"), projections.Basis(q.Get("basis"))
+	pq.Units = projections.Units(q.Get("units"))
 	if pq.Unit, err = s.scopedUnit(c, q.Get("unit"), "unit"); err != nil {
 		return projections.Report{}, report.Filters{}, err
 	}
@@ -214,7 +215,7 @@ func (s *Server) scopedUnit(c echo.Context, unit, field string) (string, error) 
 		return "", err
 	}
 	ok := false
-	s.cfg.Balances.Read(func(st *ledger.State) { ok = st.Catalog.IsUnitWithin(unit, scope) })
+	s.cfg.Balances.Read(func(st *ledger.State) { ok = st.Catalog.IsUnitSucceededWithin(unit, scope) })
 	if !ok {
 		return "", outOfScope(field, scope)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 	"github.com/vnntp/ledger/ledger"
+	"github.com/vnntp/ledger/projections"
 )
 
 // writeJSON sends v as JSON with status.
@@ -64,7 +66,7 @@ func (ci catalogItem) MarshalJSON() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := ci.Entry.(*ledger.Unit); ok {
+	if _, ok := ci.Entry.(*unitJSON); ok {
 		return b, nil
 	}
 	id, err := json.Marshal(ci.ID)
@@ -76,6 +78,14 @@ func (ci catalogItem) MarshalJSON() ([]byte, error) {
 		out = append(out, ',')
 	}
 	return append(out, b[1:]...), nil
+}
+
+// unitJSON is a unit as GET /v1/catalog/units shows it: its registration, valid_to once a
+// reorganisation closed it, and the successions from and into it.
+type unitJSON struct {
+	ledger.Unit
+	Predecessors []ledger.Succession `json:"predecessors,omitempty"`
+	Successors   []ledger.Succession `json:"successors,omitempty"`
 }
 
 func (s *Server) handleCatalog(kind string) echo.HandlerFunc {
@@ -99,8 +109,9 @@ func (s *Server) handleCatalog(kind string) echo.HandlerFunc {
 				}
 			case catalogUnits:
 				for id, u := range cat.Units {
-					v := *u
-					items = append(items, catalogItem{id, &v})
+					// Copies: the answer is written after the read lock is released.
+					items = append(items, catalogItem{id, &unitJSON{Unit: *u, Predecessors: slices.Clone(cat.Predecessors(id)),
+						Successors: slices.Clone(cat.Successors(id))}})
 				}
 			case catalogSources:
 				for id, src := range cat.Sources {
@@ -133,6 +144,9 @@ type lineJSON struct {
 	Reversed       int64       `json:"reversed"`
 	NetDisbursed   int64       `json:"net_disbursed"`
 	Available      int64       `json:"available"`
+	// CurrentUnit is, with units=current, the unit that holds the line's history today
+	// (its holder, or the holder's successor).
+	CurrentUnit string `json:"current_unit,omitempty"`
 }
 
 func lineOf(b *ledger.LineBalance, id string) lineJSON {
@@ -145,9 +159,17 @@ func lineOf(b *ledger.LineBalance, id string) lineJSON {
 // line id "after". unit and project select their whole subtree (a province's lines
 // include its districts' and communes'; DA3 includes DA3.TDA1).
 func (s *Server) handleLines(c echo.Context) error {
-	q, at, err := s.historyQuery(c, "program", "year", "source", "project", "unit", "after", "limit")
+	q, at, err := s.historyQuery(c, "program", "year", "source", "project", "unit", "after", "limit", "units")
 	if err != nil {
 		return err
+	}
+	current := false
+	switch v := projections.Units(q.Get("units")); v {
+	case "", projections.UnitsRecorded:
+	case projections.UnitsCurrent:
+		current = true
+	default:
+		return invalidArg("units", fmt.Sprintf("must be %q or %q, got %q", projections.UnitsRecorded, projections.UnitsCurrent, v))
 	}
 	limit, err := pageLimit(q, LinesPageMax)
 	if err != nil {
@@ -172,21 +194,30 @@ func (s *Server) handleLines(c echo.Context) error {
 		cat := &st.Catalog
 		// A unit filter outside the token's subtree is refused, not answered empty: an
 		// empty list would read as "nothing recorded there".
-		if scope != "" && unit != "" && !cat.IsUnitWithin(unit, scope) {
+		if scope != "" && unit != "" && !cat.IsUnitSucceededWithin(unit, scope) {
 			refused = outOfScope("unit", scope)
 			return
 		}
 		st.Lines(func(b *ledger.LineBalance) {
 			l := b.Line
+			// Restated, a line is under the unit that holds its history now.
+			holder := l.Unit
+			if current {
+				holder = cat.SuccessorOn(l.Unit, ledger.DateMax)
+			}
 			if program != "" && l.Program != program || source != "" && l.Source != source ||
 				year != 0 && l.Year != year ||
 				project != "" && !cat.IsProjectWithin(l.Program, l.Project, project) ||
-				unit != "" && !cat.IsUnitWithin(l.Unit, unit) ||
-				scope != "" && !cat.IsUnitWithin(l.Unit, scope) {
+				unit != "" && !cat.IsUnitWithin(holder, unit) ||
+				scope != "" && !cat.IsUnitSucceededWithin(l.Unit, scope) {
 				return
 			}
 			if id := l.ID(); id > after {
-				lines = append(lines, lineOf(b, id))
+				lj := lineOf(b, id)
+				if current {
+					lj.CurrentUnit = holder
+				}
+				lines = append(lines, lj)
 			}
 		})
 	}
@@ -209,7 +240,12 @@ func (s *Server) handleLines(c echo.Context) error {
 	out := struct {
 		Lines []lineJSON `json:"lines"`
 		Next  *string    `json:"next"` // the after of the next page; null on the last one
+		// Units names the view when it is not the default (units=current).
+		Units projections.Units `json:"units,omitempty"`
 	}{Lines: lines}
+	if current {
+		out.Units = projections.UnitsCurrent
+	}
 	if len(lines) > limit {
 		out.Lines = lines[:limit]
 		next := lines[limit-1].ID

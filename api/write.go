@@ -46,6 +46,7 @@ var commandKinds = []*commandKind{
 	{"/v1/disbursements", "disbursement", func() ledger.Command { return new(ledger.Disburse) }},
 	{"/v1/settlements", "settlement", func() ledger.Command { return new(ledger.SettleAdvance) }},
 	{"/v1/reversals", "reversal", func() ledger.Command { return new(ledger.Reverse) }},
+	{"/v1/catalog/reorganizations", "", func() ledger.Command { return new(ledger.Reorganize) }},
 }
 
 // batchKinds maps a batch command "type" to its kind; batchTypeList names them for errors.

@@ -87,7 +87,11 @@ func loadAsset(name, ctype string) *asset {
 
 func parseDashTemplates() map[string]*template.Template {
 	funcs := template.FuncMap{"stampOf": func(p *page, asOf, position, hash string) stamp {
-		return stamp{W: p.W, AsOf: asOf, Position: position, HeadHash: hash}
+		view := p.W.UnitsRecorded
+		if p.state.Units == projections.UnitsCurrent {
+			view = p.W.UnitsCurrent
+		}
+		return stamp{W: p.W, AsOf: asOf, Position: position, HeadHash: hash, Units: view}
 	}}
 	layout := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(webFS, "web/layout.html"))
 	pages, err := fs.Glob(webFS, "web/page_*.html")
@@ -106,6 +110,7 @@ func parseDashTemplates() map[string]*template.Template {
 type stamp struct {
 	W                        *dashWords
 	AsOf, Position, HeadHash string
+	Units                    string // the view of units, named on every page
 }
 
 // dashState is what a dashboard page shows, all of it in its URL so that a link shares
@@ -122,10 +127,13 @@ type dashState struct {
 	Unit    string // drill-down
 	Project string // drill-down
 	Line    string // line page: the canonical line id
+
+	// Units is the view of units; "" is the view as recorded.
+	Units projections.Units
 }
 
 // dashParams are the query parameters of the dashboard pages.
-var dashParams = []string{"lang", "as_of", "basis", "year", "program", "source", "target", "unit", "project", "id"}
+var dashParams = []string{"lang", "as_of", "basis", "year", "program", "source", "target", "unit", "project", "id", "units"}
 
 // parseDashState reads the page state from the query; a bad value is invalid_argument
 // naming the parameter.
@@ -146,6 +154,13 @@ func parseDashState(q url.Values) (dashState, error) {
 		st.Basis = b
 	default:
 		return st, invalidArg("basis", fmt.Sprintf("must be %s or %s, got %q", projections.BasisPlanYear, projections.BasisExecutionYear, b))
+	}
+	switch u := projections.Units(q.Get("units")); u {
+	case "", projections.UnitsRecorded:
+	case projections.UnitsCurrent:
+		st.Units = u
+	default:
+		return st, invalidArg("units", fmt.Sprintf("must be %s or %s, got %q", projections.UnitsRecorded, projections.UnitsCurrent, u))
 	}
 	if st.Year, err = yearParam(q, "year"); err != nil {
 		return st, err
@@ -183,6 +198,7 @@ func (st dashState) values() url.Values {
 	set("unit", st.Unit)
 	set("project", st.Project)
 	set("id", st.Line)
+	set("units", string(st.Units))
 	return q
 }
 
@@ -208,6 +224,8 @@ func (st dashState) with(kv ...string) dashState {
 			st.Line = v
 		case "target":
 			st.Target = v
+		case "units":
+			st.Units = projections.Units(v)
 		default:
 			panic("dashState.with: unknown parameter " + kv[i])
 		}
@@ -232,6 +250,7 @@ type page struct {
 	Path    string // the page's route, for the controls form and the language switch
 
 	Programs, Sources, Bases []option
+	UnitViews                []option
 	AsOfValue, YearValue     string
 
 	Position int64 // the ledger position shown; the live-update script compares it
@@ -288,6 +307,8 @@ func (s *Server) newPage(pr *ledger.Principal, st dashState, path, title string)
 	}
 	p.Bases = []option{{string(projections.BasisPlanYear), w.BasisPlan, st.Basis == ""},
 		{string(projections.BasisExecutionYear), w.BasisExec, st.Basis == projections.BasisExecutionYear}}
+	p.UnitViews = []option{{string(projections.UnitsRecorded), w.UnitsRecorded, st.Units == ""},
+		{string(projections.UnitsCurrent), w.UnitsCurrent, st.Units == projections.UnitsCurrent}}
 	scope := pr.Scope()
 	s.cfg.Balances.Read(func(state *ledger.State) {
 		cat := &state.Catalog
@@ -499,27 +520,48 @@ type overviewView struct {
 }
 
 // childLevel is the unit dimension below the reader's scope: provinces for everyone,
-// districts within a province, communes within a district or commune.
-func (s *Server) childLevel(scope string) (group projections.Dimension, level ledger.Level) {
+// districts within a province, communes within a district or commune. Restated onto
+// today's units (units=current), a province's children are communes from the date the
+// district level no longer exists.
+func (s *Server) childLevel(scope string, st dashState) (group projections.Dimension, level ledger.Level) {
 	if scope == "" {
 		return projections.GroupProvince, ""
 	}
-	s.cfg.Balances.Read(func(st *ledger.State) {
-		if u := st.Catalog.Units[scope]; u != nil {
+	districts := true
+	s.cfg.Balances.Read(func(state *ledger.State) {
+		if u := state.Catalog.Units[scope]; u != nil {
 			level = u.Level
 		}
+		if st.Units == projections.UnitsCurrent {
+			on := st.AsOf
+			if on.IsZero() {
+				on = ledger.DateMax
+			}
+			districts = slices.Contains(state.Catalog.LevelsOn(on), ledger.LevelDistrict)
+		}
 	})
-	switch level {
-	case ledger.LevelProvince:
+	switch {
+	case level == ledger.LevelProvince && districts:
 		return projections.GroupDistrict, level
 	default:
 		return projections.GroupCommune, level
 	}
 }
 
+// headingLevel is the key of Levels (named by the level above the rows) for a ranking
+// grouped by group under a scope of level: restated onto today's units a province's rows
+// are communes, named as a district's are.
+func headingLevel(group projections.Dimension, level ledger.Level) ledger.Level {
+	if group == projections.GroupCommune && level == ledger.LevelProvince {
+		return ledger.LevelDistrict
+	}
+	return level
+}
+
 // baseQuery is the progress query of the page state within the reader's scope.
 func (st dashState) baseQuery(unit string) projections.Query {
-	return projections.Query{Program: st.Program, Unit: unit, Source: st.Source, Year: st.Year, Basis: st.Basis, AsOf: st.AsOf}
+	return projections.Query{Program: st.Program, Unit: unit, Source: st.Source, Year: st.Year, Basis: st.Basis, AsOf: st.AsOf,
+		Units: st.Units}
 }
 
 func (s *Server) handleOverview(c echo.Context) error {
@@ -536,7 +578,7 @@ func (s *Server) handleOverview(c echo.Context) error {
 	w := wordsOf(st.Lang)
 	p := s.newPage(pr, st, dashOverviewPath, w.Overview)
 	unit := pr.Scope()
-	group, level := s.childLevel(unit)
+	group, level := s.childLevel(unit, st)
 	q := st.baseQuery(unit)
 	q.GroupBy = []projections.Dimension{group}
 	byUnit, err := s.cfg.Progress.Query(q)
@@ -557,13 +599,13 @@ func (s *Server) handleOverview(c echo.Context) error {
 		return s.dashError(c, err, st.Lang)
 	}
 	cp, err := s.cfg.Progress.Counterpart(projections.CounterpartQuery{Program: st.Program, Unit: unit,
-		FromYear: st.Year, ToYear: st.Year, AsOf: st.AsOf, At: byUnit.Position})
+		FromYear: st.Year, ToYear: st.Year, AsOf: st.AsOf, At: byUnit.Position, Units: st.Units})
 	if err != nil {
 		return s.dashError(c, err, st.Lang)
 	}
 	ov := &overviewView{Total: figuresOf(byUnit.Total.Amounts, st.Lang), AsOf: w.NoLimit,
 		Position: formatCount(byUnit.Position, st.Lang), HeadHash: hex.EncodeToString(byUnit.HeadHash[:])[:hashShortLen],
-		UnitHeading:  w.RatesByUnit + " (" + strings.ToLower(w.Levels[level]) + ")",
+		UnitHeading:  w.RatesByUnit + " (" + strings.ToLower(w.Levels[headingLevel(group, level)]) + ")",
 		CounterRatio: fmt.Sprintf("%d/%d", cp.Ratio.Num, cp.Ratio.Den)}
 	if !st.AsOf.IsZero() {
 		ov.AsOf = report.FormatDate(st.AsOf, st.Lang)
@@ -686,7 +728,7 @@ func (s *Server) handleDashLines(c echo.Context) error {
 				refused = &ledger.Error{Code: ledger.CodeNotFound, Field: "unit", Message: "no unit " + st.Unit}
 				return
 			}
-			if scope != "" && !cat.IsUnitWithin(st.Unit, scope) {
+			if scope != "" && !cat.IsUnitSucceededWithin(st.Unit, scope) {
 				refused = ledger.OutOfScope("unit", scope)
 				return
 			}

@@ -34,6 +34,8 @@ type dashWords struct {
 	Today, PeriodEnds, LaterNote, DatePattern string
 	// Effects names what an event did to a line, in the legend of its colours.
 	Effects map[effect]string
+	// UnitsView labels the view of units (units=recorded or current) and its choices.
+	UnitsView, UnitsRecorded, UnitsCurrent string
 
 	// EventTypes names the event types shown on a line.
 	EventTypes map[ledger.EventType]string
@@ -75,6 +77,7 @@ var dashVI = &dashWords{
 	Effects: map[effect]string{effectPlanUp: "tăng vốn", effectPlanDown: "giảm vốn", effectSpent: "giải ngân",
 		effectReturned: "thu hồi", effectCarried: "chuyển nguồn", effectSettled: "thanh toán tạm ứng"},
 	DatePattern: "dd/mm/yyyy", Today: "Hôm nay", PeriodEnds: "Kỳ báo cáo", LaterNote: "Sự kiện in nhạt có ngày hiệu lực sau ngày tính đến: chưa tính vào số liệu trên.",
+	UnitsView: "Đơn vị hành chính", UnitsRecorded: "như đã ghi sổ (đơn vị cũ)", UnitsCurrent: "đơn vị hiện hành (quy đổi về đơn vị kế thừa)",
 	EventTypes: map[ledger.EventType]string{
 		ledger.TypeAllocated: "Giao vốn", ledger.TypeTransferred: "Điều chuyển",
 		ledger.TypeCarriedOver: "Chuyển nguồn", ledger.TypeCancelled: "Hủy dự toán",
@@ -83,6 +86,7 @@ var dashVI = &dashWords{
 		ledger.TypeProgramRegistered: "Đăng ký chương trình", ledger.TypeProjectRegistered: "Đăng ký dự án",
 		ledger.TypeUnitRegistered: "Đăng ký đơn vị", ledger.TypeSourceRegistered: "Đăng ký nguồn vốn",
 		ledger.TypeTokenCreated: "Cấp mã truy cập", ledger.TypeTokenRevoked: "Thu hồi mã truy cập",
+		ledger.TypeUnitReorganized: "Sắp xếp đơn vị hành chính",
 	},
 	Levels: map[ledger.Level]string{
 		"": "Tỉnh", ledger.LevelProvince: "Huyện", ledger.LevelDistrict: "Xã", ledger.LevelCommune: "Xã",
@@ -123,6 +127,7 @@ var dashEN = &dashWords{
 	Effects: map[effect]string{effectPlanUp: "capital in", effectPlanDown: "capital out", effectSpent: "disbursed",
 		effectReturned: "returned", effectCarried: "carried over", effectSettled: "advance settled"},
 	DatePattern: "yyyy-mm-dd", Today: "Today", PeriodEnds: "Report dates", LaterNote: "Events in grey take effect after the as-of date: the figures above leave them out.",
+	UnitsView: "Units", UnitsRecorded: "as recorded (former units)", UnitsCurrent: "current units (restated onto successors)",
 	EventTypes: map[ledger.EventType]string{
 		ledger.TypeAllocated: "Allocation", ledger.TypeTransferred: "Transfer",
 		ledger.TypeCarriedOver: "Carry-over", ledger.TypeCancelled: "Cancellation",
@@ -131,6 +136,7 @@ var dashEN = &dashWords{
 		ledger.TypeProgramRegistered: "Program registered", ledger.TypeProjectRegistered: "Project registered",
 		ledger.TypeUnitRegistered: "Unit registered", ledger.TypeSourceRegistered: "Source registered",
 		ledger.TypeTokenCreated: "Access token created", ledger.TypeTokenRevoked: "Access token revoked",
+		ledger.TypeUnitReorganized: "Units reorganised",
 	},
 	Levels: map[ledger.Level]string{
 		"": "Province", ledger.LevelProvince: "District", ledger.LevelDistrict: "Commune", ledger.LevelCommune: "Commune",

@@ -130,7 +130,7 @@ func (s *Server) checkLineScope(pr *ledger.Principal, l ledger.Line, field strin
 		return nil
 	}
 	ok := false
-	s.cfg.Balances.Read(func(st *ledger.State) { ok = ledger.LineWithin(&st.Catalog, &l, scope) })
+	s.cfg.Balances.Read(func(st *ledger.State) { ok = ledger.LineReadable(&st.Catalog, &l, scope) })
 	if !ok {
 		return ledger.OutOfScope(field, scope)
 	}

@@ -96,6 +96,13 @@ func LineWithin(cat *Catalog, l *Line, scope string) bool {
 	return scope == "" || l != nil && cat.IsUnitWithin(l.Unit, scope)
 }
 
+// LineReadable reports whether a principal held to scope reads line l: a line within its
+// subtree, or a line of a unit that a unit of its subtree succeeds (a successor reads its
+// predecessors' history).
+func LineReadable(cat *Catalog, l *Line, scope string) bool {
+	return scope == "" || l != nil && cat.IsUnitSucceededWithin(l.Unit, scope)
+}
+
 // OutOfScope is the refusal of something (named field) outside the unit subtree scope
 // that a principal is held to.
 func OutOfScope(field, scope string) error {

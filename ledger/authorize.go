@@ -68,7 +68,12 @@ func (s *State) authorizeCommand(c Command, scope string) error {
 	case *Allocate:
 		return in(c.Line, "line")
 	case *Transfer:
-		if err := in(c.From, "from"); err != nil {
+		if c.Kind == KindHandover {
+			// A successor unit's officer hands its predecessors' capital over to itself.
+			if !s.Catalog.IsUnitSucceededWithin(c.From.Unit, scope) {
+				return OutOfScope("from", scope)
+			}
+		} else if err := in(c.From, "from"); err != nil {
 			return err
 		}
 		return in(c.To, "to")

@@ -101,6 +101,10 @@ func appendData(b []byte, d *EventData) []byte {
 		o.b = po.end()
 	}
 	o.str("reason", d.Reason)
+	if r := d.Reorganization; r != nil {
+		o.key("reorganization")
+		o.b = appendReorganization(o.b, r)
+	}
 	if s := d.Source; s != nil {
 		o.key("source")
 		so := object{b: o.b}
@@ -151,6 +155,50 @@ func appendData(b []byte, d *EventData) []byte {
 		vo.str("type", v.Type)
 		o.b = vo.end()
 	}
+	return o.end()
+}
+
+// appendReorganization writes {changes: [{history, kind, predecessors, successors}],
+// legal_basis, levels}; empty arrays are omitted like every zero value.
+func appendReorganization(b []byte, r *Reorganization) []byte {
+	strs := func(o *object, k string, ss []string) {
+		if len(ss) == 0 {
+			return
+		}
+		o.key(k)
+		o.b = append(o.b, '[')
+		for i, s := range ss {
+			if i > 0 {
+				o.b = append(o.b, ',')
+			}
+			o.b = appendString(o.b, s)
+		}
+		o.b = append(o.b, ']')
+	}
+	o := object{b: b}
+	if len(r.Changes) > 0 {
+		o.key("changes")
+		o.b = append(o.b, '[')
+		for i := range r.Changes {
+			c := &r.Changes[i]
+			if i > 0 {
+				o.b = append(o.b, ',')
+			}
+			co := object{b: o.b}
+			co.str("history", c.History)
+			co.str("kind", string(c.Kind))
+			strs(&co, "predecessors", c.Predecessors)
+			strs(&co, "successors", c.Successors)
+			o.b = co.end()
+		}
+		o.b = append(o.b, ']')
+	}
+	o.str("legal_basis", r.LegalBasis)
+	levels := make([]string, len(r.Levels))
+	for i, l := range r.Levels {
+		levels[i] = string(l)
+	}
+	strs(&o, "levels", levels)
 	return o.end()
 }
 

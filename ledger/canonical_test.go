@@ -82,6 +82,37 @@ func sampleEvents() []*Event {
 	return out
 }
 
+// laterEvents returns an event of each type (and kind) added after the golden vectors
+// were pinned — a reorganisation with every array member and a handover — chained after
+// sampleEvents, for the generic and Python cross-checks.
+func laterEvents() []*Event {
+	base := sampleEvents()
+	prev := base[len(base)-1]
+	line := lnY(2025, srcInv, "DA1.TDA1", "060")
+	succ := line
+	succ.Unit = "19-2025"
+	data := []EventData{
+		{Reorganization: &Reorganization{LegalBasis: tricky[7], Levels: []Level{LevelProvince, LevelCommune},
+			Changes: []UnitChange{
+				{Kind: ChangeMerge, Predecessors: []string{"01873", "01882"}, Successors: []string{"01882-2025"}},
+				{Kind: ChangeSplit, Predecessors: []string{"217"}, Successors: []string{"24-2025", tricky[1]}, History: "24-2025"},
+				{Kind: ChangeAbolish, Predecessors: []string{"060"}},
+			}}},
+		{From: &line, To: &succ, Amount: 6_000_000_000, Kind: string(KindHandover), Decision: tricky[0]},
+	}
+	types := []EventType{TypeUnitReorganized, TypeTransferred}
+	var out []*Event
+	for i, d := range data {
+		e := &Event{Position: prev.Position + 1, ID: uuid.MustParse(fmt.Sprintf("01900000-0000-7000-8000-%012d", prev.Position+1)),
+			Type: types[i], EffectiveDate: day(2025, 7, 1), RecordedAt: prev.RecordedAt.Add(time.Microsecond), Data: d,
+			Meta: Metadata{Actor: tricky[0]}, PrevHash: prev.Hash}
+		e.Hash, _ = ChainHash(nil, e.PrevHash, e)
+		out = append(out, e)
+		prev = e
+	}
+	return out
+}
+
 // genericEvent is the event as an auditor rebuilds it from the stored columns, to
 // canonicalise it with a generic JSON tool.
 func genericEvent(t *testing.T, e *Event) []byte {
@@ -148,6 +179,7 @@ func TestCanonicalDataMatchesGenericAndPython(t *testing.T) {
 	bad := *events[5]
 	bad.Data.Note = "bad \xff\xfe utf-8 \xed\xa0\x80 surrogate"
 	events = append(events, &bad)
+	events = append(events, laterEvents()...)
 
 	var marshalled [][]byte
 	for _, e := range events {
@@ -183,7 +215,7 @@ func TestCanonicalDataMatchesGenericAndPython(t *testing.T) {
 // the stored data and metadata columns as an auditor's script would, against
 // AppendCanonical.
 func TestCanonicalEventMatchesGenericAndPython(t *testing.T) {
-	events := sampleEvents()
+	events := append(sampleEvents(), laterEvents()...)
 	var docs [][]byte
 	for _, e := range events {
 		docs = append(docs, genericEvent(t, e))
@@ -257,7 +289,7 @@ func TestCanonicalGolden(t *testing.T) {
 }
 
 func TestEventJSONRoundTrip(t *testing.T) {
-	for _, e := range sampleEvents() {
+	for _, e := range append(sampleEvents(), laterEvents()...) {
 		b, err := e.MarshalJSON()
 		if err != nil {
 			t.Fatal(err)

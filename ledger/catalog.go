@@ -100,6 +100,16 @@ type Catalog struct {
 	Projects map[string]*Project // key: program + "/" + code
 	Units    map[string]*Unit    // key: ID
 	Sources  map[string]*Source
+
+	// Successions by predecessor and by successor, and the changes of the unit levels
+	// in force, from unit.reorganized events (reorganize.go).
+	successors   map[string][]Succession
+	predecessors map[string][]Succession
+	levelChanges []LevelsChange
+	// closedBy holds the units a reorganisation closed; endedBy those of them whose end
+	// date it set (the others were registered with it), which Revert reopens.
+	closedBy map[string]bool
+	endedBy  map[string]bool
 }
 
 func projectKey(program, code string) string { return program + "/" + code }
@@ -223,6 +233,9 @@ func (c *Catalog) checkLine(l Line, d Date, field string) error {
 	u := c.Units[l.Unit]
 	if u == nil {
 		return unknownRef(field+".unit", "no administrative unit %q", l.Unit)
+	}
+	if u.ValidTo != 0 && d > u.ValidTo {
+		return unitClosed(field+".unit", u)
 	}
 	if !u.Covers(d) {
 		return unknownRef(field+".unit", "unit %q (%s) is not valid on %s", l.Unit, u.Name, d)

@@ -100,14 +100,17 @@ func (c *Transfer) Validate() error {
 	if err := firstErr(c.From.validate("from"), c.To.validate("to"), checkAmount(c.Amount, "amount")); err != nil {
 		return err
 	}
-	if c.Kind != KindSuballocation && c.Kind != KindReallocation {
-		return invalid("kind", "must be %q or %q, got %q", KindSuballocation, KindReallocation, c.Kind)
+	if c.Kind != KindSuballocation && c.Kind != KindReallocation && c.Kind != KindHandover {
+		return invalid("kind", "must be %q, %q or %q, got %q", KindSuballocation, KindReallocation, KindHandover, c.Kind)
 	}
 	if c.From == c.To {
 		return invalid("to", "must differ from the line transferred from")
 	}
 	if c.From.Program != c.To.Program || c.From.Year != c.To.Year || c.From.Source != c.To.Source {
 		return invalid("to", "must have the same program, year and source as the line transferred from")
+	}
+	if c.Kind == KindHandover && c.From.Project != c.To.Project {
+		return invalid("to.project", "a handover keeps the project: %q, got %q", c.From.Project, c.To.Project)
 	}
 	return firstErr(checkDate(c.EffectiveDate, "effective_date"), checkText(c.Decision, "decision", true),
 		checkText(c.Note, "note", false))

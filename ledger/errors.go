@@ -19,6 +19,7 @@ const (
 	CodeRateLimited         = "rate_limited"
 	CodeUnavailable         = "unavailable"
 	CodeInternal            = "internal"
+	CodeUnitClosed          = "unit_closed"
 )
 
 // Error is the application error: a stable machine code, the request field that was
@@ -104,6 +105,12 @@ func Field(err error) string {
 
 // WithFieldPrefix returns err with its field prefixed, e.g. "commands[3]." for a batch.
 func WithFieldPrefix(err error, prefix string) error {
+	var uce *UnitClosedError
+	if errors.As(err, &uce) {
+		c := *uce
+		c.Field = joinField(prefix, c.Field)
+		return &c
+	}
 	var ife *InsufficientFundsError
 	if errors.As(err, &ife) {
 		c := *ife

@@ -27,6 +27,7 @@ const (
 	TypeReversed          EventType = "disbursement.reversed"
 	TypeTokenCreated      EventType = "access.token_created"
 	TypeTokenRevoked      EventType = "access.token_revoked"
+	TypeUnitReorganized   EventType = "unit.reorganized"
 )
 
 // EventTypes lists every event type in the order it was introduced. A build with the
@@ -37,6 +38,7 @@ var EventTypes = []EventType{
 	TypeAllocated, TypeTransferred, TypeCarriedOver, TypeCancelled, TypeDisbursed,
 	TypeAdvanceSettled, TypeReversed,
 	TypeTokenCreated, TypeTokenRevoked,
+	TypeUnitReorganized,
 }
 
 // ParseEventType returns the event type named s, or false when there is none.
@@ -52,7 +54,8 @@ func ParseEventType(s string) (EventType, bool) {
 // IsCatalog reports whether t registers reference data rather than moving money.
 func (t EventType) IsCatalog() bool {
 	switch t {
-	case TypeProgramRegistered, TypeProjectRegistered, TypeUnitRegistered, TypeSourceRegistered:
+	case TypeProgramRegistered, TypeProjectRegistered, TypeUnitRegistered, TypeSourceRegistered,
+		TypeUnitReorganized:
 		return true
 	}
 	return false
@@ -110,8 +113,10 @@ type EventData struct {
 	Program         *Program `json:"program,omitempty"`
 	Project         *Project `json:"project,omitempty"`
 	Reason          string   `json:"reason,omitempty"`
-	Source          *Source  `json:"source,omitempty"`
-	To              *Line    `json:"to,omitempty"` // transfers: the line credited
+	// Reorganization is the payload of unit.reorganized; its date is the event's.
+	Reorganization *Reorganization `json:"reorganization,omitempty"`
+	Source         *Source         `json:"source,omitempty"`
+	To             *Line           `json:"to,omitempty"` // transfers: the line credited
 	// Token is the token an access event (access.token_created, …_revoked) records.
 	Token   *TokenRecord `json:"token,omitempty"`
 	Unit    *Unit        `json:"unit,omitempty"`

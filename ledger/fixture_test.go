@@ -152,6 +152,11 @@ func diffState(want, got *State) []string {
 	check("Catalog.Projects", want.Catalog.Projects, got.Catalog.Projects)
 	check("Catalog.Units", want.Catalog.Units, got.Catalog.Units)
 	check("Catalog.Sources", want.Catalog.Sources, got.Catalog.Sources)
+	check("Catalog.successors", want.Catalog.successors, got.Catalog.successors)
+	check("Catalog.predecessors", want.Catalog.predecessors, got.Catalog.predecessors)
+	check("Catalog.levelChanges", want.Catalog.levelChanges, got.Catalog.levelChanges)
+	check("Catalog.closedBy", want.Catalog.closedBy, got.Catalog.closedBy)
+	check("Catalog.endedBy", want.Catalog.endedBy, got.Catalog.endedBy)
 	if !reflect.DeepEqual(want.lines, got.lines) {
 		d = append(d, fmt.Sprintf("lines: want %s, got %s", dumpLines(want), dumpLines(got)))
 	}

@@ -156,6 +156,8 @@ func (e *Event) Postings(dst []Posting) []Posting {
 		return dst
 	case TypeTokenCreated, TypeTokenRevoked:
 		return dst // access events move no money
+	case TypeUnitReorganized:
+		return dst
 	}
 	panic(fmt.Sprintf("ledger.Postings: event type %q has no postings defined", e.Type))
 }

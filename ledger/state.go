@@ -156,10 +156,12 @@ func (s *State) Decide(cmd Command) (typ EventType, date Date, data EventData, e
 		return TypeAllocated, cmd.EffectiveDate, EventData{Line: &l, Amount: cmd.Amount, Decision: cmd.Decision, Note: cmd.Note}, nil
 
 	case *Transfer:
-		if err = c.checkLine(cmd.From, cmd.EffectiveDate, "from"); err != nil {
-			return
+		if cmd.Kind == KindHandover {
+			err = s.decideHandover(cmd)
+		} else if err = c.checkLine(cmd.From, cmd.EffectiveDate, "from"); err == nil {
+			err = c.checkLine(cmd.To, cmd.EffectiveDate, "to")
 		}
-		if err = c.checkLine(cmd.To, cmd.EffectiveDate, "to"); err != nil {
+		if err != nil {
 			return
 		}
 		if err = s.checkAvailable(cmd.From, cmd.Amount, "from"); err != nil {
@@ -173,6 +175,10 @@ func (s *State) Decide(cmd Command) (typ EventType, date Date, data EventData, e
 		case KindReallocation:
 			if c.Units[cmd.To.Unit].Level != c.Units[cmd.From.Unit].Level {
 				return "", 0, data, invalid("to.unit", "a re-allocation stays between units of the same level")
+			}
+			// Capital crosses a province boundary only by a handover to a successor.
+			if c.Ancestry(cmd.To.Unit)[0] != c.Ancestry(cmd.From.Unit)[0] {
+				return "", 0, data, invalid("to.unit", "a re-allocation stays within a province; only a handover crosses provinces")
 			}
 		}
 		if b := s.lines[cmd.To]; b != nil {
@@ -241,6 +247,9 @@ func (s *State) Decide(cmd Command) (typ EventType, date Date, data EventData, e
 		if cmd.EffectiveDate < d.date {
 			return "", 0, data, invalid("effective_date", "must not be before the advance's date %s", d.date)
 		}
+		if err = c.checkOpen(d.line.Line.Unit, cmd.EffectiveDate, "event_id"); err != nil {
+			return
+		}
 		if cmd.Amount > d.outstanding() {
 			return "", 0, data, &InsufficientFundsError{Field: "amount", Line: d.line.Line.ID(), Requested: cmd.Amount, Available: d.outstanding()}
 		}
@@ -258,6 +267,9 @@ func (s *State) Decide(cmd Command) (typ EventType, date Date, data EventData, e
 		}
 		if cmd.EffectiveDate < d.date {
 			return "", 0, data, invalid("effective_date", "must not be before the disbursement's date %s", d.date)
+		}
+		if err = c.checkOpen(d.line.Line.Unit, cmd.EffectiveDate, "event_id"); err != nil {
+			return
 		}
 		if cmd.Amount > d.remaining() {
 			return "", 0, data, &InsufficientFundsError{Field: "amount", Line: d.line.Line.ID(), Requested: cmd.Amount, Available: d.remaining()}
@@ -297,13 +309,17 @@ func (s *State) Decide(cmd Command) (typ EventType, date Date, data EventData, e
 			if parent == nil {
 				return "", 0, data, unknownRef("parent", "no administrative unit %q", cmd.Parent)
 			}
-			want := LevelProvince
-			if cmd.Level == LevelCommune {
-				want = LevelDistrict
+			// The level rules of the unit's first day: before the 2025 reorganisation a
+			// commune hangs under a district, from it under a province (LevelsOn).
+			want, ok := c.parentLevelOn(cmd.Level, cmd.ValidFrom)
+			if !ok {
+				return "", 0, data, invalid("level", "there is no %s level%s (the levels then: %s)", cmd.Level, onDate(cmd.ValidFrom), levelList(c.LevelsOn(cmd.ValidFrom)))
 			}
 			if parent.Level != want {
-				return "", 0, data, invalid("parent", "a %s's parent must be a %s, %q is a %s", cmd.Level, want, cmd.Parent, parent.Level)
+				return "", 0, data, invalid("parent", "a %s's parent must be a %s%s, %q is a %s", cmd.Level, want, onDate(cmd.ValidFrom), cmd.Parent, parent.Level)
 			}
+		} else if _, ok := c.parentLevelOn(cmd.Level, cmd.ValidFrom); !ok {
+			return "", 0, data, invalid("level", "there is no %s level%s (the levels then: %s)", cmd.Level, onDate(cmd.ValidFrom), levelList(c.LevelsOn(cmd.ValidFrom)))
 		}
 		u := cmd.Unit
 		return TypeUnitRegistered, u.ValidFrom, EventData{Unit: &u}, nil
@@ -317,6 +333,12 @@ func (s *State) Decide(cmd Command) (typ EventType, date Date, data EventData, e
 
 	case *RecordTokenCreated, *RecordTokenRevoked:
 		return s.decideAccess(cmd)
+	case *Reorganize:
+		if err = c.decideReorganize(cmd); err != nil {
+			return
+		}
+		r := cmd.Reorganization
+		return TypeUnitReorganized, cmd.EffectiveDate, EventData{Reorganization: &r}, nil
 	}
 	return "", 0, data, invalid("", "unknown command %T", cmd)
 }
@@ -398,6 +420,8 @@ func (s *State) Apply(e *Event) {
 		if !s.LinesOnly {
 			s.applyAccess(e)
 		}
+	case TypeUnitReorganized:
+		s.Catalog.applyReorganize(e.EffectiveDate, d.Reorganization)
 	default:
 		invariant(false, "ledger.State.Apply: unknown event type "+string(e.Type))
 	}
@@ -442,6 +466,8 @@ func (s *State) Revert(e *Event, headTime time.Time) {
 		delete(s.Catalog.Sources, d.Source.Code)
 	case TypeTokenCreated, TypeTokenRevoked:
 		s.revertAccess(e)
+	case TypeUnitReorganized:
+		s.Catalog.revertReorganize(d.Reorganization)
 	default:
 		invariant(false, "ledger.State.Revert: unknown event type "+string(e.Type))
 	}

@@ -118,7 +118,7 @@ func TestDecideAllocate(t *testing.T) {
 		{name: "source ended", when: allocate(lnY(2022, srcOld, "DA1", "062"), 1, day(2022, 1, 1)), wantCode: CodeUnknownReference, wantField: "line.source"},
 		{name: "unknown unit", when: allocate(ln("063", "DA1"), 1, mar), wantCode: CodeUnknownReference, wantField: "line.unit"},
 		{name: "unit valid_to before the date", when: allocate(lnY(2023, srcInv, "DA1", "OLD"), 1, day(2023, 1, 1)),
-			wantCode: CodeUnknownReference, wantField: "line.unit"},
+			wantCode: CodeUnitClosed, wantField: "line.unit"},
 		{name: "unit valid_from after the date", when: allocate(lnY(2025, srcInv, "DA1", "NEW"), 1, day(2025, 6, 30)),
 			wantCode: CodeUnknownReference, wantField: "line.unit"},
 		{name: "unit on its first day", when: allocate(lnY(2025, srcInv, "DA1", "NEW"), 1, day(2025, 7, 1)), wantType: TypeAllocated},
@@ -173,7 +173,7 @@ func TestDecideTransfer(t *testing.T) {
 		{name: "unknown unit on to", given: funded, when: tr(pn, ln("063", "DA1"), 1, KindReallocation),
 			wantCode: CodeUnknownReference, wantField: "to.unit"},
 		{name: "to unit no longer valid", given: []Command{allocate(ln("06", "DA1"), 10, mar)},
-			when: tr(prov, ln("OLD", "DA1"), 1, KindSuballocation), wantCode: CodeUnknownReference, wantField: "to.unit"},
+			when: tr(prov, ln("OLD", "DA1"), 1, KindSuballocation), wantCode: CodeUnitClosed, wantField: "to.unit"},
 		{name: "transferred-in total overflows",
 			given: append(maxFunded(ns, 1023), allocate(pn, MaxAmount, mar)),
 			when:  tr(pn, ns, MaxAmount, KindReallocation), wantCode: CodeInvalidArgument, wantField: "amount"},
@@ -209,7 +209,7 @@ func TestDecideCarryOver(t *testing.T) {
 			wantCode: CodeInvalidArgument, wantField: "decision"},
 		{name: "unit no longer valid", given: []Command{allocate(lnY(2022, srcInv, "DA1", "OLD"), 5, day(2022, 3, 1))},
 			when:     &CarryOver{Line: lnY(2022, srcInv, "DA1", "OLD"), Amount: 5, IntoYear: 2023, EffectiveDate: jan, Decision: "QĐ"},
-			wantCode: CodeUnknownReference, wantField: "line.unit"},
+			wantCode: CodeUnitClosed, wantField: "line.unit"},
 	})
 }
 
@@ -275,9 +275,9 @@ func TestDecideDisburse(t *testing.T) {
 			Voucher: Voucher{Office: "KB", Type: "C2-02", Number: "1"}}, wantCode: CodeInvalidArgument, wantField: "voucher.date"},
 		{name: "amount above MaxAmount", given: funded, when: pay(l, MaxAmount+1, apr, "0001"), wantCode: CodeInvalidArgument, wantField: "amount"},
 		{name: "unit valid_to before the date", given: []Command{allocate(lnY(2022, srcInv, "DA1", "OLD"), 10, day(2022, 6, 1))},
-			when: pay(lnY(2022, srcInv, "DA1", "OLD"), 1, day(2023, 1, 1), "0001"), wantCode: CodeUnknownReference, wantField: "line.unit"},
+			when: pay(lnY(2022, srcInv, "DA1", "OLD"), 1, day(2023, 1, 1), "0001"), wantCode: CodeUnitClosed, wantField: "line.unit"},
 		{name: "commune of a merged province", given: []Command{allocate(ln("07429", "DA3"), 10, day(2024, 3, 1))},
-			when: pay(ln("07429", "DA3"), 1, day(2025, 7, 2), "0001"), wantCode: CodeUnknownReference, wantField: "line.unit"},
+			when: pay(ln("07429", "DA3"), 1, day(2025, 7, 2), "0001"), wantCode: CodeUnitClosed, wantField: "line.unit"},
 	})
 }
 
@@ -507,6 +507,7 @@ func randomAccepted(t *testing.T, rng *rand.Rand, st *State, n int) []*Event {
 	}
 	var out []*Event
 	var paid []uuid.UUID
+	var communes []string
 	serial := 0
 	for attempts := 0; len(out) < n; attempts++ {
 		if attempts > 100*n {
@@ -514,7 +515,7 @@ func randomAccepted(t *testing.T, rng *rand.Rand, st *State, n int) []*Event {
 		}
 		serial++
 		var c Command
-		switch rng.IntN(12) {
+		switch rng.IntN(14) {
 		case 0, 1:
 			c = allocate(pick(), 1+rng.Int64N(1_000_000), date())
 		case 2:
@@ -567,10 +568,38 @@ func randomAccepted(t *testing.T, rng *rand.Rand, st *State, n int) []*Event {
 			} else {
 				c = &RecordTokenRevoked{Token: tok, EffectiveDate: date()}
 			}
+		case 13:
+			// A reorganisation merging one registered commune into another.
+			if len(communes) < 2 {
+				continue
+			}
+			p, s := communes[rng.IntN(len(communes))], communes[rng.IntN(len(communes))]
+			c = &Reorganize{EffectiveDate: date(), Reorganization: Reorganization{LegalBasis: "NQ",
+				Changes: []UnitChange{{Kind: ChangeMerge, Predecessors: []string{p}, Successors: []string{s}}}}}
+		case 12:
+			// A handover along a recorded succession.
+			var from []Line
+			for _, l := range lines {
+				if len(st.Catalog.Successors(l.Unit)) > 0 {
+					from = append(from, l)
+				}
+			}
+			if len(from) == 0 {
+				continue
+			}
+			l := from[rng.IntN(len(from))]
+			ss := st.Catalog.Successors(l.Unit)
+			link := ss[rng.IntN(len(ss))]
+			to := l
+			to.Unit = link.To
+			c = &Transfer{From: l, To: to, Amount: amount(l), Kind: KindHandover, EffectiveDate: link.Date, Decision: "QĐ"}
 		}
 		e, err := record(st, c)
 		if err != nil {
 			continue
+		}
+		if e.Type == TypeUnitRegistered && e.Data.Unit.Level == LevelCommune {
+			communes = append(communes, e.Data.Unit.ID)
 		}
 		if e.Type == TypeDisbursed {
 			paid = append(paid, e.ID)

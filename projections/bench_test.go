@@ -247,6 +247,21 @@ func BenchmarkQuery(b *testing.B) {
 	}
 }
 
+// BenchmarkQueryRestated is BenchmarkQuery in the restated view (units=current): each
+// line's holder is followed to its successor on the as-of date.
+func BenchmarkQueryRestated(b *testing.B) {
+	p, _, _ := buildLoad(b, benchQueryEvents)
+	rng := rand.New(rand.NewPCG(3, 3))
+	b.ReportAllocs()
+	for b.Loop() {
+		q := districtProjectQuery(rng)
+		q.Units = UnitsCurrent
+		if _, err := p.Query(q); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkQueryAt is BenchmarkQuery at a random earlier position: lines touched after it
 // are summed from their events.
 func BenchmarkQueryAt(b *testing.B) {

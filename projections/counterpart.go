@@ -32,6 +32,7 @@ type CounterpartQuery struct {
 	AsOf     ledger.Date
 	At       int64
 	Ratio    Ratio // zero: DefaultCounterpartRatio; otherwise 0 < Num ≤ Den
+	Units    Units // the view of units, as in Query
 }
 
 // CounterpartRow is the check of one province: the plan of its counterpart sources
@@ -59,6 +60,7 @@ type CounterpartReport struct {
 	FromYear int              `json:"from_year,omitempty"`
 	ToYear   int              `json:"to_year,omitempty"`
 	Rows     []CounterpartRow `json:"rows"`
+	Units    Units            `json:"units,omitempty"` // written only for the restated view
 }
 
 // MarshalJSON adds head_hash as lowercase hex.
@@ -94,6 +96,9 @@ func (p *Progress) Counterpart(q CounterpartQuery) (CounterpartReport, error) {
 	if err != nil {
 		return CounterpartReport{}, err
 	}
+	if sc.current, err = p.unitsView(q.Units, &sc, nil); err != nil {
+		return CounterpartReport{}, err
+	}
 	if q.FromYear != 0 {
 		sc.yearLo = int32(q.FromYear)
 	}
@@ -103,7 +108,7 @@ func (p *Progress) Counterpart(q CounterpartQuery) (CounterpartReport, error) {
 
 	type sums struct{ counterpart, central int64 }
 	byProvince := map[int32]*sums{}
-	p.each(&sc, func(l *lineRec) {
+	p.each(&sc, func(l *lineRec, pl *place) {
 		if l.source == none {
 			return
 		}
@@ -115,7 +120,7 @@ func (p *Progress) Counterpart(q CounterpartQuery) (CounterpartReport, error) {
 		if plan == 0 {
 			return
 		}
-		prov := p.groupValue(l, dimProvince)
+		prov := p.groupValue(l, pl, dimProvince)
 		s := byProvince[prov]
 		if s == nil {
 			s = &sums{}
@@ -130,6 +135,9 @@ func (p *Progress) Counterpart(q CounterpartQuery) (CounterpartReport, error) {
 
 	r := CounterpartReport{AsOf: q.AsOf, Position: sc.k, HeadHash: p.hashAt(sc.k), Ratio: ratio, FromYear: q.FromYear,
 		ToYear: q.ToYear, Rows: make([]CounterpartRow, 0, len(byProvince))}
+	if sc.current {
+		r.Units = UnitsCurrent
+	}
 	num, den := big.NewInt(ratio.Num), big.NewInt(ratio.Den)
 	for prov, s := range byProvince {
 		if *s == (sums{}) {

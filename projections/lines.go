@@ -59,7 +59,7 @@ func (p *Progress) Programs(unit string, asOf ledger.Date) []ProgramCapital {
 	if err != nil {
 		return out // an unknown unit has no capital
 	}
-	p.each(&sc, func(l *lineRec) {
+	p.each(&sc, func(l *lineRec, _ *place) {
 		if l.program != none {
 			plan, _ := l.at(sc.t, sc.k)
 			out[l.program].Plan += plan

@@ -85,6 +85,10 @@ type Progress struct {
 	projectIdx map[projectKey]int32
 	unitIdx    map[string]int32
 	sourceIdx  map[string]int32
+	levels     []levelsRec
+	// reorganised lists the units with a history succession, in the order they got their
+	// first: the only units whose lines a restated report may move to another province.
+	reorganised []int32
 
 	// Lines are stored by province and plan year, each bucket's lines side by side, so
 	// that a query reads only the lines of its province and years, in memory order: a
@@ -127,6 +131,23 @@ type unitRec struct {
 	// where the tree has no unit (below the unit).
 	anc [levelCount]int32
 	pos int64
+	// succ lists the successions that hand the unit's history on (ledger.Catalog.SuccessorOn),
+	// in position order.
+	succ []succRec
+}
+
+// succRec is a history succession: from date, to unit, recorded at pos.
+type succRec struct {
+	to   int32
+	date ledger.Date
+	pos  int64
+}
+
+// levelsRec is a change of the unit levels in force, from date, recorded at pos.
+type levelsRec struct {
+	date   ledger.Date
+	pos    int64
+	levels []ledger.Level
 }
 
 type sourceRec struct {
@@ -254,6 +275,8 @@ func (p *Progress) apply(e *ledger.Event) {
 		p.registerUnit(d.Unit, pos)
 	case ledger.TypeSourceRegistered:
 		p.registerSource(d.Source, pos)
+	case ledger.TypeUnitReorganized:
+		p.reorganize(d.Reorganization, date, pos)
 	default:
 		var buf [ledger.PostingsMax]ledger.Posting
 		for _, ps := range e.Postings(buf[:0]) {
@@ -311,6 +334,55 @@ func (p *Progress) registerUnit(u *ledger.Unit, pos int64) {
 	rec := unitRec{id: u.ID, name: u.Name, level: u.Level.Depth(), anc: ledger.PlaceUnit(parentAnc, u.Level, i, none), pos: pos}
 	p.unitIdx[u.ID] = i
 	p.units = append(p.units, rec)
+}
+
+// reorganize records the history successions of a reorganisation and its level change.
+// Units are never moved: the restated view follows the successions at query time, as of
+// the report's date and position.
+func (p *Progress) reorganize(r *ledger.Reorganization, date ledger.Date, pos int64) {
+	for i := range r.Changes {
+		ch := &r.Changes[i]
+		t, ok := p.unitIdx[ch.HistorySuccessor()]
+		if !ok {
+			continue // no successor takes the history (an abolition without one)
+		}
+		for _, from := range ch.Predecessors {
+			if f, ok := p.unitIdx[from]; ok {
+				if len(p.units[f].succ) == 0 {
+					p.reorganised = append(p.reorganised, f)
+				}
+				p.units[f].succ = append(p.units[f].succ, succRec{to: t, date: date, pos: pos})
+			}
+		}
+	}
+	if len(r.Levels) > 0 {
+		p.levels = append(p.levels, levelsRec{date: date, pos: pos, levels: r.Levels})
+	}
+}
+
+// successorOn returns the unit that holds unit u's history on date t as known at
+// position k: u itself, or its history successor over any number of hops
+// (ledger.HistoryHolder, over this projection's unit indexes).
+func (p *Progress) successorOn(u int32, t ledger.Date, k int64) int32 {
+	return ledger.HistoryHolder(u, func(u int32) (int32, bool) {
+		for _, s := range p.units[u].succ {
+			if s.date <= t && s.pos <= k {
+				return s.to, true
+			}
+		}
+		return none, false
+	})
+}
+
+// levelsOn returns the unit levels in force on t as known at position k.
+func (p *Progress) levelsOn(t ledger.Date, k int64) []ledger.Level {
+	levels := ledger.Levels[:]
+	for _, l := range p.levels {
+		if l.date <= t && l.pos <= k {
+			levels = l.levels
+		}
+	}
+	return levels
 }
 
 func (p *Progress) registerSource(s *ledger.Source, pos int64) {

@@ -2,6 +2,7 @@ package projections
 
 import (
 	"encoding/json"
+	"reflect"
 	"testing"
 	"time"
 
@@ -493,5 +494,51 @@ func TestQueryErrors(t *testing.T) {
 	}
 	if _, err := p.Counterpart(CounterpartQuery{Ratio: Ratio{Num: 3, Den: 0}}); ledger.Code(err) != ledger.CodeInvalidArgument {
 		t.Errorf("ratio 3/0: %v", err)
+	}
+}
+
+// TestC3 checks the figures of case C3 (the 2025 reorganisation) in both views of units,
+// and that the restated view follows the reorganisation only from its position on.
+func TestC3(t *testing.T) {
+	p, events := demoProgress(t, demo.Steps())
+	yearEnd := Query{GroupBy: []Dimension{GroupProvince}, Year: 2025, AsOf: demo.C3YearEnd}
+	r := mustQuery(t, p, yearEnd)
+	checkAmounts(t, "Bắc Kạn as recorded", rowOf(t, r, demo.UnitBacKan).Amounts, 4_500_000_000, 4_500_000_000, "100.00")
+	checkAmounts(t, "Thái Nguyên as recorded", rowOf(t, r, demo.UnitThaiNguyen).Amounts, 6_700_000_000, 5_600_000_000, "83.58")
+	checkAmounts(t, "total as recorded", r.Total.Amounts, 11_200_000_000, 10_100_000_000, "90.18")
+
+	restated := yearEnd
+	restated.Units = UnitsCurrent
+	r = mustQuery(t, p, restated)
+	if len(r.Rows) != 1 || r.Units != UnitsCurrent {
+		t.Errorf("restated by province: %d rows, view %q", len(r.Rows), r.Units)
+	}
+	checkAmounts(t, "Thái Nguyên restated", rowOf(t, r, demo.UnitThaiNguyen).Amounts, 11_200_000_000, 10_100_000_000, "90.18")
+	byCommune := restated
+	byCommune.GroupBy, byCommune.Unit = []Dimension{GroupCommune}, demo.UnitThaiNguyen
+	r = mustQuery(t, p, byCommune)
+	checkAmounts(t, "Thái Nguyên's own lines", rowOf(t, r, demo.UnitThaiNguyen).Amounts, 10_000_000_000, 9_000_000_000, "90.00")
+	checkAmounts(t, "new Nghiên Loan", rowOf(t, r, demo.UnitNghienLoanNew).Amounts, 1_200_000_000, 1_100_000_000, "91.67")
+
+	// Before the reorganisation's date, or at a position before it was recorded, the
+	// restated view is the recorded one.
+	before := Query{GroupBy: []Dimension{GroupDistrict}, Unit: demo.UnitBacKan, Year: 2025, AsOf: demo.C3Before}
+	recorded := mustQuery(t, p, before)
+	before.Units = UnitsCurrent
+	if got := mustQuery(t, p, before); !reflect.DeepEqual(got.Rows, recorded.Rows) {
+		t.Errorf("restated on 30/06/2025 differs from as recorded:\n%+v\n%+v", got.Rows, recorded.Rows)
+	}
+	var reorganised int64
+	for _, e := range events {
+		if e.Type == ledger.TypeUnitReorganized && reorganised == 0 {
+			reorganised = e.Position
+		}
+	}
+	restated.At = reorganised - 1
+	if r := mustQuery(t, p, restated); len(r.Rows) != 1 || r.Rows[0].Key[0] != demo.UnitBacKan {
+		t.Errorf("restated before the reorganisation was recorded: %+v", r.Rows)
+	}
+	for _, q := range []Query{{Year: 2025, AsOf: demo.C3Later}, {Year: 2025, AsOf: demo.C3Later, Units: UnitsCurrent}} {
+		checkAmounts(t, "total on 30/06/2026 "+string(q.Units), mustQuery(t, p, q).Total.Amounts, 11_200_000_000, 10_900_000_000, "97.32")
 	}
 }

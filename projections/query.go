@@ -60,6 +60,16 @@ func ParseDimensions(s string) []Dimension {
 	return ds
 }
 
+// Units is the view of units a report shows (docs/domain.md §6): as recorded, or
+// restated onto the units that succeed the holders on the report's date.
+type Units string
+
+// Views of units.
+const (
+	UnitsRecorded Units = "recorded" // each line under the unit that held it (the default)
+	UnitsCurrent  Units = "current"  // each line under its holder's successor on the report's date
+)
+
 // groupByMax is the most dimensions a query groups by: one, or a pair (docs/domain.md §6).
 const groupByMax = 2
 
@@ -113,6 +123,11 @@ type Query struct {
 	// At is the ledger position: events recorded after it are left out. Zero means the
 	// head.
 	At int64
+	// Units is UnitsRecorded (the default when empty) or UnitsCurrent: history restated
+	// onto the successors valid on AsOf (the latest when AsOf is zero), following
+	// unit.reorganized links over several hops, so a handover is internal. Totals are the
+	// same in both views; only rows differ.
+	Units Units
 }
 
 // Rate is a disbursement rate in hundredths of a percent: 6295 is 62.95 %. It is
@@ -209,6 +224,9 @@ type Report struct {
 	GroupBy  []Dimension
 	Rows     []Row
 	Total    Row
+	// Units is the view of units; "" (the default, as recorded) is not written, so that
+	// reports as recorded keep their bytes.
+	Units Units
 }
 
 // reportJSON is the wire shape of a Report (api/openapi.yaml, GET /v1/progress).
@@ -221,6 +239,7 @@ type reportJSON struct {
 	GroupBy  []Dimension `json:"group_by"`
 	Rows     []Row       `json:"rows"`
 	Total    Row         `json:"total"`
+	Units    Units       `json:"units,omitempty"`
 }
 
 // MarshalJSON writes the report as {as_of, position, head_hash, basis, year, group_by,
@@ -228,7 +247,7 @@ type reportJSON struct {
 // total}.
 func (r Report) MarshalJSON() ([]byte, error) {
 	out := reportJSON{AsOf: r.AsOf, Position: r.Position, HeadHash: hex.EncodeToString(r.HeadHash[:]), Basis: r.Basis,
-		GroupBy: r.GroupBy, Rows: r.Rows, Total: r.Total}
+		GroupBy: r.GroupBy, Rows: r.Rows, Total: r.Total, Units: r.Units}
 	if r.Year != 0 {
 		y := r.Year
 		out.Year = &y
@@ -253,6 +272,16 @@ type scope struct {
 	source    int32
 	yearLo    int32
 	yearHi    int32
+	// current: the restated view (UnitsCurrent), every line placed under the unit that
+	// succeeds its holder on t.
+	current bool
+}
+
+// place is where a query puts a line: its holder unit and that unit's ancestry, as
+// recorded or restated onto the successor on the report's date.
+type place struct {
+	unit int32
+	anc  [levelCount]int32
 }
 
 func invalidArg(field, format string, args ...any) error {
@@ -338,41 +367,61 @@ func (p *Progress) resolve(at int64, asOf ledger.Date, program, unit, project, s
 	return sc, nil
 }
 
-// each calls fn for every line the scope selects that existed at its position.
-func (p *Progress) each(sc *scope, fn func(l *lineRec)) {
+// each calls fn for every line the scope selects that existed at its position, with the
+// line's place in the scope's view of units.
+func (p *Progress) each(sc *scope, fn func(l *lineRec, pl *place)) {
 	province := none
 	if sc.unitLevel >= 0 {
 		province = p.units[sc.unit].anc[levelProvince]
 	}
+	// Buckets hold lines by their recorded province. Restated, a line moves only when its
+	// holder has a succession, so the buckets to read are the unit's province and those
+	// of reorganised units whose successor on t lies in it.
+	var provinces map[int32]bool
+	if sc.current && sc.unitLevel >= 0 {
+		provinces = map[int32]bool{province: true}
+		for _, u := range p.reorganised {
+			if p.units[p.successorOn(u, sc.t, sc.k)].anc[levelProvince] == province {
+				provinces[p.units[u].anc[levelProvince]] = true
+			}
+		}
+	}
+	var pl place
 	for b := range p.buckets {
 		bk := p.buckets[b].key
-		if bk.year < sc.yearLo || bk.year > sc.yearHi || sc.unitLevel >= 0 && bk.province != province {
+		if bk.year < sc.yearLo || bk.year > sc.yearHi ||
+			sc.unitLevel >= 0 && (provinces == nil && bk.province != province || provinces != nil && !provinces[bk.province]) {
 			continue
 		}
 		lines := p.buckets[b].lines
 		for i := range lines {
 			l := &lines[i]
+			pl.unit, pl.anc = l.unit, l.anc
+			if sc.current && l.unit != none {
+				pl.unit = p.successorOn(l.unit, sc.t, sc.k)
+				pl.anc = p.units[pl.unit].anc
+			}
 			if l.firstPos > sc.k ||
 				sc.program != none && l.program != sc.program ||
-				sc.unitLevel >= 0 && l.anc[sc.unitLevel] != sc.unit ||
+				sc.unitLevel >= 0 && pl.anc[sc.unitLevel] != sc.unit ||
 				sc.source != none && l.source != sc.source ||
 				sc.projects != nil && (l.project == none || !sc.projects[l.project]) {
 				continue
 			}
-			fn(l)
+			fn(l, &pl)
 		}
 	}
 }
 
 // groupValue returns the index (unit, project or source) or the year of a line's group
 // in dimension d.
-func (p *Progress) groupValue(l *lineRec, d dim) int32 {
+func (p *Progress) groupValue(l *lineRec, pl *place, d dim) int32 {
 	switch d {
 	case dimProvince, dimDistrict, dimCommune:
-		if v := l.anc[int(d-dimProvince)]; v != none {
+		if v := pl.anc[int(d-dimProvince)]; v != none {
 			return v
 		}
-		return l.unit // held above the level: the holder's own row
+		return pl.unit // held above the level: the holder's own row
 	case dimProject:
 		if l.project == none {
 			return none
@@ -453,6 +502,9 @@ func (p *Progress) query(q Query, perLine bool) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
+	if sc.current, err = p.unitsView(q.Units, &sc, ds); err != nil {
+		return Report{}, err
+	}
 	year := int32(q.Year)
 	if exec {
 		sc.yearHi = year
@@ -470,7 +522,7 @@ func (p *Progress) query(q Query, perLine bool) (Report, error) {
 	var accs []acc
 	var lineIndex map[*lineRec]int // perLine: line → index in accs and lines
 	var lines []*lineRec
-	get := func(l *lineRec) *acc {
+	get := func(l *lineRec, pl *place) *acc {
 		if perLine {
 			i, ok := lineIndex[l]
 			if !ok {
@@ -486,7 +538,7 @@ func (p *Progress) query(q Query, perLine bool) (Report, error) {
 		}
 		var key uint64
 		for i, d := range ds {
-			key |= uint64(uint32(p.groupValue(l, d))) << (32 * i)
+			key |= uint64(uint32(p.groupValue(l, pl, d))) << (32 * i)
 		}
 		i, ok := index[key]
 		if !ok {
@@ -497,11 +549,11 @@ func (p *Progress) query(q Query, perLine bool) (Report, error) {
 		}
 		return &accs[i]
 	}
-	p.each(&sc, func(l *lineRec) {
+	p.each(&sc, func(l *lineRec, pl *place) {
 		if !exec || l.year == year {
 			plan, disb := l.at(sc.t, sc.k)
 			if plan != 0 || disb != 0 {
-				a := get(l)
+				a := get(l, pl)
 				a.plan += plan
 				a.disb += disb
 			}
@@ -517,13 +569,16 @@ func (p *Progress) query(q Query, perLine bool) (Report, error) {
 			_, d0 := l.at(lastYearEnd, sc.k)
 			disb = d1 - d0
 		}
-		a := get(l)
+		a := get(l, pl)
 		a.cPlan += carried
 		a.cDisb += disb
 	})
 
 	r := Report{AsOf: q.AsOf, Position: sc.k, HeadHash: p.hashAt(sc.k), Basis: basis, Year: q.Year,
 		GroupBy: slices.Clone(q.GroupBy), Rows: make([]Row, 0, len(accs))}
+	if sc.current {
+		r.Units = UnitsCurrent
+	}
 	var total acc
 	for i, a := range accs {
 		total.plan += a.plan
@@ -552,6 +607,38 @@ func (p *Progress) query(q Query, perLine bool) (Report, error) {
 	r.Total = Row{Key: []string{}, Name: []string{}}
 	fill(&r.Total, total, exec)
 	return r, nil
+}
+
+// unitsView checks a view of units against the query's dimensions: restated, a level
+// that does not exist on the report's date cannot be grouped by (its units are closed).
+// It returns whether the view is the restated one.
+func (p *Progress) unitsView(u Units, sc *scope, ds []dim) (bool, error) {
+	switch u {
+	case "", UnitsRecorded:
+		return false, nil
+	case UnitsCurrent:
+	default:
+		return false, invalidArg("units", "must be %q or %q, got %q", UnitsRecorded, UnitsCurrent, u)
+	}
+	levels := p.levelsOn(sc.t, sc.k)
+	for _, d := range ds {
+		if d > dimCommune {
+			continue
+		}
+		l := ledger.Levels[d-dimProvince]
+		if !slices.Contains(levels, l) {
+			names := make([]string, len(levels))
+			for i, l := range levels {
+				names[i] = string(l)
+			}
+			on := "the latest date"
+			if sc.t != maxDate {
+				on = sc.t.String()
+			}
+			return false, invalidArg("group_by", "there is no %s level on %s in the restated view (units=current); the levels then are %s", l, on, strings.Join(names, ", "))
+		}
+	}
+	return true, nil
 }
 
 func fill(row *Row, a acc, exec bool) {

@@ -63,6 +63,8 @@ type labels struct {
 	counterpartRate                                             string
 	bases                                                       map[projections.Basis]string        // in words; none: the code
 	dims                                                        map[projections.Dimension][2]string // code column, name column
+	// units and restated name the view of units of a restated report (units=current).
+	units, restated string
 }
 
 var reportLabels = map[Lang]*labels{
@@ -86,6 +88,7 @@ var reportLabels = map[Lang]*labels{
 			projections.GroupSource:     {"Mã nguồn vốn", "Nguồn vốn"},
 			projections.GroupYear:       {"Năm kế hoạch", ""},
 		},
+		units: "Đơn vị hành chính", restated: "theo đơn vị hiện hành (số liệu quá khứ quy về đơn vị kế thừa)",
 	},
 	LangEN: {
 		title: "Disbursement progress report", counterpartTitle: "Counterpart funds check",
@@ -106,6 +109,7 @@ var reportLabels = map[Lang]*labels{
 			projections.GroupSource:     {"Source code", "Source"},
 			projections.GroupYear:       {"Plan year", ""},
 		},
+		units: "Units", restated: "current units (history restated onto the successors)",
 	},
 }
 
@@ -156,6 +160,11 @@ func Layout(r projections.Report, f Filters, lang Lang) Sheet {
 	}
 	if s := f.String(); s != "" {
 		sh.Meta = append(sh.Meta, [2]string{l.filters, s})
+	}
+	// The view of units is named when it is not the default, so that reports as
+	// recorded keep their bytes.
+	if r.Units == projections.UnitsCurrent {
+		sh.Meta = append(sh.Meta, [2]string{l.units, l.restated})
 	}
 	sh.Meta = append(sh.Meta, [2]string{l.amountsIn, ""})
 	exec := r.Basis == projections.BasisExecutionYear
@@ -231,6 +240,9 @@ func LayoutCounterpart(r projections.CounterpartReport, f Filters, lang Lang) Sh
 	}
 	if s := f.String(); s != "" {
 		sh.Meta = append(sh.Meta, [2]string{l.filters, s})
+	}
+	if r.Units == projections.UnitsCurrent {
+		sh.Meta = append(sh.Meta, [2]string{l.units, l.restated})
 	}
 	sh.Meta = append(sh.Meta, [2]string{l.amountsIn, ""})
 	d := l.dims[projections.GroupProvince]

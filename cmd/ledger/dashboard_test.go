@@ -17,6 +17,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/vnntp/ledger/demo"
 	"github.com/vnntp/ledger/internal/testenv"
 	"github.com/vnntp/ledger/ledger"
 )
@@ -159,6 +160,7 @@ func TestDashboardPages(t *testing.T) {
 	now := time.Now()
 	pacNam := a.signIn(a.createToken("Lãnh đạo Pác Nặm", "leader", "060", now, now.Add(time.Hour)))
 	admin := a.signIn(acBootstrap)
+	thaiNguyen := a.signIn(a.createToken("Lãnh đạo tỉnh Thái Nguyên", "leader", "19-2025", now, now.Add(time.Hour)))
 
 	type check struct {
 		ck       *http.Cookie
@@ -204,6 +206,21 @@ func TestDashboardPages(t *testing.T) {
 		{ck: province, path: "/?basis=execution_year&as_of=2023-12-31", status: 200,
 			want: []string{`name="year" min="2000" max="2100" value="2023"`, "data-position"}},
 		{ck: province, path: "/?nonsense=1", status: 400},
+		// C3: new Thái Nguyên restated onto today's units, by commune, and its predecessors' lines.
+		{ck: thaiNguyen, path: "/?as_of=2025-12-31&year=2025&units=current", status: 200,
+			want: []string{"90,18%", "11,20 tỷ đồng", "Xã Nghiên Loan", "91,67%", "đơn vị hiện hành", `<option value="current" selected>`,
+				"Tỷ lệ giải ngân theo đơn vị (xã)"}},
+		{ck: thaiNguyen, path: "/?as_of=2025-12-31&year=2025", status: 200, want: []string{"83,58%", "như đã ghi sổ"}},
+		{ck: thaiNguyen, path: "/dashboard/trend?as_of=2025-12-31&year=2025&units=current&lang=en", status: 200,
+			want: []string{`<svg class="trend"`, "current units"}},
+		{ck: thaiNguyen, path: "/dashboard/lines?unit=19-2025&year=2025&units=current", status: 200,
+			want: []string{"GNBV:2025:NSTW-DTPT:DA1.TDA1:060", "GNBV:2025:NSTW-SN:DA2:01873", "GNBV:2025:NSTW-SN:DA2:01882-2025"}},
+		{ck: thaiNguyen, path: "/dashboard/lines?unit=060&year=2025", status: 200, want: []string{"GNBV:2025:NSTW-DTPT:DA1.TDA1:060"},
+			wantNot: []string{":19-2025<"}},
+		{ck: thaiNguyen, path: "/dashboard/line?id=GNBV:2025:NSTW-DTPT:DA1.TDA1:060", status: 200, want: []string{"Điều chuyển"}},
+		{ck: thaiNguyen, path: "/dashboard/lines?unit=062", status: 200},
+		{ck: pacNam, path: "/dashboard/lines?unit=19-2025", status: 403},
+		{ck: admin, path: "/?units=later", status: 400, want: []string{"units"}},
 		{ck: province, path: "/dashboard/app.css?v=stale", status: 200, want: []string{"@media print"},
 			headerOK: func(h http.Header) bool { return h.Get("Cache-Control") == "no-cache" }},
 	}
@@ -502,6 +519,48 @@ func TestDashboardBrowser(t *testing.T) {
 	}
 	if got := text(`[data-k="scope"]`); !strings.Contains(got, "Pác Nặm") {
 		t.Errorf("scope %q, want Pác Nặm", got)
+	}
+
+	// C3, the 2025 reorganisation: the view of units switches between the provinces as
+	// recorded and today's, in both languages.
+	run("sign out of Pác Nặm", chromedp.Click(chromedp.CSS("#signout")), chromedp.WaitVisible(chromedp.CSS("#token")))
+	signIn(a.createToken("Kiểm toán nhà nước", "auditor", "", now, now.Add(time.Hour)))
+	rateOf := func(key string) string {
+		t.Helper()
+		return text(`#by-unit li[data-key="` + key + `"] [data-k="rate"]`)
+	}
+	run("C3 as recorded", chromedp.Navigate(srv.URL+"/?as_of=2025-12-31&year=2025"), chromedp.WaitVisible(chromedp.CSS("#by-unit")))
+	if got := text(`[data-k="units"]`); got != "như đã ghi sổ (đơn vị cũ)" {
+		t.Errorf("view of units as recorded: %q", got)
+	}
+	if bk, tn, total := rateOf("06"), rateOf(demo.UnitThaiNguyen), text(`[data-k="total-rate"]`); bk != "100,00%" || tn != "83,58%" || total != "90,18%" {
+		t.Errorf("C3 as recorded on 31/12/2025: Bắc Kạn %q, Thái Nguyên %q, total %q; want 100,00%%, 83,58%%, 90,18%%", bk, tn, total)
+	}
+	shot("units-recorded")
+	run("switch to today's units", chromedp.SetValue(chromedp.CSS("#units"), "current"), chromedp.Click(chromedp.CSS("#apply")),
+		chromedp.WaitVisible(chromedp.Search(`//b[@data-k="units"][starts-with(text(), "đơn vị hiện hành")]`)))
+	if tn, total := rateOf(demo.UnitThaiNguyen), text(`[data-k="total-rate"]`); tn != "90,18%" || total != "90,18%" {
+		t.Errorf("C3 restated: Thái Nguyên %q, total %q; want 90,18%%", tn, total)
+	}
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#by-unit li[data-key="06"]').length`)); err != nil || n != 0 {
+		t.Errorf("restated, Bắc Kạn still has a row (%d, %v)", n, err)
+	}
+	shot("units-current")
+	run("restated in English", chromedp.Click(chromedp.CSS("#lang-switch")), chromedp.WaitVisible(chromedp.CSS(`html[lang="en"]`)))
+	if got, tn := text(`[data-k="units"]`), rateOf(demo.UnitThaiNguyen); !strings.HasPrefix(got, "current units") || tn != "90.18%" {
+		t.Errorf("restated in English: view %q, Thái Nguyên %q", got, tn)
+	}
+	run("back to as recorded in English", chromedp.SetValue(chromedp.CSS("#units"), "recorded"), chromedp.Click(chromedp.CSS("#apply")),
+		chromedp.WaitVisible(chromedp.Search(`//b[@data-k="units"][starts-with(text(), "as recorded")]`)))
+	if bk, tn := rateOf("06"), rateOf(demo.UnitThaiNguyen); bk != "100.00%" || tn != "83.58%" {
+		t.Errorf("C3 as recorded in English: Bắc Kạn %q, Thái Nguyên %q", bk, tn)
+	}
+	run("sign out of the auditor", chromedp.Click(chromedp.CSS("#signout")), chromedp.WaitVisible(chromedp.CSS("#token")))
+	signIn(a.createToken("Lãnh đạo tỉnh Thái Nguyên", "leader", demo.UnitThaiNguyen, now, now.Add(time.Hour)))
+	run("new Thái Nguyên by commune, restated", chromedp.Navigate(srv.URL+"/?as_of=2025-12-31&year=2025&units=current"),
+		chromedp.WaitVisible(chromedp.CSS("#by-unit")))
+	if own, nl := rateOf(demo.UnitThaiNguyen), rateOf(demo.UnitNghienLoanNew); own != "90,00%" || nl != "91,67%" {
+		t.Errorf("new Thái Nguyên restated by commune: its own lines %q, new Nghiên Loan %q; want 90,00%%, 91,67%%", own, nl)
 	}
 
 	for name, b := range shots {

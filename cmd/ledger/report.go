@@ -30,6 +30,7 @@ const replayChunk = 4096
 // holds it; newConfig registers it.
 type ReportConfig struct {
 	GroupBy, Program, Unit, Project, Source, Basis string
+	Units                                          string // recorded or current
 	Year                                           int
 	AsOf                                           string // YYYY-MM-DD
 	At                                             int64
@@ -57,6 +58,7 @@ func (r *ReportConfig) register(fs *flag.FlagSet, c *Config, cmd string) {
 		fs.StringVar(&r.Source, "source", "", "one capital source")
 		fs.IntVar(&r.Year, "year", 0, "plan year (plan_year basis) or execution year (execution_year basis, required)")
 		fs.StringVar(&r.Basis, "basis", string(projections.BasisPlanYear), "plan_year or execution_year")
+		fs.StringVar(&r.Units, "units", string(projections.UnitsRecorded), "recorded (the units that held the lines) or current (restated onto their successors on the as-of date)")
 		fs.StringVar(&r.AsOf, "as-of", "", "business date YYYY-MM-DD (tính đến hết ngày); empty: no limit")
 		fs.Int64Var(&r.At, "at", 0, "ledger position (as known then); 0: the head")
 		fs.BoolVar(&r.Counterpart, "counterpart", false, "print the counterpart funds check per province instead")
@@ -188,7 +190,7 @@ func printReport(p *projections.Progress, rc *ReportConfig, w io.Writer) error {
 	var js []byte
 	if rc.Counterpart {
 		r, err := p.Counterpart(projections.CounterpartQuery{Program: rc.Program, Unit: rc.Unit, FromYear: rc.FromYear,
-			ToYear: rc.ToYear, AsOf: rc.asOf, At: rc.At})
+			ToYear: rc.ToYear, AsOf: rc.asOf, At: rc.At, Units: projections.Units(rc.Units)})
 		if err != nil {
 			return fmt.Errorf("report: %w", err)
 		}
@@ -200,7 +202,8 @@ func printReport(p *projections.Progress, rc *ReportConfig, w io.Writer) error {
 		sh = report.LayoutCounterpart(r, f, rc.lang)
 	} else {
 		q := projections.Query{Program: rc.Program, Unit: rc.Unit, Project: rc.Project, Source: rc.Source,
-			Year: rc.Year, Basis: projections.Basis(rc.Basis), AsOf: rc.asOf, At: rc.At, GroupBy: projections.ParseDimensions(rc.GroupBy)}
+			Year: rc.Year, Basis: projections.Basis(rc.Basis), AsOf: rc.asOf, At: rc.At, GroupBy: projections.ParseDimensions(rc.GroupBy),
+			Units: projections.Units(rc.Units)}
 		r, err := p.Query(q)
 		if err != nil {
 			return fmt.Errorf("report: %w", err)

@@ -382,6 +382,14 @@ func TestReportCommand(t *testing.T) {
 		t.Errorf("ledger report --counterpart:\n%s", cp)
 	}
 
+	// C3 restated onto today's units, as the API gives it.
+	restated := report("--format", "json", "--group-by", "province", "--year", "2025", "--as-of", "2025-12-31", "--units", "current",
+		"--at", fmt.Sprint(a.head()))
+	_, api = getReport(t, a, "auditor", fmt.Sprintf("/v1/progress?group_by=province&year=2025&as_of=2025-12-31&units=current&at=%d", a.head()))
+	if restated != string(api)+"\n" || !strings.Contains(restated, `"rate_percent":90.18`) {
+		t.Errorf("ledger report --units current differs from the API:\n%s\n%s", restated, api)
+	}
+
 	var out, errb bytes.Buffer
 	err := run(t.Context(), []string{"report", "--database-url", dbURL, "--format", "xml", "--as-of", "31/05"}, &out, &errb)
 	if err == nil || !strings.Contains(err.Error(), "format") || !strings.Contains(err.Error(), "as-of") {

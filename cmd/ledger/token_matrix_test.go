@@ -80,6 +80,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 			body: func(who string) string {
 				return `{"code":"U-` + who + `","name":"Xã","level":"commune","parent":"062","valid_from":"2021-01-01"}`
 			}},
+		{name: "reorganize units", method: "POST", path: "/v1/catalog/reorganizations", want: 201, ok: []string{"admin"},
+			body: func(who string) string {
+				// A commune of its own, registered by the unit case above, abolished.
+				return `{"date":"2025-07-01","legal_basis":"NQ","changes":[{"kind":"abolish","predecessors":["U-` + who + `"]}]}`
+			}},
 		{name: "register source", method: "POST", path: "/v1/catalog/sources", want: 201, ok: []string{"admin"},
 			body: func(who string) string {
 				return `{"code":"S-` + who + `","name":"Nguồn","budget":"central","nature":"investment"}`

@@ -201,6 +201,16 @@ func clone(e *ledger.Event) *ledger.Event {
 	d.Program, d.Project, d.Source, d.Unit = copyOf(d.Program), copyOf(d.Project), copyOf(d.Source), copyOf(d.Unit)
 	d.Voucher = copyOf(d.Voucher)
 	d.Token = copyOf(d.Token)
+	if r := d.Reorganization; r != nil {
+		cr := *r
+		cr.Levels = slices.Clone(r.Levels)
+		cr.Changes = make([]ledger.UnitChange, len(r.Changes))
+		for i, ch := range r.Changes {
+			ch.Predecessors, ch.Successors = slices.Clone(ch.Predecessors), slices.Clone(ch.Successors)
+			cr.Changes[i] = ch
+		}
+		d.Reorganization = &cr
+	}
 	return &c
 }
 

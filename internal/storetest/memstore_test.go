@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -78,6 +79,11 @@ func fillReferences(t *testing.T, path string, v reflect.Value) {
 	case reflect.Pointer:
 		v.Set(reflect.New(v.Type().Elem()))
 		fillReferences(t, path, v.Elem())
+	case reflect.Slice:
+		// One element, itself filled, so that the copy must not share the backing array
+		// nor what the element refers to.
+		v.Set(reflect.MakeSlice(v.Type(), 1, 1))
+		fillReferences(t, path+"[0]", v.Index(0))
 	}
 }
 
@@ -98,7 +104,15 @@ func assertNoSharing(t *testing.T, path string, a, b reflect.Value) {
 			return
 		}
 		assertNoSharing(t, path, a.Elem(), b.Elem())
-	case reflect.Slice, reflect.Map, reflect.Interface, reflect.Chan, reflect.Func, reflect.UnsafePointer:
+	case reflect.Slice:
+		if b.Len() != a.Len() || a.Len() > 0 && a.Pointer() == b.Pointer() {
+			t.Errorf("%s: the copy shares or drops the slice; copy it in clone", path)
+			return
+		}
+		for i := range a.Len() {
+			assertNoSharing(t, fmt.Sprintf("%s[%d]", path, i), a.Index(i), b.Index(i))
+		}
+	case reflect.Map, reflect.Interface, reflect.Chan, reflect.Func, reflect.UnsafePointer:
 		t.Errorf("%s: a %s field; teach clone to copy it", path, a.Kind())
 	}
 }

@@ -18,7 +18,7 @@ var sampleExtra func(line ledger.Line) (ledger.EventType, ledger.EventData)
 // SampleHistory returns a short valid history, chained from the genesis hash, with at
 // least one event of every type in ledger.EventTypes: a catalog, an allocation, a
 // sub-allocation, a carry-over, a cancellation, an advance, its settlement and a
-// reversal of part of it, and a payment. Consumers fold it to show that they handle
+// reversal of part of it, a payment, a reorganisation and a handover. Consumers fold it to show that they handle
 // every event type (TestEveryConsumerHandlesEveryEventType).
 func SampleHistory() []*ledger.Event {
 	from := ledger.MakeDate(2021, 1, 1)
@@ -26,6 +26,8 @@ func SampleHistory() []*ledger.Event {
 	prov := ledger.Line{Program: "GNBV", Year: 2024, Source: "NSTW-DTPT", Project: "DA1", Unit: "06"}
 	dist := prov
 	dist.Unit = "062"
+	succ := prov
+	succ.Unit = "19"
 	d := ledger.MakeDate(2024, time.March, 15)
 	advance := uuid.MustParse("01900000-0000-7000-8000-000000000010")
 	token := ledger.TokenRecord{ID: "01900000-0000-7000-8000-0000000000aa", Name: "Kế toán Ngân Sơn", Role: "officer",
@@ -60,6 +62,13 @@ func SampleHistory() []*ledger.Event {
 			Payee: "Công ty A", Voucher: voucher("3")}},
 		{ledger.TypeTokenCreated, uuid.Nil, ledger.EventData{Token: &token}},
 		{ledger.TypeTokenRevoked, uuid.Nil, ledger.EventData{Token: &token}},
+		{ledger.TypeUnitRegistered, uuid.Nil, ledger.EventData{Unit: &ledger.Unit{ID: "19", Code: "19", Name: "Thái Nguyên",
+			Level: ledger.LevelProvince, Validity: valid}}},
+		{ledger.TypeUnitReorganized, uuid.Nil, ledger.EventData{Reorganization: &ledger.Reorganization{
+			LegalBasis: "NQ 202/2025/QH15", Levels: []ledger.Level{ledger.LevelProvince, ledger.LevelCommune},
+			Changes: []ledger.UnitChange{{Kind: ledger.ChangeAbolish, Predecessors: []string{"062"}, Successors: []string{"19"}}}}}},
+		{ledger.TypeTransferred, uuid.MustParse("01900000-0000-7000-8000-0000000000f0"), ledger.EventData{From: &dist, To: &succ, Amount: 10_000,
+			Kind: string(ledger.KindHandover), Decision: "QĐ 5"}},
 	}
 	var events []*ledger.Event
 	add := func(typ ledger.EventType, id uuid.UUID, ed ledger.EventData) {

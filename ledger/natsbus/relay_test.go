@@ -27,7 +27,7 @@ func TestToken(t *testing.T) {
 	seen := map[string]string{}
 	for _, typ := range []ledger.EventType{ledger.TypeProgramRegistered, ledger.TypeProjectRegistered, ledger.TypeUnitRegistered,
 		ledger.TypeSourceRegistered, ledger.TypeAllocated, ledger.TypeTransferred, ledger.TypeCarriedOver,
-		ledger.TypeCancelled, ledger.TypeDisbursed, ledger.TypeAdvanceSettled, ledger.TypeReversed} {
+		ledger.TypeCancelled, ledger.TypeDisbursed, ledger.TypeAdvanceSettled, ledger.TypeReversed, ledger.TypeUnitReorganized} {
 		tok := natsbus.TypeToken(typ)
 		if strings.ContainsAny(tok, ".*> ") || seen[tok] != "" {
 			t.Errorf("type %s: token %q is not a unique subject token (also %s)", typ, tok, seen[tok])
@@ -45,6 +45,8 @@ func TestSubject(t *testing.T) {
 		"062":      {ID: "062", Level: ledger.LevelProvince},
 		"062.01":   {ID: "062.01", Level: ledger.LevelDistrict, Parent: "062"},
 		"06201-01": {ID: "06201-01", Level: ledger.LevelCommune, Parent: "062.01"},
+		// From 1/7/2025 a commune hangs under its province: no district token.
+		"01882-2025": {ID: "01882-2025", Level: ledger.LevelCommune, Parent: "062"},
 	}})
 	other := ledger.Unit{ID: "_", Level: ledger.LevelProvince}
 	units.Apply(&ledger.Event{Type: ledger.TypeUnitRegistered, Data: ledger.EventData{Unit: &other}})
@@ -58,6 +60,8 @@ func TestSubject(t *testing.T) {
 		{ledger.Event{Type: ledger.TypeReversed, Data: ledger.EventData{Line: &commune}}, "ledger.ev.062.062%2E01.disbursement_reversed"},
 		{ledger.Event{Type: ledger.TypeTransferred, Data: ledger.EventData{From: &province, To: &commune}}, "ledger.ev.062._.funds_transferred"},
 		{ledger.Event{Type: ledger.TypeAllocated, Data: ledger.EventData{Line: &ledger.Line{Unit: "_"}}}, "ledger.ev.%5F._.funds_allocated"},
+		{ledger.Event{Type: ledger.TypeDisbursed, Data: ledger.EventData{Line: &ledger.Line{Unit: "01882-2025"}}}, "ledger.ev.062._.funds_disbursed"},
+		{ledger.Event{Type: ledger.TypeUnitReorganized, Data: ledger.EventData{Reorganization: &ledger.Reorganization{}}}, "ledger.ev._._.unit_reorganized"},
 	} {
 		got, err := natsbus.Subject(&c.e, units)
 		if err != nil || got != c.want {

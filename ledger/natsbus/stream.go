@@ -108,7 +108,8 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, cfg StreamConfig)
 // Subject returns ledger.ev.<province>.<district>.<type> for e: the province and
 // district that hold the unit of e's main line (ledger.Event.MainLine), looked up in
 // units. Catalog events and events without a line use NoUnitToken for both; a line held
-// by a province uses it for the district. Unit ids are escaped with Token, and the dots
+// by a province, or by a commune under a province (from the 2025 reorganisation, which
+// abolished districts), uses it for the district. Unit ids are escaped with Token, and the dots
 // of the event type become underscores (funds.disbursed → funds_disbursed). It returns
 // an error when the line's unit is not in units.
 func Subject(e *ledger.Event, units *UnitTree) (string, error) {

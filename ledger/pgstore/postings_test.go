@@ -180,4 +180,13 @@ func randomMoney(t *testing.T, ctx context.Context, seq *ledger.Sequencer, rng *
 			}
 		}
 	}
+	// The district is abolished into a new province, which takes its capital over.
+	succ := prefix + "S"
+	reorg := ledger.MakeDate(2025, 7, 1)
+	if submit(&ledger.RegisterUnit{Unit: ledger.Unit{ID: succ, Code: succ, Name: "Tỉnh mới", Level: ledger.LevelProvince, Validity: valid}}) == nil ||
+		submit(&ledger.Reorganize{EffectiveDate: reorg, Reorganization: ledger.Reorganization{LegalBasis: "NQ 202/2025/QH15",
+			Changes: []ledger.UnitChange{{Kind: ledger.ChangeAbolish, Predecessors: []string{dist}, Successors: []string{succ}}}}}) == nil {
+		t.Fatalf("%s: reorganisation refused", prefix)
+	}
+	submit(&ledger.Transfer{From: line(dist), To: line(succ), Amount: 1, Kind: ledger.KindHandover, EffectiveDate: reorg, Decision: "QĐ"})
 }
