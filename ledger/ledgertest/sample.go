@@ -74,7 +74,8 @@ func SampleHistory() []*ledger.Event {
 	add := func(typ ledger.EventType, id uuid.UUID, ed ledger.EventData) {
 		pos := int64(len(events) + 1)
 		if id == uuid.Nil {
-			id = uuid.MustParse("01900000-0000-7000-8000-000000000000")
+			// Apart from the fixed ids above, which end in …00xx.
+			id = uuid.MustParse("01900000-0000-7000-8000-00000000a000")
 			id[15] = byte(pos)
 		}
 		e := &ledger.Event{Position: pos, ID: id, Type: typ, EffectiveDate: d, Data: ed,
