@@ -522,14 +522,15 @@ func TestDashboardBrowser(t *testing.T) {
 	}
 
 	// C3, the 2025 reorganisation: the view of units switches between the provinces as
-	// recorded and today's, in both languages.
+	// recorded and today's, in both languages. The program is named: by then the second
+	// program registered above has capital, and it would be the default.
 	run("sign out of Pác Nặm", chromedp.Click(chromedp.CSS("#signout")), chromedp.WaitVisible(chromedp.CSS("#token")))
 	signIn(a.createToken("Kiểm toán nhà nước", "auditor", "", now, now.Add(time.Hour)))
 	rateOf := func(key string) string {
 		t.Helper()
 		return text(`#by-unit li[data-key="` + key + `"] [data-k="rate"]`)
 	}
-	run("C3 as recorded", chromedp.Navigate(srv.URL+"/?as_of=2025-12-31&year=2025"), chromedp.WaitVisible(chromedp.CSS("#by-unit")))
+	run("C3 as recorded", chromedp.Navigate(srv.URL+"/?as_of=2025-12-31&year=2025&program=GNBV"), chromedp.WaitVisible(chromedp.CSS("#by-unit")))
 	if got := text(`[data-k="units"]`); got != "như đã ghi sổ (đơn vị cũ)" {
 		t.Errorf("view of units as recorded: %q", got)
 	}
@@ -557,7 +558,7 @@ func TestDashboardBrowser(t *testing.T) {
 	}
 	run("sign out of the auditor", chromedp.Click(chromedp.CSS("#signout")), chromedp.WaitVisible(chromedp.CSS("#token")))
 	signIn(a.createToken("Lãnh đạo tỉnh Thái Nguyên", "leader", demo.UnitThaiNguyen, now, now.Add(time.Hour)))
-	run("new Thái Nguyên by commune, restated", chromedp.Navigate(srv.URL+"/?as_of=2025-12-31&year=2025&units=current"),
+	run("new Thái Nguyên by commune, restated", chromedp.Navigate(srv.URL+"/?as_of=2025-12-31&year=2025&units=current&program=GNBV"),
 		chromedp.WaitVisible(chromedp.CSS("#by-unit")))
 	if own, nl := rateOf(demo.UnitThaiNguyen), rateOf(demo.UnitNghienLoanNew); own != "90,00%" || nl != "91,67%" {
 		t.Errorf("new Thái Nguyên restated by commune: its own lines %q, new Nghiên Loan %q; want 90,00%%, 91,67%%", own, nl)
