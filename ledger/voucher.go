@@ -16,7 +16,9 @@ package ledger
 // The event keeps the voucher as it was entered (it is hashed as recorded); the identity
 // is what the write model remembers and what the events table's unique index
 // events_voucher_identity holds (column voucher_key, migration 00008).
-func (v *Voucher) Identity() string { return string(v.appendIdentity(make([]byte, 0, voucherIdentityMax))) }
+func (v *Voucher) Identity() string {
+	return string(v.appendIdentity(make([]byte, 0, voucherIdentityMax)))
+}
 
 // voucherIdentityMax bounds the bytes of an identity: three parts of at most codeMaxLen
 // bytes (Validate), three separators and a date.
