@@ -95,6 +95,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs.Usage = func() {
 			fmt.Fprintf(stderr, "ledger %s — %s\n\nUsage:\n  ledger %s [flags]\n\nFlags (environment variable in brackets):\n", c.name, c.summary, c.name)
 			fs.PrintDefaults()
+			fmt.Fprintf(stderr, "\nEvery variable may instead name a file holding its value: LEDGER_<NAME>%s (e.g. LEDGER_BOOTSTRAP_TOKEN%s).\n",
+				secretFileSuffix, secretFileSuffix)
 		}
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
