@@ -130,8 +130,13 @@ func (s *Server) checkLineScope(c echo.Context, l ledger.Line, field string) err
 // eventVisible reports whether a principal held to scope may see e: catalog events are
 // reference data that every role reads; a money event is visible when any line it
 // touches lies in the subtree (a transfer from the province to a district is seen by both).
+// Access events (tokens created or revoked) are for auditors and admins only, as the
+// list of tokens is.
 func eventVisible(cat *ledger.Catalog, e *ledger.Event, scope string) bool {
 	d := &e.Data
+	if scope != "" && (e.Type == ledger.TypeTokenCreated || e.Type == ledger.TypeTokenRevoked) {
+		return false
+	}
 	if scope == "" || d.Line == nil && d.From == nil && d.To == nil {
 		return true
 	}

@@ -275,3 +275,24 @@ func TestVoucherSpellingsAreOneVoucher(t *testing.T) {
 	lower := strings.Replace(disbursement(line062, 10, "123"), `"office":"KB01"`, `"office":"kb02"`, 1)
 	checkProblem(t, hs.post("/v1/disbursements", lower), http.StatusBadRequest, ledger.CodeInvalidArgument, "voucher")
 }
+
+// TestAccessEventsOnlyForUnscopedReaders: the token events of the hash chain say who
+// holds which token; a principal held to a unit subtree does not see them in the event
+// list, as it cannot list tokens.
+func TestAccessEventsOnlyForUnscopedReaders(t *testing.T) {
+	hs := newHarness(t)
+	hs.seed()
+	rec := hs.do("POST", "/v1/tokens", `{"name":"Lãnh đạo 062","role":"leader","unit":"062"}`)
+	if rec.Code != http.StatusCreated {
+		t.Fatalf("create: %d %s", rec.Code, rec.Body)
+	}
+	leader := "Bearer " + decodeMap(t, rec)["token"].(string)
+	admin := hs.do("GET", "/v1/events?limit=1000", "", "Authorization", "Bearer "+testAdminToken)
+	if admin.Code != http.StatusOK || !strings.Contains(admin.Body.String(), `"access.token_created"`) {
+		t.Fatalf("the admin's event list: %d, want the access event", admin.Code)
+	}
+	scoped := hs.do("GET", "/v1/events?limit=1000", "", "Authorization", leader)
+	if scoped.Code != http.StatusOK || strings.Contains(scoped.Body.String(), "access.token") {
+		t.Errorf("a leader's event list shows access events: %d", scoped.Code)
+	}
+}

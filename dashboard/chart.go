@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html"
 	"html/template"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -171,7 +172,16 @@ func trendSVG(points []trendPoint, target *projections.Rate, lang report.Lang) t
 		targetAmount = last / 10000 * int64(*target)
 		top = max(top, targetAmount)
 	}
-	step := niceStep((top + chartYTicks - 1) / chartYTicks)
+	v := top / chartYTicks
+	if top%chartYTicks != 0 {
+		v++ // ⌈top / chartYTicks⌉ without overflowing at the top of int64
+	}
+	step := niceStep(v)
+	if step > math.MaxInt64/chartYTicks {
+		// Only at the edge of ledger.TurnoverMax: the top tick stays within int64, just
+		// below the largest figure.
+		step = math.MaxInt64 / chartYTicks
+	}
 	axisMax := step * chartYTicks
 	scale, unit := int64(report.DongPerBillion), "tỷ đồng"
 	if lang == report.LangEN {

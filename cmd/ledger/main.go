@@ -193,4 +193,6 @@ func printHelp(w io.Writer, c *command, fs *flag.FlagSet) {
 	fs.SetOutput(w)
 	fs.PrintDefaults()
 	fs.SetOutput(io.Discard)
+	fmt.Fprintf(w, "\nEvery variable may instead name a file holding its value: LEDGER_<NAME>%s (e.g. LEDGER_BOOTSTRAP_TOKEN%s).\n",
+		secretFileSuffix, secretFileSuffix)
 }

@@ -10,18 +10,25 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"flag"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/vnntp/ledger/internal/testenv"
+	"github.com/vnntp/ledger/ledger/natsbus"
 )
 
 // selfSigned writes a self-signed certificate for 127.0.0.1 and its key as PEM files in
@@ -157,5 +164,54 @@ func TestDemoTokenAndSecretFiles(t *testing.T) {
 	}
 	if _, err := parse("--nats-creds", secret); err == nil || !strings.Contains(err.Error(), "nats-url") {
 		t.Errorf("--nats-creds without --nats-url: %v", err)
+	}
+}
+
+// TestNATSOverTLSWithPrivateCA runs the writer against an external nats-server that
+// requires TLS with a certificate of a private CA (made here): --nats-ca lets the writer
+// verify it, and the events reach the stream.
+func TestNATSOverTLSWithPrivateCA(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile, _ := selfSigned(t, dir)
+	port := freePort(t)
+	cmd := exec.Command(natsServerBin, "-js", "-sd", filepath.Join(dir, "js"), "-a", "127.0.0.1", "-p", strconv.Itoa(port),
+		"--tls", "--tlscert", certFile, "--tlskey", keyFile)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	waitFor(t, recoverMax, func() bool {
+		conn, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err == nil {
+			conn.Close()
+		}
+		return err == nil
+	})
+	natsURL := fmt.Sprintf("tls://127.0.0.1:%d", port)
+	s := startServer(t, testenv.DB(t), "--nats-url", natsURL, "--nats-ca", certFile)
+	setupLines(t, s.url, 1, 1_000_000)
+	nc, err := nats.Connect(natsURL, nats.RootCAs(certFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx := context.Background()
+	var last uint64
+	waitFor(t, recoverMax, func() bool {
+		str, err := js.Stream(ctx, natsbus.StreamName)
+		if err != nil {
+			return false
+		}
+		info, err := str.Info(ctx)
+		if err == nil {
+			last = info.State.LastSeq
+		}
+		return err == nil && last >= 7 // setupLines' 6 events and the officer token's access event
+	})
+	// Without the CA, a client cannot even connect: the server's certificate is private.
+	if nc2, err := nats.Connect(natsURL, nats.NoReconnect()); err == nil {
+		nc2.Close()
+		t.Error("a client without the private CA connected")
 	}
 }

@@ -150,6 +150,8 @@ func TestVerifyDetectsTampering(t *testing.T) {
 			want: "hash_mismatch at 17"},
 		{name: "typed column changed", sql: `UPDATE events SET amount = amount + 1 WHERE position = 18`,
 			want: "column_mismatch at 18", python: "ok"},
+		{name: "voucher identity column changed", sql: `UPDATE events SET voucher_key = 'KB OTHER 1 2024-01-01' WHERE position = 20`,
+			want: "column_mismatch at 20", python: "ok"},
 		{name: "member added to data", sql: `UPDATE events SET data = data || '{"approved_by":"x"}' WHERE position = 19`,
 			want: "hash_mismatch at 19", python: "ok"}, // the export carries only the event format's members
 		{name: "row deleted", sql: `DELETE FROM events WHERE position = 12`, want: "missing_position at 12"},

@@ -20,7 +20,7 @@ import (
 const verifyProgressEvery = 10_000
 
 // verifyColumns is eventColumns plus the typed columns that must agree with the data.
-const verifyColumns = eventColumns + `, amount, line, counter_line, original_id, voucher_office, voucher_type, voucher_number, voucher_date`
+const verifyColumns = eventColumns + `, amount, line, counter_line, original_id, voucher_office, voucher_type, voucher_number, voucher_date, voucher_key`
 
 // Verify checks the stored chain from opt.From to opt.To (0: the head when Verify
 // starts): gapless positions, every link, every hash over the stored content (read with
@@ -126,13 +126,14 @@ type verifyDecoder struct {
 	originalID                 pgtype.UUID
 	vOffice, vType, vNumber    pgtype.Text
 	vDate                      pgtype.Date
+	vKey                       pgtype.Text // NULL for events recorded before migration 00008
 	bad                        string
 }
 
 func (d *verifyDecoder) scan(rows pgx.Rows) (*ledger.Event, error) {
 	e := new(ledger.Event)
 	if err := rows.Scan(&e.Position, &e.ID, &e.Type, &d.effective, &d.recorded, &d.data, &d.meta, &d.prevHash, &d.hash,
-		&d.amount, &d.line, &d.counterLine, &d.originalID, &d.vOffice, &d.vType, &d.vNumber, &d.vDate); err != nil {
+		&d.amount, &d.line, &d.counterLine, &d.originalID, &d.vOffice, &d.vType, &d.vNumber, &d.vDate, &d.vKey); err != nil {
 		return nil, fmt.Errorf("read events: %w", err)
 	}
 	e.EffectiveDate = ledger.DateOf(d.effective)
@@ -202,6 +203,10 @@ func (d *verifyDecoder) columnMismatch(e *ledger.Event) string {
 	if nullText(d.vOffice) != vo.Office || nullText(d.vType) != vo.Type || nullText(d.vNumber) != vo.Number || gotDate != vo.Date {
 		return fmt.Sprintf("voucher columns (%q, %q, %q, %s) differ from the data's voucher (%q, %q, %q, %s)",
 			nullText(d.vOffice), nullText(d.vType), nullText(d.vNumber), gotDate, vo.Office, vo.Type, vo.Number, vo.Date)
+	}
+	// voucher_key is the voucher's identity; events recorded before it existed keep NULL.
+	if d.vKey.Valid && (data.Voucher == nil || d.vKey.String != data.Voucher.Identity()) {
+		return fmt.Sprintf("column voucher_key is %q, the data's voucher has identity %q", d.vKey.String, vo.Identity())
 	}
 	return ""
 }
