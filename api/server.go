@@ -203,6 +203,8 @@ func (s *Server) routes(e *echo.Echo) {
 	e.GET("/v1/lines/:line_id/events", s.handleLineEvents)
 	e.GET("/v1/events", s.handleEvents)
 	e.GET("/v1/events/:id", s.handleEvent)
+	e.GET("/v1/contracts", s.handleContracts)
+	e.GET("/v1/contracts/:id", s.handleContract)
 	e.POST("/v1/tokens", s.handleCreateToken)
 	e.GET("/v1/tokens", s.handleTokens)
 	e.DELETE("/v1/tokens/:id", s.handleRevokeToken)

@@ -75,6 +75,8 @@ var dashVI = &dashWords{
 		ledger.TypeReversed:          "Thu hồi / đảo",
 		ledger.TypeProgramRegistered: "Đăng ký chương trình", ledger.TypeProjectRegistered: "Đăng ký dự án",
 		ledger.TypeUnitRegistered: "Đăng ký đơn vị", ledger.TypeSourceRegistered: "Đăng ký nguồn vốn",
+		ledger.TypeContractSigned: "Ký hợp đồng", ledger.TypeContractAmended: "Điều chỉnh hợp đồng",
+		ledger.TypeAdvanceLimitSet: "Mức tạm ứng tối đa",
 	},
 	Levels: map[ledger.Level]string{
 		"": "Tỉnh", ledger.LevelProvince: "Huyện", ledger.LevelDistrict: "Xã", ledger.LevelCommune: "Xã",
@@ -119,6 +121,8 @@ var dashEN = &dashWords{
 		ledger.TypeReversed:          "Reversal",
 		ledger.TypeProgramRegistered: "Program registered", ledger.TypeProjectRegistered: "Project registered",
 		ledger.TypeUnitRegistered: "Unit registered", ledger.TypeSourceRegistered: "Source registered",
+		ledger.TypeContractSigned: "Contract signed", ledger.TypeContractAmended: "Contract amended",
+		ledger.TypeAdvanceLimitSet: "Advance limit set",
 	},
 	Levels: map[ledger.Level]string{
 		"": "Province", ledger.LevelProvince: "District", ledger.LevelDistrict: "Commune", ledger.LevelCommune: "Commune",

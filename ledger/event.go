@@ -25,6 +25,9 @@ const (
 	TypeDisbursed         EventType = "funds.disbursed"
 	TypeAdvanceSettled    EventType = "advance.settled"
 	TypeReversed          EventType = "disbursement.reversed"
+	TypeContractSigned    EventType = "contract.signed"
+	TypeContractAmended   EventType = "contract.amended"
+	TypeAdvanceLimitSet   EventType = "advance_limit.set"
 )
 
 // EventTypes lists every event type in the order it was introduced. A build with the
@@ -34,6 +37,7 @@ var EventTypes = []EventType{
 	TypeProgramRegistered, TypeProjectRegistered, TypeUnitRegistered, TypeSourceRegistered,
 	TypeAllocated, TypeTransferred, TypeCarriedOver, TypeCancelled, TypeDisbursed,
 	TypeAdvanceSettled, TypeReversed,
+	TypeContractSigned, TypeContractAmended, TypeAdvanceLimitSet,
 }
 
 // ParseEventType returns the event type named s, or false when there is none.
@@ -111,6 +115,17 @@ type EventData struct {
 	To              *Line    `json:"to,omitempty"` // transfers: the line credited
 	Unit            *Unit    `json:"unit,omitempty"`
 	Voucher         *Voucher `json:"voucher,omitempty"`
+	// Contract is the contract.signed event a disbursement or an amendment names.
+	Contract string `json:"contract,omitempty"`
+	// Number, Contractor and Document describe a contract (contract.signed); an
+	// amendment carries its Document too.
+	Number     string `json:"number,omitempty"`
+	Contractor string `json:"contractor,omitempty"`
+	Document   string `json:"document,omitempty"`
+	// PreviousValue is a contract's value before an amendment (contract.amended, whose
+	// Amount is the new value): the committed change is Amount − PreviousValue.
+	PreviousValue int64         `json:"previous_value,omitempty"`
+	AdvanceLimit  *AdvanceLimit `json:"advance_limit,omitempty"`
 }
 
 // Metadata says who recorded an event and through which request.

@@ -507,6 +507,7 @@ func randomAccepted(t *testing.T, rng *rand.Rand, st *State, n int) []*Event {
 	}
 	var out []*Event
 	var paid []uuid.UUID
+	var contracts []uuid.UUID
 	serial := 0
 	for attempts := 0; len(out) < n; attempts++ {
 		if attempts > 100*n {
@@ -514,7 +515,27 @@ func randomAccepted(t *testing.T, rng *rand.Rand, st *State, n int) []*Event {
 		}
 		serial++
 		var c Command
-		switch rng.IntN(11) {
+		switch rng.IntN(14) {
+		case 11:
+			l := pick()
+			c = &SignContract{Line: l, Number: fmt.Sprintf("HĐ %d", serial), Contractor: "Công ty", Value: amount(l),
+				SignedOn: day(2024, 1, 1), Document: "HĐ"}
+		case 12:
+			if len(contracts) == 0 || rng.IntN(2) == 0 {
+				c = &SetAdvanceLimit{ShareBP: 1 + rng.Int64N(BasisPointsMax), Nature: NatureInvestment, ValidFrom: date(), LegalBasis: "NĐ 99"}
+				break
+			}
+			c = &AmendContract{Contract: contracts[rng.IntN(len(contracts))], Value: 1 + rng.Int64N(1_000_000),
+				EffectiveDate: day(2024, 12, 31), Reason: "phụ lục"}
+		case 13:
+			if len(contracts) == 0 {
+				continue
+			}
+			id := contracts[rng.IntN(len(contracts))]
+			k, _ := st.Contract(id)
+			d := date()
+			c = &Disburse{Line: k.Line, Amount: 1 + rng.Int64N(max(1, k.Value/2)), Kind: []DisbursementKind{KindAdvance, KindPayment}[rng.IntN(2)],
+				EffectiveDate: d, Payee: "Công ty", Voucher: vch(fmt.Sprintf("K%d", serial), d), Contract: id}
 		case 0, 1:
 			c = allocate(pick(), 1+rng.Int64N(1_000_000), date())
 		case 2:
@@ -566,6 +587,9 @@ func randomAccepted(t *testing.T, rng *rand.Rand, st *State, n int) []*Event {
 		}
 		if e.Type == TypeDisbursed {
 			paid = append(paid, e.ID)
+		}
+		if e.Type == TypeContractSigned {
+			contracts = append(contracts, e.ID)
 		}
 		out = append(out, e)
 	}

@@ -265,7 +265,7 @@ func (p *Progress) apply(e *ledger.Event) {
 			case ledger.MeasureCarriedOver:
 				l := p.line(ps.Line, pos)
 				l.carries = append(l.carries, carry{pos: pos, amount: ps.Delta(), date: date, intoYear: int32(d.IntoYear)})
-			case ledger.MeasureAdvanceOutstanding:
+			case ledger.MeasureAdvanceOutstanding, ledger.MeasureCommitted:
 				// Not reported by progress yet.
 			default:
 				invariant(false, "progress: unknown measure "+ps.Measure().String())

@@ -200,6 +200,7 @@ func clone(e *ledger.Event) *ledger.Event {
 	d.From, d.Line, d.To = copyOf(d.From), copyOf(d.Line), copyOf(d.To)
 	d.Program, d.Project, d.Source, d.Unit = copyOf(d.Program), copyOf(d.Project), copyOf(d.Source), copyOf(d.Unit)
 	d.Voucher = copyOf(d.Voucher)
+	d.AdvanceLimit = copyOf(d.AdvanceLimit)
 	return &c
 }
 
