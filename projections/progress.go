@@ -94,6 +94,10 @@ type Progress struct {
 	bucketIdx map[bucketKey]int32
 	lineIdx   map[ledger.Line]lineRef
 	lineCount int
+
+	// firstContract is the position of the first commitment posting, 0 before it: a
+	// report at or after it carries committed capital and advances (commitments.go).
+	firstContract int64
 }
 
 type bucketKey struct{ province, year int32 }
@@ -176,6 +180,7 @@ type lineRec struct {
 	days     []ledger.Date // distinct effective days, ascending
 	cum      []dayCum      // cum[i]: sums up to and including days[i]
 	carries  []carry
+	cx       *lineContracts // nil until the line has a contract or an advance
 }
 
 // Head returns the last applied position and its chain hash.
@@ -266,7 +271,7 @@ func (p *Progress) apply(e *ledger.Event) {
 				l := p.line(ps.Line, pos)
 				l.carries = append(l.carries, carry{pos: pos, amount: ps.Delta(), date: date, intoYear: int32(d.IntoYear)})
 			case ledger.MeasureAdvanceOutstanding, ledger.MeasureCommitted:
-				// Not reported by progress yet.
+				p.applyCommitment(e, &ps)
 			default:
 				invariant(false, "progress: unknown measure "+ps.Measure().String())
 			}
