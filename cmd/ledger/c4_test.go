@@ -1,0 +1,185 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/vnntp/ledger/demo"
+	"github.com/vnntp/ledger/internal/testenv"
+	"github.com/vnntp/ledger/ledger"
+)
+
+// C4 fixtures of these tests: the 2026–2035 program and the new province are registered
+// here (the reorganisation and the program are other parts of the catalog).
+const (
+	c4Program  = "MTQG2635"
+	c4Province = "TN-2025"
+)
+
+// c4Routes maps each command of scenario C4 to its route and the principal that sends it.
+var c4Routes = map[string][2]string{
+	"*ledger.RegisterProject": {"/v1/catalog/projects", "admin"},
+	"*ledger.SetAdvanceLimit": {"/v1/advance-limits", "admin"},
+	"*ledger.Allocate":        {"/v1/allocations", "officer"},
+	"*ledger.SignContract":    {"/v1/contracts", "officer"},
+	"*ledger.Disburse":        {"/v1/disbursements", "officer"},
+	"*ledger.SettleAdvance":   {"/v1/settlements", "officer"},
+}
+
+// loadC4OverHTTP registers the fixtures and sends every step of scenario C4 through the
+// HTTP API, checking each answer (201, or 422 with the step's code), and returns the id
+// of each recorded step's event.
+func loadC4OverHTTP(t *testing.T, a *acNode) map[string]string {
+	t.Helper()
+	now := time.Now()
+	a.auth["officer"] = "Bearer " + a.createToken("c4 officer", ledger.RoleOfficer, "", now, now.Add(time.Hour))
+	for _, r := range []struct{ path, body string }{
+		{"/v1/catalog/programs", `{"code":"` + c4Program + `","name":"Chương trình MTQG 2026–2035","valid_from":"2026-01-01"}`},
+		{"/v1/catalog/units", `{"id":"` + c4Province + `","code":"19","name":"Thái Nguyên (mới)","level":"province","valid_from":"2025-07-01"}`},
+	} {
+		if rec := a.do("admin", http.MethodPost, r.path, r.body); rec.Code != http.StatusCreated {
+			t.Fatalf("POST %s: %d %s", r.path, rec.Code, rec.Body)
+		}
+	}
+	ids := map[string]string{}
+	for _, st := range demo.C4Steps(c4Province, c4Program) {
+		cmd := st.Command
+		switch c := cmd.(type) {
+		case *ledger.Disburse:
+			if st.RefStep != "" {
+				c.Contract = mustUUID(t, ids[st.RefStep])
+			}
+		case *ledger.SettleAdvance:
+			c.EventID = mustUUID(t, ids[st.RefStep])
+		}
+		route, ok := c4Routes[fmt.Sprintf("%T", cmd)]
+		if !ok {
+			t.Fatalf("step %s: no route for %T", st.Name, cmd)
+		}
+		body, err := json.Marshal(cmd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := a.do(route[1], http.MethodPost, route[0], string(body))
+		if st.WantCode == "" {
+			if rec.Code != http.StatusCreated {
+				t.Fatalf("step %s: POST %s %s: %d %s", st.Name, route[0], body, rec.Code, rec.Body)
+			}
+			var e struct{ ID string }
+			_ = json.Unmarshal(rec.Body.Bytes(), &e)
+			ids[st.Name] = e.ID
+			continue
+		}
+		var p struct{ Code, Detail, Field string }
+		_ = json.Unmarshal(rec.Body.Bytes(), &p)
+		if rec.Code != http.StatusUnprocessableEntity || p.Code != st.WantCode {
+			t.Fatalf("step %s: %d %s; want 422 %s", st.Name, rec.Code, rec.Body, st.WantCode)
+		}
+		t.Logf("step %s refused: %s (%s) %s", st.Name, p.Code, p.Field, p.Detail)
+	}
+	return ids
+}
+
+// TestC4OverHTTP checks every figure of scenario C4 through the HTTP API on a real
+// PostgreSQL: the refusals advance_limit and contract_exceeded with their codes, and as
+// of 30/06/2026 plan 8.00 bn, committed 5.00 bn (62.50 %), disbursed 3.50 bn (43.75 %),
+// outstanding advances 0.50 bn aged 130 days; the contract and its events.
+func TestC4OverHTTP(t *testing.T) {
+	a := startACNode(t, testenv.DB(t))
+	ids := loadC4OverHTTP(t, a)
+
+	// The advance refusal names the contract, the limit and the outstanding amount.
+	l := demo.C4Line(c4Province, c4Program)
+	over := fmt.Sprintf(`{"line":{"program":%q,"year":2026,"source":%q,"project":%q,"unit":%q},"amount":100000000,"kind":"advance",`+
+		`"effective_date":"2026-05-01","payee":"X","voucher":{"office":"KB-TN","type":"C2-03","number":"000999","date":"2026-05-01"},"contract":%q}`,
+		l.Program, l.Source, l.Project, l.Unit, ids["c4/contract"])
+	// 1.5 bn advanced, 1.0 bn settled: 0.5 bn outstanding; 0.1 bn more is within 1.5 bn.
+	if rec := a.do("officer", http.MethodPost, "/v1/disbursements", over); rec.Code != http.StatusCreated {
+		t.Fatalf("advance within the limit after the settlement: %d %s", rec.Code, rec.Body)
+	}
+	big := strings.Replace(strings.Replace(over, "100000000", "1000000000", 1), "000999", "000998", 1)
+	rec := a.do("officer", http.MethodPost, "/v1/disbursements", big)
+	var p struct{ Code, Detail, Field string }
+	_ = json.Unmarshal(rec.Body.Bytes(), &p)
+	if rec.Code != http.StatusUnprocessableEntity || p.Code != ledger.CodeAdvanceLimit || p.Field != "amount" ||
+		!strings.Contains(p.Detail, ids["c4/contract"]) || !strings.Contains(p.Detail, "1500000000") || !strings.Contains(p.Detail, "600000000 outstanding") {
+		t.Errorf("advance above the limit: %d %s", rec.Code, rec.Body)
+	}
+
+	type row struct {
+		Plan                int64
+		Disbursed           int64
+		Rate                *json.Number `json:"rate_percent"`
+		Committed           int64
+		CommitmentRate      *json.Number     `json:"commitment_rate_percent"`
+		AdvancesOutstanding int64            `json:"advances_outstanding"`
+		OldestDays          *int64           `json:"advances_oldest_days"`
+		ByAge               map[string]int64 `json:"advances_by_age"`
+	}
+	var rep struct {
+		Total row
+		Rows  []row
+	}
+	// As of 30/06/2026 at the position of the scenario (before the extra advance above).
+	at := a.head() - 1
+	r := a.do("auditor", http.MethodGet, fmt.Sprintf("/v1/progress?program=%s&unit=%s&as_of=2026-06-30&at=%d", c4Program, c4Province, at), "")
+	if r.Code != http.StatusOK {
+		t.Fatalf("progress: %d %s", r.Code, r.Body)
+	}
+	if err := json.Unmarshal(r.Body.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	tot := rep.Total
+	if tot.Plan != 8_000_000_000 || tot.Committed != 5_000_000_000 || tot.CommitmentRate == nil || *tot.CommitmentRate != "62.50" ||
+		tot.Disbursed != 3_500_000_000 || tot.Rate == nil || *tot.Rate != "43.75" || tot.AdvancesOutstanding != 500_000_000 ||
+		tot.OldestDays == nil || *tot.OldestDays != 130 || tot.ByAge["days_91_180"] != 500_000_000 {
+		t.Errorf("C4 as of 30/06/2026: %s", r.Body)
+	}
+	t.Logf("C4 progress: %s", r.Body)
+
+	// The drill-down: the contract with its figures and its events.
+	r = a.do("auditor", http.MethodGet, "/v1/contracts/"+ids["c4/contract"], "")
+	var k struct {
+		Number              string
+		Value, Disbursed    int64
+		AdvancesOutstanding int64 `json:"advances_outstanding"`
+		Events              []struct{ Type string }
+	}
+	if err := json.Unmarshal(r.Body.Bytes(), &k); err != nil || r.Code != http.StatusOK {
+		t.Fatalf("GET contract: %d %s", r.Code, r.Body)
+	}
+	var types []string
+	for _, e := range k.Events {
+		types = append(types, e.Type)
+	}
+	if k.Number != "01/2026/HĐXD" || k.Value != 5_000_000_000 || k.Disbursed != 3_600_000_000 || k.AdvancesOutstanding != 600_000_000 ||
+		strings.Join(types, " ") != "contract.signed funds.disbursed funds.disbursed advance.settled funds.disbursed" {
+		t.Errorf("contract: %s", r.Body)
+	}
+	if r := a.do("officer062", http.MethodGet, "/v1/contracts/"+ids["c4/contract"], ""); r.Code != http.StatusForbidden {
+		t.Errorf("contract outside the officer's subtree: %d %s", r.Code, r.Body)
+	}
+	if r := a.do("officer062", http.MethodPost, "/v1/advance-limits", `{"share_bp":1000,"valid_from":"2026-01-01","legal_basis":"x"}`); r.Code != http.StatusForbidden {
+		t.Errorf("an officer setting an advance limit: %d %s", r.Code, r.Body)
+	}
+	// Reports without contracts keep their shape: the demo's C1 report has no contract field.
+	r = a.do("auditor", http.MethodGet, "/v1/progress?program=GNBV&unit=06&as_of=2024-05-31&at=100", "")
+	if strings.Contains(r.Body.String(), "committed") {
+		t.Errorf("a report before the first contract carries contract figures: %s", r.Body)
+	}
+}
+
+func mustUUID(t *testing.T, s string) uuid.UUID {
+	t.Helper()
+	id, err := uuid.Parse(s)
+	if err != nil {
+		t.Fatalf("not an event id: %q", s)
+	}
+	return id
+}
