@@ -107,6 +107,8 @@ type Config struct {
 	Progress *projections.Progress
 	// Positions resolves ?known_at= of the progress routes; nil answers known_at 503.
 	Positions PositionFinder
+	// Vouchers reads the ledger's vouchers for POST /v1/reconciliations; nil answers it 503.
+	Vouchers VoucherReader
 }
 
 // Server is the HTTP API of docs/design.md §10. It is safe for concurrent use.
@@ -205,6 +207,7 @@ func (s *Server) routes(e *echo.Echo) {
 	e.GET("/v1/events/:id", s.handleEvent)
 	e.GET("/v1/contracts", s.handleContracts)
 	e.GET("/v1/contracts/:id", s.handleContract)
+	e.POST("/v1/reconciliations", s.handleReconciliation)
 	e.POST("/v1/tokens", s.handleCreateToken)
 	e.GET("/v1/tokens", s.handleTokens)
 	e.DELETE("/v1/tokens/:id", s.handleRevokeToken)

@@ -76,7 +76,7 @@ var dashVI = &dashWords{
 		ledger.TypeProgramRegistered: "Đăng ký chương trình", ledger.TypeProjectRegistered: "Đăng ký dự án",
 		ledger.TypeUnitRegistered: "Đăng ký đơn vị", ledger.TypeSourceRegistered: "Đăng ký nguồn vốn",
 		ledger.TypeContractSigned: "Ký hợp đồng", ledger.TypeContractAmended: "Điều chỉnh hợp đồng",
-		ledger.TypeAdvanceLimitSet: "Mức tạm ứng tối đa",
+		ledger.TypeAdvanceLimitSet: "Mức tạm ứng tối đa", ledger.TypeReconciliationCompleted: "Đối chiếu với Kho bạc",
 	},
 	Levels: map[ledger.Level]string{
 		"": "Tỉnh", ledger.LevelProvince: "Huyện", ledger.LevelDistrict: "Xã", ledger.LevelCommune: "Xã",
@@ -122,7 +122,7 @@ var dashEN = &dashWords{
 		ledger.TypeProgramRegistered: "Program registered", ledger.TypeProjectRegistered: "Project registered",
 		ledger.TypeUnitRegistered: "Unit registered", ledger.TypeSourceRegistered: "Source registered",
 		ledger.TypeContractSigned: "Contract signed", ledger.TypeContractAmended: "Contract amended",
-		ledger.TypeAdvanceLimitSet: "Advance limit set",
+		ledger.TypeAdvanceLimitSet: "Advance limit set", ledger.TypeReconciliationCompleted: "Treasury reconciliation",
 	},
 	Levels: map[ledger.Level]string{
 		"": "Province", ledger.LevelProvince: "District", ledger.LevelDistrict: "Commune", ledger.LevelCommune: "Commune",

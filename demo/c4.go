@@ -2,6 +2,7 @@ package demo
 
 import (
 	"context"
+	_ "embed" // the sample Treasury statement
 	"time"
 
 	"github.com/vnntp/ledger/ledger"
@@ -19,8 +20,14 @@ import (
 //
 // Expected as of 30/06/2026: plan 8.00 bn; committed 5.00 bn → 62.50 %; disbursed 3.50 bn
 // → 43.75 %; outstanding advances 0.50 bn, 130 days old. The Treasury statement of the
-// office for 01/02–30/06/2026 (testdata/c4-treasury-statement.csv) reconciles as 1
+// office for 01/02–30/06/2026 (c4-treasury-statement.csv) reconciles as 1
 // matched, 1 amount difference (500,000), 1 in the Treasury only, 1 in the ledger only.
+
+// C4Statement is the sample Treasury statement of scenario C4 (c4-treasury-statement.csv):
+// the office's vouchers for 01/02–30/06/2026 as the Treasury lists them.
+//
+//go:embed c4-treasury-statement.csv
+var C4Statement []byte
 
 // C4 constants: the project the line sits on, the Treasury office and the report date.
 const (

@@ -81,6 +81,9 @@ func (s *State) authorizeCommand(c Command, scope string) error {
 		return original(c.EventID)
 	case *SignContract:
 		return in(c.Line, "line")
+	case *RecordReconciliation:
+		// It touches no line: the vouchers compared were those of the officer's subtree.
+		return nil
 	case *AmendContract:
 		// A reference to no contract is refused by Decide (unknown_reference).
 		if k := s.contracts[c.Contract]; k != nil {

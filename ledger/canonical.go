@@ -114,6 +114,22 @@ func appendData(b []byte, d *EventData) []byte {
 		o.b = po.end()
 	}
 	o.str("reason", d.Reason)
+	if r := d.Reconciliation; r != nil {
+		o.key("reconciliation")
+		ro := object{b: o.b}
+		ro.int("amount_differences", int64(r.AmountDifferences))
+		ro.int("date_differences", int64(r.DateDifferences))
+		ro.str("file_sha256", r.FileSHA256)
+		ro.date("from", r.From)
+		ro.int("ledger_only", int64(r.LedgerOnly))
+		ro.int("ledger_position", r.LedgerPosition)
+		ro.int("matched", int64(r.Matched))
+		ro.str("office", r.Office)
+		ro.int("statement_rows", int64(r.StatementRows))
+		ro.date("to", r.To)
+		ro.int("treasury_only", int64(r.TreasuryOnly))
+		o.b = ro.end()
+	}
 	if s := d.Source; s != nil {
 		o.key("source")
 		so := object{b: o.b}

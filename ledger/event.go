@@ -28,6 +28,9 @@ const (
 	TypeContractSigned    EventType = "contract.signed"
 	TypeContractAmended   EventType = "contract.amended"
 	TypeAdvanceLimitSet   EventType = "advance_limit.set"
+	// TypeReconciliationCompleted records a comparison of a Treasury statement with the
+	// ledger's vouchers (ledger/reconcile.go).
+	TypeReconciliationCompleted EventType = "reconciliation.completed"
 )
 
 // EventTypes lists every event type in the order it was introduced. A build with the
@@ -37,7 +40,7 @@ var EventTypes = []EventType{
 	TypeProgramRegistered, TypeProjectRegistered, TypeUnitRegistered, TypeSourceRegistered,
 	TypeAllocated, TypeTransferred, TypeCarriedOver, TypeCancelled, TypeDisbursed,
 	TypeAdvanceSettled, TypeReversed,
-	TypeContractSigned, TypeContractAmended, TypeAdvanceLimitSet,
+	TypeContractSigned, TypeContractAmended, TypeAdvanceLimitSet, TypeReconciliationCompleted,
 }
 
 // ParseEventType returns the event type named s, or false when there is none.
@@ -126,6 +129,8 @@ type EventData struct {
 	// Amount is the new value): the committed change is Amount − PreviousValue.
 	PreviousValue int64         `json:"previous_value,omitempty"`
 	AdvanceLimit  *AdvanceLimit `json:"advance_limit,omitempty"`
+	// Reconciliation is the record of a reconciliation.completed event.
+	Reconciliation *Reconciliation `json:"reconciliation,omitempty"`
 }
 
 // Metadata says who recorded an event and through which request.

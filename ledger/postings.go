@@ -170,7 +170,7 @@ func (e *Event) Postings(dst []Posting) []Posting {
 			return append(dst, Posting{*d.Line, FlowCommitment, d.Amount - d.PreviousValue})
 		}
 		return append(dst, Posting{*d.Line, FlowCommitmentRelease, d.PreviousValue - d.Amount})
-	case TypeAdvanceLimitSet:
+	case TypeAdvanceLimitSet, TypeReconciliationCompleted:
 		return dst
 	}
 	panic(fmt.Sprintf("ledger.Postings: event type %q has no postings defined", e.Type))

@@ -337,6 +337,8 @@ func (s *State) Decide(cmd Command) (typ EventType, date Date, data EventData, e
 		return s.decideAmendContract(cmd)
 	case *SetAdvanceLimit:
 		return s.decideSetAdvanceLimit(cmd)
+	case *RecordReconciliation:
+		return s.decideReconciliation(cmd)
 	}
 	return "", 0, data, invalid("", "unknown command %T", cmd)
 }
@@ -413,7 +415,7 @@ func (s *State) Apply(e *Event) {
 		s.Catalog.Units[d.Unit.ID] = d.Unit
 	case TypeSourceRegistered:
 		s.Catalog.Sources[d.Source.Code] = d.Source
-	case TypeContractSigned, TypeContractAmended, TypeAdvanceLimitSet:
+	case TypeContractSigned, TypeContractAmended, TypeAdvanceLimitSet, TypeReconciliationCompleted:
 	default:
 		invariant(false, "ledger.State.Apply: unknown event type "+string(e.Type))
 	}
@@ -458,7 +460,7 @@ func (s *State) Revert(e *Event, headTime time.Time) {
 		delete(s.Catalog.Units, d.Unit.ID)
 	case TypeSourceRegistered:
 		delete(s.Catalog.Sources, d.Source.Code)
-	case TypeContractSigned, TypeContractAmended, TypeAdvanceLimitSet:
+	case TypeContractSigned, TypeContractAmended, TypeAdvanceLimitSet, TypeReconciliationCompleted:
 	default:
 		invariant(false, "ledger.State.Revert: unknown event type "+string(e.Type))
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -528,6 +529,11 @@ func randomAccepted(t *testing.T, rng *rand.Rand, st *State, n int) []*Event {
 			c = &AmendContract{Contract: contracts[rng.IntN(len(contracts))], Value: 1 + rng.Int64N(1_000_000),
 				EffectiveDate: day(2024, 12, 31), Reason: "phụ lục"}
 		case 13:
+			if rng.IntN(8) == 0 {
+				c = &RecordReconciliation{Reconciliation: Reconciliation{Office: "KB", From: day(2024, 1, 1), To: day(2024, 1, 31),
+					FileSHA256: strings.Repeat("ab", 32), Matched: rng.IntN(5), LedgerPosition: st.Head}}
+				break
+			}
 			if len(contracts) == 0 {
 				continue
 			}

@@ -33,6 +33,8 @@ type Cell struct {
 // from (as_of, position, head hash, filters), the column names and the rows, the total
 // last.
 type Sheet struct {
+	// Name is the XLSX worksheet's name; "" names it after the progress report.
+	Name    string
 	Title   string
 	Meta    [][2]string // label, value
 	Columns []string

@@ -1,14 +1,22 @@
 package main
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/csv"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/xuri/excelize/v2"
 
 	"github.com/vnntp/ledger/demo"
 	"github.com/vnntp/ledger/internal/testenv"
@@ -93,6 +101,7 @@ func loadC4OverHTTP(t *testing.T, a *acNode) map[string]string {
 func TestC4OverHTTP(t *testing.T) {
 	a := startACNode(t, testenv.DB(t))
 	ids := loadC4OverHTTP(t, a)
+	checkC4Reconciliation(t, a)
 
 	// The advance refusal names the contract, the limit and the outstanding amount.
 	l := demo.C4Line(c4Province, c4Program)
@@ -182,4 +191,143 @@ func mustUUID(t *testing.T, s string) uuid.UUID {
 		t.Fatalf("not an event id: %q", s)
 	}
 	return id
+}
+
+// upload posts a multipart form to path as who: the statement file and the fields.
+func (a *acNode) upload(who, path string, statement []byte, fields ...string) *httptest.ResponseRecorder {
+	a.t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	for i := 0; i+1 < len(fields); i += 2 {
+		_ = mw.WriteField(fields[i], fields[i+1])
+	}
+	if statement != nil {
+		fw, _ := mw.CreateFormFile("statement", "statement")
+		_, _ = fw.Write(statement)
+	}
+	_ = mw.Close()
+	req := httptest.NewRequest(http.MethodPost, path, &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", a.auth[who])
+	rec := httptest.NewRecorder()
+	a.n.handler.ServeHTTP(rec, req)
+	return rec
+}
+
+// checkC4Reconciliation reconciles the sample statement of C4: 1 matched (the advance
+// 000123), 1 amount difference of 500,000 (the payment 000245), 1 in the Treasury only
+// (000301), 1 in the ledger only (the settlement 000246); the reconciliation is recorded
+// as an event, the report downloads as XLSX, and a malformed file records nothing.
+func checkC4Reconciliation(t *testing.T, a *acNode) {
+	t.Helper()
+	period := []string{"office", demo.C4Office, "from", "2026-02-01", "to", "2026-06-30"}
+	head := a.head()
+	rec := a.upload("officer", "/v1/reconciliations", demo.C4Statement, period...)
+	if rec.Code != http.StatusCreated {
+		t.Fatalf("reconciliation: %d %s", rec.Code, rec.Body)
+	}
+	var out struct {
+		Event struct {
+			Type string
+			Data struct {
+				Reconciliation map[string]any
+			}
+		}
+		Counts            map[string]int
+		AmountDifferences []struct {
+			Number           string
+			AmountDifference int64 `json:"amount_difference"`
+		} `json:"amount_differences"`
+		TreasuryOnly []struct{ Number string } `json:"treasury_only"`
+		LedgerOnly   []struct{ Number string } `json:"ledger_only"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
+		t.Fatal(err)
+	}
+	c := out.Counts
+	if c["matched"] != 1 || c["amount_differences"] != 1 || c["date_differences"] != 0 || c["treasury_only"] != 1 || c["ledger_only"] != 1 ||
+		len(out.AmountDifferences) != 1 || out.AmountDifferences[0].AmountDifference != 500_000 || out.AmountDifferences[0].Number != "000245" ||
+		out.TreasuryOnly[0].Number != "000301" || out.LedgerOnly[0].Number != "000246" {
+		t.Errorf("C4 reconciliation: %s", rec.Body)
+	}
+	sum := sha256.Sum256(demo.C4Statement)
+	r := out.Event.Data.Reconciliation
+	if out.Event.Type != "reconciliation.completed" || r["file_sha256"] != hex.EncodeToString(sum[:]) || r["office"] != demo.C4Office ||
+		r["matched"] != float64(1) || r["ledger_position"] != float64(head) || a.head() != head+1 {
+		t.Errorf("the reconciliation event: %+v (head %d → %d)", out.Event, head, a.head())
+	}
+	t.Logf("C4 reconciliation counts: %v", c)
+
+	// The same statement as XLSX, downloaded as XLSX.
+	x := a.upload("officer", "/v1/reconciliations", c4StatementXLSX(t), append(period, "format", "xlsx", "lang", "en")...)
+	if x.Code != http.StatusCreated || x.Header().Get("Content-Type") != mimeXLSXTest {
+		t.Fatalf("reconciliation as XLSX: %d %s", x.Code, x.Header())
+	}
+	f, err := excelize.OpenReader(bytes.NewReader(x.Body.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := f.GetRows("Reconciliation")
+	var found bool
+	for _, row := range rows {
+		if len(row) > 7 && row[0] == "Amount difference" && row[2] == "000245" && row[7] == "500,000" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("the XLSX report has no amount difference of 500,000 on 000245: %v", rows)
+	}
+
+	// A malformed statement: an error naming the row and the column, nothing recorded.
+	head = a.head()
+	bad := bytes.Replace(demo.C4Statement, []byte("2000500000"), []byte("2.000.500.000"), 1)
+	rec = a.upload("officer", "/v1/reconciliations", bad, period...)
+	var p struct{ Code, Field, Detail string }
+	_ = json.Unmarshal(rec.Body.Bytes(), &p)
+	if rec.Code != http.StatusBadRequest || p.Field != "statement" || !strings.Contains(p.Detail, "row 3, column amount") || a.head() != head {
+		t.Errorf("malformed statement: %d %s (head %d → %d)", rec.Code, rec.Body, head, a.head())
+	}
+	if rec := a.upload("officer", "/v1/reconciliations", demo.C4Statement, "office", "KB-XX", "from", "2026-02-01", "to", "2026-06-30"); rec.Code != http.StatusBadRequest ||
+		!strings.Contains(rec.Body.String(), "row 2, column office") || a.head() != head {
+		t.Errorf("statement of another office: %d %s", rec.Code, rec.Body)
+	}
+	if rec := a.upload("auditor", "/v1/reconciliations", demo.C4Statement, period...); rec.Code != http.StatusForbidden {
+		t.Errorf("an auditor recording a reconciliation: %d", rec.Code)
+	}
+}
+
+const mimeXLSXTest = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+// c4StatementXLSX is the sample statement as an XLSX workbook, amounts as numbers and
+// dates as date cells, as a spreadsheet saves them.
+func c4StatementXLSX(t *testing.T) []byte {
+	t.Helper()
+	f := excelize.NewFile()
+	defer f.Close()
+	recs, err := csv.NewReader(bytes.NewReader(demo.C4Statement)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dateStyle, _ := f.NewStyle(&excelize.Style{NumFmt: 14})
+	for i, rec := range recs {
+		for j, v := range rec {
+			cell, _ := excelize.CoordinatesToCellName(j+1, i+1)
+			switch {
+			case i > 0 && j == 4:
+				n, _ := strconv.ParseInt(v, 10, 64)
+				_ = f.SetCellInt("Sheet1", cell, n)
+			case i > 0 && j == 3:
+				d, _ := time.Parse("2006-01-02", v)
+				_ = f.SetCellValue("Sheet1", cell, d)
+				_ = f.SetCellStyle("Sheet1", cell, cell, dateStyle)
+			default:
+				_ = f.SetCellStr("Sheet1", cell, v)
+			}
+		}
+	}
+	var b bytes.Buffer
+	if err := f.Write(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }

@@ -132,6 +132,7 @@ func startNode(ctx context.Context, cfg *Config) (*node, error) {
 		Balances:       n.balances,
 		Progress:       n.progress,
 		Positions:      store,
+		Vouchers:       store,
 		Logger:         log,
 		BootstrapToken: cfg.BootstrapToken,
 		Tokens:         store,

@@ -201,6 +201,7 @@ func clone(e *ledger.Event) *ledger.Event {
 	d.Program, d.Project, d.Source, d.Unit = copyOf(d.Program), copyOf(d.Project), copyOf(d.Source), copyOf(d.Unit)
 	d.Voucher = copyOf(d.Voucher)
 	d.AdvanceLimit = copyOf(d.AdvanceLimit)
+	d.Reconciliation = copyOf(d.Reconciliation)
 	return &c
 }
 

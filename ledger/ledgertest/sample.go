@@ -66,6 +66,9 @@ func SampleHistory() []*ledger.Event {
 			PreviousValue: 400_000, Reason: "phụ lục 1"}},
 		{ledger.TypeDisbursed, uuid.MustParse("01900000-0000-7000-8000-000000000032"), ledger.EventData{Line: &dist, Amount: 100_000, Kind: string(ledger.KindAdvance),
 			Payee: "Công ty B", Voucher: voucher("4"), Contract: contract.String()}},
+		{ledger.TypeReconciliationCompleted, uuid.MustParse("01900000-0000-7000-8000-000000000033"), ledger.EventData{
+			Reconciliation: &ledger.Reconciliation{Office: "KB06", From: d, To: d, FileSHA256: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+				Matched: 3, LedgerOnly: 1, LedgerPosition: 17, StatementRows: 3}}},
 	}
 	var events []*ledger.Event
 	add := func(typ ledger.EventType, id uuid.UUID, ed ledger.EventData) {

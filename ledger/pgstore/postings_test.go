@@ -140,6 +140,8 @@ func randomMoney(t *testing.T, ctx context.Context, seq *ledger.Sequencer, rng *
 	var advances []uuid.UUID
 	var contracts []uuid.UUID
 	contractLine := map[uuid.UUID]ledger.Line{}
+	submit(&ledger.RecordReconciliation{Reconciliation: ledger.Reconciliation{Office: "KB" + prefix, From: d, To: d,
+		FileSHA256: strings.Repeat("0f", 32), TreasuryOnly: 1}})
 	submit(&ledger.SetAdvanceLimit{ShareBP: 3000, Program: prefix, ValidFrom: d, LegalBasis: "NĐ 99/2021/NĐ-CP Đ.10"})
 	for i := range n {
 		l := lines[rng.IntN(len(lines))]
