@@ -2,14 +2,17 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -294,6 +297,40 @@ func checkC4Reconciliation(t *testing.T, a *acNode) {
 	if rec := a.upload("auditor", "/v1/reconciliations", demo.C4Statement, period...); rec.Code != http.StatusForbidden {
 		t.Errorf("an auditor recording a reconciliation: %d", rec.Code)
 	}
+
+	// The CLI: a malformed file is named before anything is sent; the sample reconciles,
+	// is recorded once however often it runs, and saves the XLSX report.
+	srv := httptest.NewServer(a.n.handler)
+	defer srv.Close()
+	dir := t.TempDir()
+	badFile, goodFile, xlsxFile := dir+"/bad.csv", dir+"/c4.csv", dir+"/c4.xlsx"
+	_ = os.WriteFile(badFile, bad, 0o644)
+	_ = os.WriteFile(goodFile, demo.C4Statement, 0o644)
+	cli := func(file string, extra ...string) (string, error) {
+		var out bytes.Buffer
+		args := append([]string{"reconcile", "--statement", file, "--office", demo.C4Office, "--from", "2026-02-01", "--to", "2026-06-30",
+			"--url", srv.URL, "--token", strings.TrimPrefix(a.auth["officer"], "Bearer ")}, extra...)
+		err := run(context.Background(), args, &out, io.Discard)
+		return out.String(), err
+	}
+	head = a.head()
+	if _, err := cli(badFile); err == nil || !strings.Contains(err.Error(), "row 3, column amount") || a.head() != head {
+		t.Errorf("ledger reconcile of a malformed file: %v", err)
+	}
+	out1, err := cli(goodFile, "--xlsx", xlsxFile, "--lang", "en")
+	if err != nil || !strings.Contains(out1, "matched 1, amount differences 1, date differences 0, Treasury only 1, ledger only 1") ||
+		!strings.Contains(out1, "difference 500,000") {
+		t.Errorf("ledger reconcile: %v\n%s", err, out1)
+	}
+	if _, err := cli(goodFile); err != nil || a.head() != head+1 {
+		t.Errorf("ledger reconcile run twice: %v; head %d → %d, want one event", err, head, a.head())
+	}
+	if wb, err := excelize.OpenFile(xlsxFile); err != nil {
+		t.Errorf("the saved XLSX: %v", err)
+	} else {
+		wb.Close()
+	}
+	t.Logf("ledger reconcile:\n%s", out1)
 }
 
 const mimeXLSXTest = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -43,7 +43,9 @@ type Config struct {
 	Report ReportConfig // report and replay (report.go)
 	NATS   NATSConfig   // serve's event distribution and replica mode (nats.go)
 	Submit SubmitConfig // import --commands through the batch API (submit.go)
-	Args   []string     // positional arguments of commands that take them (token)
+	// Reconcile: `ledger reconcile`, a Treasury statement through the API (reconcile.go)
+	Reconcile ReconcileConfig
+	Args      []string // positional arguments of commands that take them (token)
 
 	Logger *slog.Logger
 	envs   map[string]string // flag name → variable name
@@ -70,6 +72,7 @@ func newConfig(fs *flag.FlagSet, cmd string) *Config {
 	c.Report.register(fs, c, cmd)
 	c.NATS.register(fs, c, cmd)
 	c.Submit.register(fs, c, cmd)
+	c.Reconcile.register(fs, c, cmd)
 	c.cmd = cmd
 	if cmd == "bench" {
 		fs.DurationVar(&c.BenchDuration, "duration", 10*time.Second, "how long each measurement runs [LEDGER_BENCH_DURATION]")
