@@ -216,10 +216,8 @@ func TestContractProperty(t *testing.T) {
 func checkContractsNaively(t *testing.T, seed uint64, st *State, log []*Event, lines []Line) {
 	t.Helper()
 	type naive struct {
-		line                   Line
-		value, disb, out       int64
-		advances               map[string]int64 // advance id → outstanding
-		contractOfDisbursement map[string]bool
+		line             Line
+		value, disb, out int64
 	}
 	ks := map[string]*naive{}
 	byDisb := map[string]*naive{}
