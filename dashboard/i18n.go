@@ -31,6 +31,9 @@ type dashWords struct {
 
 	Error, ErrorHint string
 
+	// The commitments panel (contracts and advances), shown once the ledger holds a contract.
+	Commitments, CommitmentsHelp, Committed, CommitmentRate, AdvancesOut, OldestAdvance, AdvancesOver90 string
+
 	// EventTypes names the event types shown on a line.
 	EventTypes map[ledger.EventType]string
 	// Levels names unit levels as the heading of a by-unit ranking.
@@ -68,6 +71,10 @@ var dashVI = &dashWords{
 	Amount: "Số tiền", Running: "Còn lại sau sự kiện", Type: "Loại", Back: "Quay lại", MoreEvents: "Xem tiếp",
 	Payee: "Đơn vị nhận",
 	Error: "Không thể hiển thị trang", ErrorHint: "Kiểm tra bộ lọc rồi thử lại.",
+	Commitments:     "Cam kết chi và dư ứng",
+	CommitmentsHelp: "Vốn chưa ký hợp đồng là dấu hiệu sớm nhất của giải ngân chậm; dư ứng tính đến ngày báo cáo.",
+	Committed:       "Đã cam kết (hợp đồng)", CommitmentRate: "Tỷ lệ cam kết", AdvancesOut: "Dư ứng",
+	OldestAdvance: "Tạm ứng lâu nhất (ngày)", AdvancesOver90: "Dư ứng quá 90 ngày",
 	EventTypes: map[ledger.EventType]string{
 		ledger.TypeAllocated: "Giao vốn", ledger.TypeTransferred: "Điều chuyển",
 		ledger.TypeCarriedOver: "Chuyển nguồn", ledger.TypeCancelled: "Hủy dự toán",
@@ -114,6 +121,10 @@ var dashEN = &dashWords{
 	Amount: "Amount", Running: "Available after", Type: "Type", Back: "Back", MoreEvents: "More",
 	Payee: "Payee",
 	Error: "The page cannot be shown", ErrorHint: "Check the filters and try again.",
+	Commitments:     "Commitments and outstanding advances",
+	CommitmentsHelp: "Capital not yet under contract is the earliest warning of slow disbursement; advances are outstanding on the as-of date.",
+	Committed:       "Committed (contracts)", CommitmentRate: "Commitment rate", AdvancesOut: "Advances outstanding",
+	OldestAdvance: "Oldest advance (days)", AdvancesOver90: "Advances over 90 days",
 	EventTypes: map[ledger.EventType]string{
 		ledger.TypeAllocated: "Allocation", ledger.TypeTransferred: "Transfer",
 		ledger.TypeCarriedOver: "Carry-over", ledger.TypeCancelled: "Cancellation",

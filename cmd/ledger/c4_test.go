@@ -180,6 +180,28 @@ func TestC4OverHTTP(t *testing.T) {
 	if r := a.do("officer062", http.MethodPost, "/v1/advance-limits", `{"share_bp":1000,"valid_from":"2026-01-01","legal_basis":"x"}`); r.Code != http.StatusForbidden {
 		t.Errorf("an officer setting an advance limit: %d %s", r.Code, r.Body)
 	}
+	// The leader's dashboard: the commitments panel, in both languages, linking to the
+	// unit's lines, whose page lists the contract events.
+	ck := a.signIn(strings.TrimPrefix(a.auth["admin"], "Bearer "))
+	for _, c := range []struct {
+		path string
+		want []string
+	}{
+		{fmt.Sprintf("/?program=%s&as_of=2026-06-30&lang=en", c4Program), []string{"Commitments and outstanding advances", "62.50%", "130", "500.00 million VND"}},
+		{fmt.Sprintf("/?program=%s&as_of=2026-06-30", c4Program), []string{"Cam kết chi và dư ứng", "62,50%", "5,00 tỷ đồng"}},
+		{"/dashboard/line?id=" + l.ID(), []string{"Ký hợp đồng", "Giải ngân"}},
+	} {
+		r := a.page(ck, c.path)
+		for _, w := range c.want {
+			if r.Code != http.StatusOK || !strings.Contains(r.Body.String(), w) {
+				t.Errorf("dashboard %s: %d, %q missing", c.path, r.Code, w)
+			}
+		}
+	}
+	if r := a.page(ck, "/?program=GNBV&as_of=2024-05-31"); r.Code != http.StatusOK || strings.Contains(r.Body.String(), "Cam kết chi") {
+		t.Errorf("the demo's GNBV page: %d, or it shows a commitments panel (GNBV has no contract)", r.Code)
+	}
+
 	// Reports without contracts keep their shape: the demo's C1 report has no contract field.
 	r = a.do("auditor", http.MethodGet, "/v1/progress?program=GNBV&unit=06&as_of=2024-05-31&at=100", "")
 	if strings.Contains(r.Body.String(), "committed") {
