@@ -102,7 +102,8 @@ func loadC4OverHTTP(t *testing.T, a *acNode) map[string]string {
 // of 30/06/2026 plan 8.00 bn, committed 5.00 bn (62.50 %), disbursed 3.50 bn (43.75 %),
 // outstanding advances 0.50 bn aged 130 days; the contract and its events.
 func TestC4OverHTTP(t *testing.T) {
-	a := startACNode(t, testenv.DB(t))
+	dbURL := testenv.DB(t)
+	a := startACNode(t, dbURL)
 	ids := loadC4OverHTTP(t, a)
 	checkC4Reconciliation(t, a)
 
@@ -154,6 +155,19 @@ func TestC4OverHTTP(t *testing.T) {
 		t.Errorf("C4 as of 30/06/2026: %s", r.Body)
 	}
 	t.Logf("C4 progress: %s", r.Body)
+
+	// The same figures as CSV and in `ledger report`.
+	r = a.do("auditor", http.MethodGet, fmt.Sprintf("/v1/progress.csv?program=%s&unit=%s&as_of=2026-06-30&at=%d&lang=en", c4Program, c4Province, at), "")
+	if csvBody := r.Body.String(); r.Code != http.StatusOK || !strings.Contains(csvBody, "Committed (contracts),Commitment rate (%),Advances outstanding,Oldest advance (days)") ||
+		!strings.Contains(csvBody, "8000000000,3500000000,4500000000,43.75,5000000000,62.50,500000000,130,0,0,500000000,0") {
+		t.Errorf("progress.csv: %d %s", r.Code, csvBody)
+	}
+	var cliOut bytes.Buffer
+	if err := run(context.Background(), []string{"report", "--database-url", dbURL, "--program", c4Program, "--unit", c4Province,
+		"--as-of", "2026-06-30", "--lang", "en", "--log-level", "error"}, &cliOut, io.Discard); err != nil ||
+		!strings.Contains(cliOut.String(), "Commitment rate (%)") || !strings.Contains(cliOut.String(), "62.50") {
+		t.Errorf("ledger report: %v\n%s", err, cliOut.String())
+	}
 
 	// The drill-down: the contract with its figures and its events.
 	r = a.do("auditor", http.MethodGet, "/v1/contracts/"+ids["c4/contract"], "")
