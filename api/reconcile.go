@@ -342,3 +342,17 @@ func reconcileJSONOf(r *ledger.ReconcileResult, m report.ReconcileMeta, e *ledge
 	}
 	return out
 }
+
+// handleDisbursementTemplate serves the Excel workbook officers fill with disbursements
+// for `ledger import --xlsx`: the columns with Vietnamese headers and data validation.
+func (s *Server) handleDisbursementTemplate(c echo.Context) error {
+	res := c.Response()
+	res.Header().Set(echo.HeaderContentType, mimeXLSX)
+	res.Header().Set(echo.HeaderContentDisposition, `attachment; filename="disbursements.xlsx"`)
+	res.WriteHeader(http.StatusOK)
+	if err := report.WriteDisbursementTemplate(res); err != nil {
+		s.log.Error("disbursement template cut short", "request_id", requestIDOf(c), "error", err)
+		panic(http.ErrAbortHandler)
+	}
+	return nil
+}

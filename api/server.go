@@ -208,6 +208,7 @@ func (s *Server) routes(e *echo.Echo) {
 	e.GET("/v1/contracts", s.handleContracts)
 	e.GET("/v1/contracts/:id", s.handleContract)
 	e.POST("/v1/reconciliations", s.handleReconciliation)
+	e.GET("/v1/templates/disbursements.xlsx", s.handleDisbursementTemplate)
 	e.POST("/v1/tokens", s.handleCreateToken)
 	e.GET("/v1/tokens", s.handleTokens)
 	e.DELETE("/v1/tokens/:id", s.handleRevokeToken)

@@ -27,7 +27,8 @@ Commands:
   verify    check the hash chain and the signed checkpoints, offline (progress on stderr)
   export    stream the events as JSON Lines or CSV (--format, --after, --out)
   import    restore a JSON Lines export into an empty ledger (same ids and hashes), or
-            submit new commands through the batch API (--commands FILE --url --token)
+            submit new commands through the batch API (--commands FILE --url --token), or
+            the disbursements of an Excel workbook (--xlsx FILE --url --token)
   reconcile compare a Treasury statement (CSV or XLSX) with the ledger's vouchers and record it
             (--statement FILE --office KB --from D --to D --url --token [--xlsx OUT])
   keys      generate a checkpoint signing key (--generate --out FILE) or list the registered keys
