@@ -220,9 +220,7 @@ func disbursementRow(row int, cells []string, cols []string) (*ledger.Disburse, 
 	}
 	if err := c.Validate(); err != nil {
 		field := strings.ReplaceAll(ledger.Field(err), "voucher.", "voucher_")
-		if strings.HasPrefix(field, "line.") {
-			field = strings.TrimPrefix(field, "line.")
-		}
+		field = strings.TrimPrefix(field, "line.")
 		var le *ledger.Error
 		msg := err.Error()
 		if errors.As(err, &le) {
