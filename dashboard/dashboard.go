@@ -240,6 +240,11 @@ type page struct {
 	Trend    *trendView
 	LinesV   *linesView
 	LineV    *lineView
+	ImportV  *importView
+	// CanImport shows the officers' Excel import in the menu.
+	CanImport bool
+	// NoLive leaves out the live reload: a form's result must not reload (and post again).
+	NoLive bool
 
 	state dashState
 }
@@ -273,7 +278,8 @@ func (p *page) Hidden() [][2]string {
 // newPage starts a data page for the signed-in principal pr: words, controls and scope.
 func (s *Server) newPage(pr *ledger.Principal, st dashState, path, title string) *page {
 	w := wordsOf(st.Lang)
-	p := &page{W: w, Lang: st.Lang, Title: title, Who: pr.Actor(), Path: path, state: st, Scope: w.Everything}
+	p := &page{W: w, Lang: st.Lang, Title: title, Who: pr.Actor(), Path: path, state: st, Scope: w.Everything,
+		CanImport: s.canImport(pr)}
 	if !st.AsOf.IsZero() {
 		p.AsOfValue = st.AsOf.String()
 	}

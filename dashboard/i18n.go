@@ -34,6 +34,10 @@ type dashWords struct {
 	// The commitments panel (contracts and advances), shown once the ledger holds a contract.
 	Commitments, CommitmentsHelp, Committed, CommitmentRate, AdvancesOut, OldestAdvance, AdvancesOver90 string
 
+	// The officers' Excel import.
+	Import, ImportHelp, ImportTemplate, ImportFile, ImportSubmit, ImportDone, ImportRefused string
+	ImportBadForm, ImportEmpty, ImportUnknown, Row, Kind, Voucher                           string
+
 	// EventTypes names the event types shown on a line.
 	EventTypes map[ledger.EventType]string
 	// Levels names unit levels as the heading of a by-unit ranking.
@@ -75,6 +79,12 @@ var dashVI = &dashWords{
 	CommitmentsHelp: "Vốn chưa ký hợp đồng là dấu hiệu sớm nhất của giải ngân chậm; dư ứng tính đến ngày báo cáo.",
 	Committed:       "Đã cam kết (hợp đồng)", CommitmentRate: "Tỷ lệ cam kết", AdvancesOut: "Dư ứng",
 	OldestAdvance: "Tạm ứng lâu nhất (ngày)", AdvancesOver90: "Dư ứng quá 90 ngày",
+	Import:         "Nhập giải ngân từ Excel",
+	ImportHelp:     "Tải mẫu, điền mỗi dòng một khoản giải ngân rồi tải lên: ghi tất cả các dòng hoặc không ghi dòng nào.",
+	ImportTemplate: "Tải mẫu Excel", ImportFile: "Tệp Excel đã điền", ImportSubmit: "Tải lên và ghi sổ",
+	ImportDone: "Đã ghi sổ các khoản giải ngân dưới đây.", ImportRefused: "Không ghi dòng nào:",
+	ImportBadForm: "Hãy chọn tệp Excel đã điền (tối đa 32 MiB).", ImportEmpty: "Tệp không có dòng giải ngân nào.",
+	ImportUnknown: "Chưa rõ kết quả ghi sổ; tải lên lại cùng tệp để biết.", Row: "Dòng", Kind: "Loại", Voucher: "Chứng từ",
 	EventTypes: map[ledger.EventType]string{
 		ledger.TypeAllocated: "Giao vốn", ledger.TypeTransferred: "Điều chuyển",
 		ledger.TypeCarriedOver: "Chuyển nguồn", ledger.TypeCancelled: "Hủy dự toán",
@@ -125,6 +135,12 @@ var dashEN = &dashWords{
 	CommitmentsHelp: "Capital not yet under contract is the earliest warning of slow disbursement; advances are outstanding on the as-of date.",
 	Committed:       "Committed (contracts)", CommitmentRate: "Commitment rate", AdvancesOut: "Advances outstanding",
 	OldestAdvance: "Oldest advance (days)", AdvancesOver90: "Advances over 90 days",
+	Import:         "Disbursements from Excel",
+	ImportHelp:     "Download the template, fill one disbursement per row and upload it: every row is recorded, or none.",
+	ImportTemplate: "Download the Excel template", ImportFile: "The filled workbook", ImportSubmit: "Upload and record",
+	ImportDone: "The disbursements below are recorded.", ImportRefused: "Nothing was recorded:",
+	ImportBadForm: "Choose the filled Excel workbook (at most 32 MiB).", ImportEmpty: "The workbook has no disbursement rows.",
+	ImportUnknown: "The outcome is unknown; upload the same workbook again to find out.", Row: "Row", Kind: "Kind", Voucher: "Voucher",
 	EventTypes: map[ledger.EventType]string{
 		ledger.TypeAllocated: "Allocation", ledger.TypeTransferred: "Transfer",
 		ledger.TypeCarriedOver: "Carry-over", ledger.TypeCancelled: "Cancellation",
