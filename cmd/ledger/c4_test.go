@@ -216,6 +216,10 @@ func TestC4OverHTTP(t *testing.T) {
 		t.Errorf("the demo's GNBV page: %d, or it shows a commitments panel (GNBV has no contract)", r.Code)
 	}
 
+	// The chain, with the typed columns of the new event types, verifies.
+	if r := a.do("auditor", http.MethodGet, "/v1/verify", ""); r.Code != http.StatusOK || !strings.Contains(r.Body.String(), `"ok":true`) {
+		t.Errorf("verify: %d %.500s", r.Code, r.Body)
+	}
 	// Reports without contracts keep their shape: the demo's C1 report has no contract field.
 	r = a.do("auditor", http.MethodGet, "/v1/progress?program=GNBV&unit=06&as_of=2024-05-31&at=100", "")
 	if strings.Contains(r.Body.String(), "committed") {
