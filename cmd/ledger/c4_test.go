@@ -334,6 +334,25 @@ func checkC4Reconciliation(t *testing.T, a *acNode) {
 		!strings.Contains(rec.Body.String(), "row 2, column office") || a.head() != head {
 		t.Errorf("statement of another office: %d %s", rec.Code, rec.Body)
 	}
+	for _, h := range []struct {
+		name, file, detail string
+	}{
+		{"wrong columns", "office,type,so,date,amount\n", "row 1, column C"},
+		{"formula", "office,type,number,date,amount\nKB-TN,C2-02,1,2026-03-01,=2*3\n", "formula"},
+		{"non-UTF-8", "office,type,number,date,amount,description\nKB-TN,C2-02,1,2026-03-01,5,T\xe1m \xf9ng\n", "not UTF-8"},
+		{"English separators", "office,type,number,date,amount\nKB-TN,C2-02,1,2026-03-01,\"1,500\"\n", "without separators"},
+	} {
+		rec := a.upload("officer", "/v1/reconciliations", []byte(h.file), period...)
+		if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), h.detail) || !strings.Contains(rec.Body.String(), `"field":"statement"`) || a.head() != head {
+			t.Errorf("hostile statement (%s): %d %s", h.name, rec.Code, rec.Body)
+		}
+	}
+	if rec := a.upload("officer", "/v1/reconciliations", nil, period...); rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), `"field":"statement"`) {
+		t.Errorf("no statement: %d %s", rec.Code, rec.Body)
+	}
+	if rec := a.do("officer", http.MethodPost, "/v1/reconciliations", "{}"); rec.Code != http.StatusUnsupportedMediaType {
+		t.Errorf("a JSON body: %d %s", rec.Code, rec.Body)
+	}
 	if rec := a.upload("auditor", "/v1/reconciliations", demo.C4Statement, period...); rec.Code != http.StatusForbidden {
 		t.Errorf("an auditor recording a reconciliation: %d", rec.Code)
 	}
