@@ -180,7 +180,7 @@ func shareOf(value, bp int64) int64 {
 	return value/BasisPointsMax*bp + value%BasisPointsMax*bp/BasisPointsMax
 }
 
-// committed returns the capital under contract on a line.
+// committedOn returns the capital under contract on a line (0 for no line).
 func committedOn(b *LineBalance) int64 {
 	if b == nil {
 		return 0
