@@ -137,7 +137,7 @@ func TestImportAndCommitmentsBrowser(t *testing.T) {
 	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
 		t.Fatalf("start Chromium: %v", err)
 	}
-	ctx, cancel := context.WithTimeout(bctx, 20*time.Second)
+	ctx, cancel := context.WithTimeout(bctx, dashTimeout)
 	defer cancel()
 	signIn := func(token string) error {
 		return chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/signin"), chromedp.WaitVisible(chromedp.CSS("#token")),
