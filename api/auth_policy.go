@@ -60,6 +60,14 @@ var routePolicies = map[string]policy{
 	"POST /v1/reversals":     {roles: officer},
 	"POST /v1/batch":         {roles: officer},
 
+	"POST /v1/contracts":                   {roles: officer},
+	"POST /v1/contract-amendments":         {roles: officer},
+	"POST /v1/advance-limits":              {roles: admin},
+	"GET /v1/contracts":                    {roles: everyone}, // scoped: filtered to the subtree
+	"GET /v1/contracts/:id":                {roles: everyone}, // scoped: 403 outside the subtree
+	"POST /v1/reconciliations":             {roles: officer},  // scoped: the ledger's vouchers of the subtree
+	"GET /v1/templates/disbursements.xlsx": {roles: everyone},
+
 	"GET /v1/head":                  {roles: everyone},
 	"GET /v1/catalog/programs":      {roles: everyone},
 	"GET /v1/catalog/projects":      {roles: everyone},

@@ -30,6 +30,8 @@ var codeInfo = map[string]struct {
 	ledger.CodePayloadTooLarge:     {http.StatusRequestEntityTooLarge, "Payload too large"},
 	ledger.CodeInsufficientFunds:   {http.StatusUnprocessableEntity, "Insufficient funds"},
 	ledger.CodeUnknownReference:    {http.StatusUnprocessableEntity, "Unknown reference"},
+	ledger.CodeContractExceeded:    {http.StatusUnprocessableEntity, "Contract exceeded"},
+	ledger.CodeAdvanceLimit:        {http.StatusUnprocessableEntity, "Advance limit"},
 	ledger.CodeRateLimited:         {http.StatusTooManyRequests, "Rate limited"},
 	ledger.CodeUnavailable:         {http.StatusServiceUnavailable, "Unavailable"},
 	ledger.CodeInternal:            {http.StatusInternalServerError, "Internal error"},

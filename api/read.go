@@ -147,12 +147,14 @@ type lineJSON struct {
 	// CurrentUnit is, with units=current, the unit that holds the line's history today
 	// (its holder, or the holder's successor).
 	CurrentUnit string `json:"current_unit,omitempty"`
+	// Committed is the capital under contract, shown once a contract is signed on the line.
+	Committed int64 `json:"committed,omitempty"`
 }
 
 func lineOf(b *ledger.LineBalance, id string) lineJSON {
 	return lineJSON{ID: id, Line: b.Line, Plan: b.Plan(), Allocated: b.Allocated(), TransferredIn: b.TransferredIn(),
 		TransferredOut: b.TransferredOut(), CarriedOver: b.CarriedOver(), Cancelled: b.Cancelled(), Disbursed: b.Disbursed(),
-		Reversed: b.Reversed(), NetDisbursed: b.NetDisbursed(), Available: b.Available()}
+		Reversed: b.Reversed(), NetDisbursed: b.NetDisbursed(), Available: b.Available(), Committed: b.Measure(ledger.MeasureCommitted)}
 }
 
 // handleLines serves GET /v1/lines: lines sorted by id, filtered, one page after the

@@ -113,6 +113,8 @@ type Config struct {
 	// Metrics serves GET /metrics (the Prometheus exposition) without a token; nil
 	// answers it 404, as when the metrics listen on an address of their own.
 	Metrics http.Handler
+	// Vouchers reads the ledger's vouchers for POST /v1/reconciliations; nil answers it 503.
+	Vouchers VoucherReader
 }
 
 // Server is the HTTP API of docs/design.md §10. It is safe for concurrent use.
@@ -234,6 +236,10 @@ func (s *Server) routes(e *echo.Echo) {
 	e.GET("/v1/lines/:line_id/events", s.handleLineEvents)
 	e.GET("/v1/events", s.handleEvents)
 	e.GET("/v1/events/:id", s.handleEvent)
+	e.GET("/v1/contracts", s.handleContracts)
+	e.GET("/v1/contracts/:id", s.handleContract)
+	e.POST("/v1/reconciliations", s.handleReconciliation)
+	e.GET("/v1/templates/disbursements.xlsx", s.handleDisbursementTemplate)
 	e.POST("/v1/tokens", s.handleCreateToken)
 	e.GET("/v1/tokens", s.handleTokens)
 	e.DELETE("/v1/tokens/:id", s.handleRevokeToken)

@@ -47,6 +47,9 @@ var commandKinds = []*commandKind{
 	{"/v1/settlements", "settlement", func() ledger.Command { return new(ledger.SettleAdvance) }},
 	{"/v1/reversals", "reversal", func() ledger.Command { return new(ledger.Reverse) }},
 	{"/v1/catalog/reorganizations", "", func() ledger.Command { return new(ledger.Reorganize) }},
+	{"/v1/contracts", "contract", func() ledger.Command { return new(ledger.SignContract) }},
+	{"/v1/contract-amendments", "contract_amendment", func() ledger.Command { return new(ledger.AmendContract) }},
+	{"/v1/advance-limits", "", func() ledger.Command { return new(ledger.SetAdvanceLimit) }},
 }
 
 // batchKinds maps a batch command "type" to its kind; batchTypeList names them for errors.

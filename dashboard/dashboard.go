@@ -264,6 +264,9 @@ type page struct {
 	Trend    *trendView
 	LinesV   *linesView
 	LineV    *lineView
+	ImportV  *importView
+	// CanImport shows the officers' Excel import in the menu.
+	CanImport bool
 
 	state dashState
 }
@@ -297,7 +300,8 @@ func (p *page) Hidden() [][2]string {
 // newPage starts a data page for the signed-in principal pr: words, controls and scope.
 func (s *Server) newPage(pr *ledger.Principal, st dashState, path, title string) *page {
 	w := wordsOf(st.Lang)
-	p := &page{W: w, Lang: st.Lang, Title: title, Who: pr.Actor(), Path: path, state: st, Scope: w.Everything, Live: true}
+	p := &page{W: w, Lang: st.Lang, Title: title, Who: pr.Actor(), Path: path, state: st, Scope: w.Everything, Live: true,
+		CanImport: s.canImport(pr)}
 	p.PeriodEnds = p.periodEnds(ledger.DateOf(s.now().In(vietnamTime)))
 	if !st.AsOf.IsZero() {
 		p.AsOfValue = report.FormatDate(st.AsOf, st.Lang) // the page's one date format
@@ -517,6 +521,27 @@ type overviewView struct {
 	Matrix       []matrixRow
 	Counterpart  []counterpartView
 	CounterRatio string
+	// Commitments: one row per unit and the total, when the ledger holds a contract.
+	Commitments []commitmentView
+}
+
+// commitmentView is one row of the commitments panel.
+type commitmentView struct {
+	Name, Href, Plan, Committed, Rate, Outstanding, Oldest, Over90 string
+}
+
+func commitmentOf(name, href string, r *projections.Row, lang report.Lang) commitmentView {
+	c := r.Commitments
+	v := commitmentView{Name: name, Href: href, Plan: report.FormatAmount(r.Plan, lang),
+		Committed: report.FormatAmount(c.Committed, lang), Rate: report.FormatPercent(c.CommitmentRate, lang),
+		Outstanding: report.FormatAmount(c.Outstanding, lang)}
+	if c.OldestDays != nil {
+		v.Oldest = strconv.FormatInt(*c.OldestDays, 10)
+	}
+	if a := c.ByAge; a != nil {
+		v.Over90 = report.FormatAmount(a.Days91To180+a.Over180, lang)
+	}
+	return v
 }
 
 // childLevel is the unit dimension below the reader's scope: provinces for everyone,
@@ -653,6 +678,15 @@ func (s *Server) handleOverview(c echo.Context) error {
 			v.Pass = w.Yes
 		}
 		ov.Counterpart = append(ov.Counterpart, v)
+	}
+	// The panel shows when the selection has capital under contract (not merely when some
+	// other program of the ledger has).
+	if byUnit.Commitments && byUnit.Total.Committed != 0 {
+		for i := range byUnit.Rows {
+			r := &byUnit.Rows[i]
+			ov.Commitments = append(ov.Commitments, commitmentOf(r.Name[0], p.Link(dashLinesPath, "unit", r.Key[0]), r, st.Lang))
+		}
+		ov.Commitments = append(ov.Commitments, commitmentOf("Σ", "", &byUnit.Total, st.Lang))
 	}
 	p.Overview, p.Position = ov, byUnit.Position
 	return s.renderPage(c, http.StatusOK, "overview", p)

@@ -36,6 +36,12 @@ type dashWords struct {
 	Effects map[effect]string
 	// UnitsView labels the view of units (units=recorded or current) and its choices.
 	UnitsView, UnitsRecorded, UnitsCurrent string
+	// The commitments panel (contracts and advances), shown once the ledger holds a contract.
+	Commitments, CommitmentsHelp, Committed, CommitmentRate, AdvancesOut, OldestAdvance, AdvancesOver90 string
+
+	// The officers' Excel import.
+	Import, ImportHelp, ImportTemplate, ImportFile, ImportSubmit, ImportDone, ImportRefused string
+	ImportBadForm, ImportEmpty, ImportUnknown, Row, Kind, Voucher                           string
 
 	// EventTypes names the event types shown on a line.
 	EventTypes map[ledger.EventType]string
@@ -78,6 +84,16 @@ var dashVI = &dashWords{
 		effectReturned: "thu hồi", effectCarried: "chuyển nguồn", effectSettled: "thanh toán tạm ứng"},
 	DatePattern: "dd/mm/yyyy", Today: "Hôm nay", PeriodEnds: "Kỳ báo cáo", LaterNote: "Sự kiện in nhạt có ngày hiệu lực sau ngày tính đến: chưa tính vào số liệu trên.",
 	UnitsView: "Đơn vị hành chính", UnitsRecorded: "như đã ghi sổ (đơn vị cũ)", UnitsCurrent: "đơn vị hiện hành (quy đổi về đơn vị kế thừa)",
+	Commitments:     "Cam kết chi và dư ứng",
+	CommitmentsHelp: "Vốn chưa ký hợp đồng là dấu hiệu sớm nhất của giải ngân chậm; dư ứng tính đến ngày báo cáo.",
+	Committed:       "Đã cam kết (hợp đồng)", CommitmentRate: "Tỷ lệ cam kết", AdvancesOut: "Dư ứng",
+	OldestAdvance: "Tạm ứng lâu nhất (ngày)", AdvancesOver90: "Dư ứng quá 90 ngày",
+	Import:         "Nhập giải ngân từ Excel",
+	ImportHelp:     "Tải mẫu, điền mỗi dòng một khoản giải ngân rồi tải lên: ghi tất cả các dòng hoặc không ghi dòng nào.",
+	ImportTemplate: "Tải mẫu Excel", ImportFile: "Tệp Excel đã điền", ImportSubmit: "Tải lên và ghi sổ",
+	ImportDone: "Đã ghi sổ các khoản giải ngân dưới đây.", ImportRefused: "Không ghi dòng nào:",
+	ImportBadForm: "Hãy chọn tệp Excel đã điền (tối đa 32 MiB).", ImportEmpty: "Tệp không có dòng giải ngân nào.",
+	ImportUnknown: "Chưa rõ kết quả ghi sổ; tải lên lại cùng tệp để biết.", Row: "Dòng", Kind: "Loại", Voucher: "Chứng từ",
 	EventTypes: map[ledger.EventType]string{
 		ledger.TypeAllocated: "Giao vốn", ledger.TypeTransferred: "Điều chuyển",
 		ledger.TypeCarriedOver: "Chuyển nguồn", ledger.TypeCancelled: "Hủy dự toán",
@@ -87,6 +103,8 @@ var dashVI = &dashWords{
 		ledger.TypeUnitRegistered: "Đăng ký đơn vị", ledger.TypeSourceRegistered: "Đăng ký nguồn vốn",
 		ledger.TypeTokenCreated: "Cấp mã truy cập", ledger.TypeTokenRevoked: "Thu hồi mã truy cập",
 		ledger.TypeUnitReorganized: "Sắp xếp đơn vị hành chính",
+		ledger.TypeContractSigned:  "Ký hợp đồng", ledger.TypeContractAmended: "Điều chỉnh hợp đồng",
+		ledger.TypeAdvanceLimitSet: "Mức tạm ứng tối đa", ledger.TypeReconciliationCompleted: "Đối chiếu với Kho bạc",
 	},
 	Levels: map[ledger.Level]string{
 		"": "Tỉnh", ledger.LevelProvince: "Huyện", ledger.LevelDistrict: "Xã", ledger.LevelCommune: "Xã",
@@ -128,6 +146,16 @@ var dashEN = &dashWords{
 		effectReturned: "returned", effectCarried: "carried over", effectSettled: "advance settled"},
 	DatePattern: "yyyy-mm-dd", Today: "Today", PeriodEnds: "Report dates", LaterNote: "Events in grey take effect after the as-of date: the figures above leave them out.",
 	UnitsView: "Units", UnitsRecorded: "as recorded (former units)", UnitsCurrent: "current units (restated onto successors)",
+	Commitments:     "Commitments and outstanding advances",
+	CommitmentsHelp: "Capital not yet under contract is the earliest warning of slow disbursement; advances are outstanding on the as-of date.",
+	Committed:       "Committed (contracts)", CommitmentRate: "Commitment rate", AdvancesOut: "Advances outstanding",
+	OldestAdvance: "Oldest advance (days)", AdvancesOver90: "Advances over 90 days",
+	Import:         "Disbursements from Excel",
+	ImportHelp:     "Download the template, fill one disbursement per row and upload it: every row is recorded, or none.",
+	ImportTemplate: "Download the Excel template", ImportFile: "The filled workbook", ImportSubmit: "Upload and record",
+	ImportDone: "The disbursements below are recorded.", ImportRefused: "Nothing was recorded:",
+	ImportBadForm: "Choose the filled Excel workbook (at most 32 MiB).", ImportEmpty: "The workbook has no disbursement rows.",
+	ImportUnknown: "The outcome is unknown; upload the same workbook again to find out.", Row: "Row", Kind: "Kind", Voucher: "Voucher",
 	EventTypes: map[ledger.EventType]string{
 		ledger.TypeAllocated: "Allocation", ledger.TypeTransferred: "Transfer",
 		ledger.TypeCarriedOver: "Carry-over", ledger.TypeCancelled: "Cancellation",
@@ -137,6 +165,8 @@ var dashEN = &dashWords{
 		ledger.TypeUnitRegistered: "Unit registered", ledger.TypeSourceRegistered: "Source registered",
 		ledger.TypeTokenCreated: "Access token created", ledger.TypeTokenRevoked: "Access token revoked",
 		ledger.TypeUnitReorganized: "Units reorganised",
+		ledger.TypeContractSigned:  "Contract signed", ledger.TypeContractAmended: "Contract amended",
+		ledger.TypeAdvanceLimitSet: "Advance limit set", ledger.TypeReconciliationCompleted: "Treasury reconciliation",
 	},
 	Levels: map[ledger.Level]string{
 		"": "Province", ledger.LevelProvince: "District", ledger.LevelDistrict: "Commune", ledger.LevelCommune: "Commune",

@@ -61,6 +61,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock of the trend's last month; nil means time.Now.
 	Now func() time.Time
+	// Submit records a request (the sequencer's Submit) for the officers' Excel import;
+	// nil leaves the import page out (a replica).
+	Submit func(ctx context.Context, req *ledger.Request) (*ledger.Result, error)
 }
 
 // Server serves the dashboard's pages, assets, sign-in and event stream. It is safe for
@@ -100,6 +103,9 @@ func (s *Server) Routes(add func(method, path string, h echo.HandlerFunc)) {
 	add(http.MethodGet, signinPath, s.handleSigninForm)
 	add(http.MethodPost, signinPath, s.handleSignin)
 	add(http.MethodPost, signoutPath, s.handleSignout)
+	add(http.MethodGet, dashImportPath, s.handleImportForm)
+	add(http.MethodPost, dashImportPath, s.handleImport)
+	add(http.MethodGet, dashTemplatePath, s.handleTemplate)
 }
 
 // AnonymousRoutes are the routes served to browsers not signed in: the API holds them to

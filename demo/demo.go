@@ -41,7 +41,8 @@ type Step struct {
 	// WantCode is the error code the step must be refused with; "" means it must succeed.
 	WantCode string
 	// RefStep names an earlier step whose first event id Load puts into the command's
-	// EventID (a settlement or a reversal refers to the disbursement it corrects).
+	// EventID (a settlement or a reversal refers to the disbursement it corrects), or
+	// into its Contract (a disbursement or an amendment names its contract).
 	RefStep string
 }
 
@@ -70,7 +71,11 @@ func StepsBeforeC3() []Step {
 // and reversals from the results of their RefStep. submit is, for example, a sequencer's
 // Submit; an error names the step.
 func Load(ctx context.Context, submit func(context.Context, *ledger.Request) (*ledger.Result, error)) error {
-	steps := Steps()
+	return LoadSteps(ctx, submit, Steps())
+}
+
+// LoadSteps submits steps as Load submits the whole scenario.
+func LoadSteps(ctx context.Context, submit func(context.Context, *ledger.Request) (*ledger.Result, error), steps []Step) error {
 	ids := make(map[string]uuid.UUID, len(steps))
 	var pending []int // indexes into steps of the batch being built
 	pendingNames := map[string]bool{}
@@ -162,6 +167,14 @@ func withEventID(c ledger.Command, id uuid.UUID) ledger.Command {
 	case *ledger.Reverse:
 		cc := *c
 		cc.EventID = id
+		return &cc
+	case *ledger.Disburse: // a disbursement names its contract
+		cc := *c
+		cc.Contract = id
+		return &cc
+	case *ledger.AmendContract:
+		cc := *c
+		cc.Contract = id
 		return &cc
 	}
 	return c

@@ -87,6 +87,17 @@ func (s *State) authorizeCommand(c Command, scope string) error {
 		return original(c.EventID)
 	case *Reverse:
 		return original(c.EventID)
+	case *SignContract:
+		return in(c.Line, "line")
+	case *RecordReconciliation:
+		// It touches no line: the vouchers compared were those of the officer's subtree.
+		return nil
+	case *AmendContract:
+		// A reference to no contract is refused by Decide (unknown_reference).
+		if k := s.contracts[c.Contract]; k != nil {
+			return in(k.line.Line, "contract")
+		}
+		return nil
 	}
 	// Reference data is registered for the whole ledger, never by a token held to a subtree.
 	return &Error{Code: CodeForbidden, Message: "this command is not allowed to a token held to a unit subtree"}

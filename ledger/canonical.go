@@ -64,9 +64,20 @@ func AppendCanonicalMeta(b []byte, m *Metadata) []byte {
 
 func appendData(b []byte, d *EventData) []byte {
 	o := object{b: b}
+	if a := d.AdvanceLimit; a != nil {
+		o.key("advance_limit")
+		ao := object{b: o.b}
+		ao.str("nature", a.Nature)
+		ao.str("program", a.Program)
+		ao.int("share_bp", a.ShareBP)
+		o.b = ao.end()
+	}
 	o.int("advance_reversed", d.AdvanceReversed)
 	o.int("amount", int64(d.Amount))
+	o.str("contract", d.Contract)
+	o.str("contractor", d.Contractor)
 	o.str("decision", d.Decision)
+	o.str("document", d.Document)
 	o.str("event_id", d.EventID)
 	if d.From != nil {
 		o.key("from")
@@ -79,7 +90,9 @@ func appendData(b []byte, d *EventData) []byte {
 		o.b = appendLine(o.b, d.Line)
 	}
 	o.str("note", d.Note)
+	o.str("number", d.Number)
 	o.str("payee", d.Payee)
+	o.int("previous_value", d.PreviousValue)
 	if p := d.Program; p != nil {
 		o.key("program")
 		po := object{b: o.b}
@@ -101,6 +114,22 @@ func appendData(b []byte, d *EventData) []byte {
 		o.b = po.end()
 	}
 	o.str("reason", d.Reason)
+	if r := d.Reconciliation; r != nil {
+		o.key("reconciliation")
+		ro := object{b: o.b}
+		ro.int("amount_differences", int64(r.AmountDifferences))
+		ro.int("date_differences", int64(r.DateDifferences))
+		ro.str("file_sha256", r.FileSHA256)
+		ro.date("from", r.From)
+		ro.int("ledger_only", int64(r.LedgerOnly))
+		ro.int("ledger_position", r.LedgerPosition)
+		ro.int("matched", int64(r.Matched))
+		ro.str("office", r.Office)
+		ro.int("statement_rows", int64(r.StatementRows))
+		ro.date("to", r.To)
+		ro.int("treasury_only", int64(r.TreasuryOnly))
+		o.b = ro.end()
+	}
 	if r := d.Reorganization; r != nil {
 		o.key("reorganization")
 		o.b = appendReorganization(o.b, r)

@@ -61,6 +61,8 @@ type Disburse struct {
 	Payee         string           `json:"payee"`
 	Voucher       Voucher          `json:"voucher"`
 	Note          string           `json:"note"`
+	// Contract, when set, is the contract.signed event this disbursement pays under.
+	Contract uuid.UUID `json:"contract,omitzero"`
 }
 
 // SettleAdvance turns (part of) an advance into a final payment; net disbursed is

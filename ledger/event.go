@@ -28,6 +28,12 @@ const (
 	TypeTokenCreated      EventType = "access.token_created"
 	TypeTokenRevoked      EventType = "access.token_revoked"
 	TypeUnitReorganized   EventType = "unit.reorganized"
+	TypeContractSigned    EventType = "contract.signed"
+	TypeContractAmended   EventType = "contract.amended"
+	TypeAdvanceLimitSet   EventType = "advance_limit.set"
+	// TypeReconciliationCompleted records a comparison of a Treasury statement with the
+	// ledger's vouchers (ledger/reconcile.go).
+	TypeReconciliationCompleted EventType = "reconciliation.completed"
 )
 
 // EventTypes lists every event type in the order it was introduced. A build with the
@@ -39,6 +45,7 @@ var EventTypes = []EventType{
 	TypeAdvanceSettled, TypeReversed,
 	TypeTokenCreated, TypeTokenRevoked,
 	TypeUnitReorganized,
+	TypeContractSigned, TypeContractAmended, TypeAdvanceLimitSet, TypeReconciliationCompleted,
 }
 
 // ParseEventType returns the event type named s, or false when there is none.
@@ -121,6 +128,19 @@ type EventData struct {
 	Token   *TokenRecord `json:"token,omitempty"`
 	Unit    *Unit        `json:"unit,omitempty"`
 	Voucher *Voucher     `json:"voucher,omitempty"`
+	// Contract is the contract.signed event a disbursement or an amendment names.
+	Contract string `json:"contract,omitempty"`
+	// Number, Contractor and Document describe a contract (contract.signed); an
+	// amendment carries its Document too.
+	Number     string `json:"number,omitempty"`
+	Contractor string `json:"contractor,omitempty"`
+	Document   string `json:"document,omitempty"`
+	// PreviousValue is a contract's value before an amendment (contract.amended, whose
+	// Amount is the new value): the committed change is Amount − PreviousValue.
+	PreviousValue int64         `json:"previous_value,omitempty"`
+	AdvanceLimit  *AdvanceLimit `json:"advance_limit,omitempty"`
+	// Reconciliation is the record of a reconciliation.completed event.
+	Reconciliation *Reconciliation `json:"reconciliation,omitempty"`
 }
 
 // Metadata says who recorded an event and through which request.

@@ -164,6 +164,10 @@ func diffState(want, got *State) []string {
 	check("vouchers", want.vouchers, got.vouchers)
 	check("tokens", want.tokens, got.tokens)
 	check("turnover", want.turnover, got.turnover)
+	check("contracts", want.contracts, got.contracts)
+	check("contractNumbers", want.contractNumbers, got.contractNumbers)
+	check("contractOf", want.contractOf, got.contractOf)
+	check("limits", want.limits, got.limits)
 	check("Head", want.Head, got.Head)
 	check("HeadHash", want.HeadHash, got.HeadHash)
 	if !want.HeadTime.Equal(got.HeadTime) {

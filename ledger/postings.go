@@ -23,10 +23,13 @@ const (
 	// MeasureCarriedOver is capital carried into a later year (chuyển nguồn); it stays on
 	// its line, so it moves neither plan nor available.
 	MeasureCarriedOver
+	// MeasureCommitted is capital under contract: the values of the contracts signed on
+	// the line, as amended (cam kết chi).
+	MeasureCommitted
 )
 
 // Measures lists every measure.
-var Measures = []Measure{MeasurePlan, MeasureDisbursed, MeasureAdvanceOutstanding, MeasureCarriedOver}
+var Measures = []Measure{MeasurePlan, MeasureDisbursed, MeasureAdvanceOutstanding, MeasureCarriedOver, MeasureCommitted}
 
 // String returns the measure's name as the SQL view `postings` and the API write it.
 func (m Measure) String() string {
@@ -39,6 +42,8 @@ func (m Measure) String() string {
 		return "advance_outstanding"
 	case MeasureCarriedOver:
 		return "carried_over"
+	case MeasureCommitted:
+		return "committed"
 	}
 	return fmt.Sprintf("Measure(%d)", uint8(m))
 }
@@ -48,16 +53,18 @@ type Flow uint8
 
 // Flows. Each moves one measure, up or down (flowEffects).
 const (
-	FlowAllocation      Flow = iota + 1 // capital assigned (giao vốn)
-	FlowTransferIn                      // capital received from another line
-	FlowTransferOut                     // capital passed to another line
-	FlowCancellation                    // capital withdrawn (hủy dự toán)
-	FlowDisbursement                    // an advance or a payment (giải ngân)
-	FlowReversal                        // a disbursement taken back (giảm chi, nộp trả)
-	FlowAdvance                         // the advance part of a disbursement (tạm ứng)
-	FlowSettlement                      // an advance turned into a final payment (thu hồi tạm ứng)
-	FlowAdvanceReversal                 // the part of a reversal that takes back an unsettled advance
-	FlowCarryOver                       // capital carried into a later year (chuyển nguồn)
+	FlowAllocation        Flow = iota + 1 // capital assigned (giao vốn)
+	FlowTransferIn                        // capital received from another line
+	FlowTransferOut                       // capital passed to another line
+	FlowCancellation                      // capital withdrawn (hủy dự toán)
+	FlowDisbursement                      // an advance or a payment (giải ngân)
+	FlowReversal                          // a disbursement taken back (giảm chi, nộp trả)
+	FlowAdvance                           // the advance part of a disbursement (tạm ứng)
+	FlowSettlement                        // an advance turned into a final payment (thu hồi tạm ứng)
+	FlowAdvanceReversal                   // the part of a reversal that takes back an unsettled advance
+	FlowCarryOver                         // capital carried into a later year (chuyển nguồn)
+	FlowCommitment                        // a contract signed, or amended up (cam kết chi)
+	FlowCommitmentRelease                 // a contract amended down
 	flowEnd
 )
 
@@ -71,16 +78,18 @@ var flowEffects = [FlowCount]struct {
 	measure Measure
 	sign    int64
 }{
-	FlowAllocation:      {"allocation", MeasurePlan, +1},
-	FlowTransferIn:      {"transfer_in", MeasurePlan, +1},
-	FlowTransferOut:     {"transfer_out", MeasurePlan, -1},
-	FlowCancellation:    {"cancellation", MeasurePlan, -1},
-	FlowDisbursement:    {"disbursement", MeasureDisbursed, +1},
-	FlowReversal:        {"reversal", MeasureDisbursed, -1},
-	FlowAdvance:         {"advance", MeasureAdvanceOutstanding, +1},
-	FlowSettlement:      {"settlement", MeasureAdvanceOutstanding, -1},
-	FlowAdvanceReversal: {"advance_reversal", MeasureAdvanceOutstanding, -1},
-	FlowCarryOver:       {"carry_over", MeasureCarriedOver, +1},
+	FlowAllocation:        {"allocation", MeasurePlan, +1},
+	FlowTransferIn:        {"transfer_in", MeasurePlan, +1},
+	FlowTransferOut:       {"transfer_out", MeasurePlan, -1},
+	FlowCancellation:      {"cancellation", MeasurePlan, -1},
+	FlowDisbursement:      {"disbursement", MeasureDisbursed, +1},
+	FlowReversal:          {"reversal", MeasureDisbursed, -1},
+	FlowAdvance:           {"advance", MeasureAdvanceOutstanding, +1},
+	FlowSettlement:        {"settlement", MeasureAdvanceOutstanding, -1},
+	FlowAdvanceReversal:   {"advance_reversal", MeasureAdvanceOutstanding, -1},
+	FlowCarryOver:         {"carry_over", MeasureCarriedOver, +1},
+	FlowCommitment:        {"commitment", MeasureCommitted, +1},
+	FlowCommitmentRelease: {"commitment_release", MeasureCommitted, -1},
 }
 
 // String returns the flow's name, the `kind` column of the SQL view `postings`.
@@ -157,6 +166,15 @@ func (e *Event) Postings(dst []Posting) []Posting {
 	case TypeTokenCreated, TypeTokenRevoked:
 		return dst // access events move no money
 	case TypeUnitReorganized:
+		return dst
+	case TypeContractSigned:
+		return append(dst, Posting{*d.Line, FlowCommitment, d.Amount})
+	case TypeContractAmended:
+		if d.Amount > d.PreviousValue {
+			return append(dst, Posting{*d.Line, FlowCommitment, d.Amount - d.PreviousValue})
+		}
+		return append(dst, Posting{*d.Line, FlowCommitmentRelease, d.PreviousValue - d.Amount})
+	case TypeAdvanceLimitSet, TypeReconciliationCompleted:
 		return dst
 	}
 	panic(fmt.Sprintf("ledger.Postings: event type %q has no postings defined", e.Type))

@@ -95,6 +95,12 @@ type State struct {
 	disbursements map[uuid.UUID]*disbursement
 	vouchers      map[voucherKey]struct{}
 
+	// Contracts and advance limits (ledger/contract.go): few, kept in every mode.
+	contracts       map[uuid.UUID]*contract
+	contractNumbers map[contractKey]bool
+	contractOf      map[uuid.UUID]*contract // by disbursement naming a contract
+	limits          []advanceLimit
+
 	// LinesOnly makes the fold keep only the catalog and the line balances — what read
 	// models need — and not the per-disbursement records and vouchers that Decide checks
 	// settlements, reversals and vouchers against (the bulk of the write model's memory).
@@ -119,6 +125,9 @@ func (s *State) init() {
 		s.lines = map[Line]*LineBalance{}
 		s.disbursements = map[uuid.UUID]*disbursement{}
 		s.vouchers = map[voucherKey]struct{}{}
+		s.contracts = map[uuid.UUID]*contract{}
+		s.contractNumbers = map[contractKey]bool{}
+		s.contractOf = map[uuid.UUID]*contract{}
 	}
 }
 
@@ -165,6 +174,9 @@ func (s *State) Decide(cmd Command) (typ EventType, date Date, data EventData, e
 			return
 		}
 		if err = s.checkAvailable(cmd.From, cmd.Amount, "from"); err != nil {
+			return
+		}
+		if err = s.checkPlanCoversCommitted(cmd.From, cmd.Amount, "from"); err != nil {
 			return
 		}
 		switch cmd.Kind {
@@ -216,6 +228,9 @@ func (s *State) Decide(cmd Command) (typ EventType, date Date, data EventData, e
 		if err = s.checkAvailable(cmd.Line, cmd.Amount, "line"); err != nil {
 			return
 		}
+		if err = s.checkPlanCoversCommitted(cmd.Line, cmd.Amount, "line"); err != nil {
+			return
+		}
 		l := cmd.Line
 		return TypeCancelled, cmd.EffectiveDate, EventData{Line: &l, Amount: cmd.Amount, Decision: cmd.Decision, Note: cmd.Note}, nil
 
@@ -229,12 +244,18 @@ func (s *State) Decide(cmd Command) (typ EventType, date Date, data EventData, e
 		if _, ok := Sum(s.lines[cmd.Line].Disbursed(), cmd.Amount); !ok {
 			return "", 0, data, invalid("amount", "would overflow the line's total")
 		}
+		if cmd.Contract != uuid.Nil {
+			if err = s.checkContractDisbursement(cmd); err != nil {
+				return
+			}
+			data.Contract = cmd.Contract.String()
+		}
 		if err = s.checkVoucher(cmd.Voucher); err != nil {
 			return
 		}
 		l, v := cmd.Line, cmd.Voucher
 		return TypeDisbursed, cmd.EffectiveDate, EventData{Line: &l, Amount: cmd.Amount, Kind: string(cmd.Kind), Payee: cmd.Payee,
-			Voucher: &v, Note: cmd.Note}, nil
+			Voucher: &v, Note: cmd.Note, Contract: data.Contract}, nil
 
 	case *SettleAdvance:
 		d := s.disbursements[cmd.EventID]
@@ -339,6 +360,14 @@ func (s *State) Decide(cmd Command) (typ EventType, date Date, data EventData, e
 		}
 		r := cmd.Reorganization
 		return TypeUnitReorganized, cmd.EffectiveDate, EventData{Reorganization: &r}, nil
+	case *SignContract:
+		return s.decideSignContract(cmd)
+	case *AmendContract:
+		return s.decideAmendContract(cmd)
+	case *SetAdvanceLimit:
+		return s.decideSetAdvanceLimit(cmd)
+	case *RecordReconciliation:
+		return s.decideReconciliation(cmd)
 	}
 	return "", 0, data, invalid("", "unknown command %T", cmd)
 }
@@ -422,11 +451,14 @@ func (s *State) Apply(e *Event) {
 		}
 	case TypeUnitReorganized:
 		s.Catalog.applyReorganize(e.EffectiveDate, d.Reorganization)
+	case TypeContractSigned, TypeContractAmended, TypeAdvanceLimitSet, TypeReconciliationCompleted:
 	default:
 		invariant(false, "ledger.State.Apply: unknown event type "+string(e.Type))
 	}
+	s.applyContract(e, false)
 	for _, p := range postings {
 		invariant(s.lines[p.Line].Available() >= 0, "a line's available balance went below zero")
+		invariant(committedOn(s.lines[p.Line]) <= s.lines[p.Line].Plan(), "a line's contracts went above its plan")
 	}
 	s.Head, s.HeadHash, s.HeadTime = e.Position, e.Hash, e.RecordedAt
 	s.EventCount++
@@ -468,9 +500,11 @@ func (s *State) Revert(e *Event, headTime time.Time) {
 		s.revertAccess(e)
 	case TypeUnitReorganized:
 		s.Catalog.revertReorganize(d.Reorganization)
+	case TypeContractSigned, TypeContractAmended, TypeAdvanceLimitSet, TypeReconciliationCompleted:
 	default:
 		invariant(false, "ledger.State.Revert: unknown event type "+string(e.Type))
 	}
+	s.applyContract(e, true)
 	var buf [PostingsMax]Posting
 	for _, p := range e.Postings(buf[:0]) {
 		s.untouch(p.Line).Flows[p.Flow] -= p.Amount

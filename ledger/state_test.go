@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -508,6 +509,7 @@ func randomAccepted(t *testing.T, rng *rand.Rand, st *State, n int) []*Event {
 	var out []*Event
 	var paid []uuid.UUID
 	var communes []string
+	var contracts []uuid.UUID
 	serial := 0
 	for attempts := 0; len(out) < n; attempts++ {
 		if attempts > 100*n {
@@ -515,7 +517,32 @@ func randomAccepted(t *testing.T, rng *rand.Rand, st *State, n int) []*Event {
 		}
 		serial++
 		var c Command
-		switch rng.IntN(14) {
+		switch rng.IntN(17) {
+		case 14:
+			l := pick()
+			c = &SignContract{Line: l, Number: fmt.Sprintf("HĐ %d", serial), Contractor: "Công ty", Value: amount(l),
+				SignedOn: day(2024, 1, 1), Document: "HĐ"}
+		case 15:
+			if len(contracts) == 0 || rng.IntN(2) == 0 {
+				c = &SetAdvanceLimit{ShareBP: 1 + rng.Int64N(BasisPointsMax), Nature: NatureInvestment, ValidFrom: date(), LegalBasis: "NĐ 99"}
+				break
+			}
+			c = &AmendContract{Contract: contracts[rng.IntN(len(contracts))], Value: 1 + rng.Int64N(1_000_000),
+				EffectiveDate: day(2024, 12, 31), Reason: "phụ lục"}
+		case 16:
+			if rng.IntN(8) == 0 {
+				c = &RecordReconciliation{Reconciliation: Reconciliation{Office: "KB", From: day(2024, 1, 1), To: day(2024, 1, 31),
+					FileSHA256: strings.Repeat("ab", 32), Matched: rng.IntN(5), LedgerPosition: st.Head}}
+				break
+			}
+			if len(contracts) == 0 {
+				continue
+			}
+			id := contracts[rng.IntN(len(contracts))]
+			k, _ := st.Contract(id)
+			d := date()
+			c = &Disburse{Line: k.Line, Amount: 1 + rng.Int64N(max(1, k.Value/2)), Kind: []DisbursementKind{KindAdvance, KindPayment}[rng.IntN(2)],
+				EffectiveDate: d, Payee: "Công ty", Voucher: vch(fmt.Sprintf("K%d", serial), d), Contract: id}
 		case 0, 1:
 			c = allocate(pick(), 1+rng.Int64N(1_000_000), date())
 		case 2:
@@ -603,6 +630,9 @@ func randomAccepted(t *testing.T, rng *rand.Rand, st *State, n int) []*Event {
 		}
 		if e.Type == TypeDisbursed {
 			paid = append(paid, e.ID)
+		}
+		if e.Type == TypeContractSigned {
+			contracts = append(contracts, e.ID)
 		}
 		out = append(out, e)
 	}

@@ -98,6 +98,10 @@ type Progress struct {
 	bucketIdx map[bucketKey]int32
 	lineIdx   map[ledger.Line]lineRef
 	lineCount int
+
+	// firstContract is the position of the first commitment posting, 0 before it: a
+	// report at or after it carries committed capital and advances (commitments.go).
+	firstContract int64
 }
 
 type bucketKey struct{ province, year int32 }
@@ -197,6 +201,7 @@ type lineRec struct {
 	days     []ledger.Date // distinct effective days, ascending
 	cum      []dayCum      // cum[i]: sums up to and including days[i]
 	carries  []carry
+	cx       *lineContracts // nil until the line has a contract or an advance
 }
 
 // Head returns the last applied position and its chain hash.
@@ -288,8 +293,8 @@ func (p *Progress) apply(e *ledger.Event) {
 			case ledger.MeasureCarriedOver:
 				l := p.line(ps.Line, pos)
 				l.carries = append(l.carries, carry{pos: pos, amount: ps.Delta(), date: date, intoYear: int32(d.IntoYear)})
-			case ledger.MeasureAdvanceOutstanding:
-				// Not reported by progress yet.
+			case ledger.MeasureAdvanceOutstanding, ledger.MeasureCommitted:
+				p.applyCommitment(e, &ps)
 			default:
 				invariant(false, "progress: unknown measure "+ps.Measure().String())
 			}

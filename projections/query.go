@@ -207,6 +207,8 @@ type Row struct {
 	Key  []string `json:"key"`
 	Name []string `json:"name"`
 	Amounts
+	// Commitments is set when the report carries contract figures (Report.Commitments).
+	*Commitments
 	Own       *Amounts `json:"own,omitempty"`
 	CarriedIn *Amounts `json:"carried_in,omitempty"`
 }
@@ -227,6 +229,9 @@ type Report struct {
 	// Units is the view of units; "" (the default, as recorded) is not written, so that
 	// reports as recorded keep their bytes.
 	Units Units
+	// Commitments says whether the ledger holds a contract at Position: then every row
+	// carries its committed capital and outstanding advances.
+	Commitments bool
 }
 
 // reportJSON is the wire shape of a Report (api/openapi.yaml, GET /v1/progress).
@@ -453,8 +458,15 @@ func (p *Progress) keyName(d dim, v int32) (string, string) {
 	return p.units[v].id, p.units[v].name
 }
 
-// acc sums a group: own (plan-year) figures and carried-in figures.
-type acc struct{ plan, disb, cPlan, cDisb int64 }
+// acc sums a group: own (plan-year) figures and carried-in figures, and the contract
+// and advance figures when the report carries them.
+type acc struct {
+	plan, disb, cPlan, cDisb int64
+	cx                       commitSums
+}
+
+// emptyAcc is an acc with nothing added: no oldest advance yet.
+var emptyAcc = acc{cx: commitSums{oldestDays: -1}}
 
 // Query computes a progress report. It returns *ledger.Error: invalid_argument for a bad
 // group_by, basis, year or at; unknown_reference for a program, unit, project or source
@@ -532,7 +544,7 @@ func (p *Progress) query(q Query, perLine bool) (Report, error) {
 				i = len(accs)
 				lineIndex[l] = i
 				lines = append(lines, l)
-				accs = append(accs, acc{})
+				accs = append(accs, emptyAcc)
 			}
 			return &accs[i]
 		}
@@ -545,11 +557,21 @@ func (p *Progress) query(q Query, perLine bool) (Report, error) {
 			i = len(accs)
 			index[key] = i
 			groups = append(groups, key)
-			accs = append(accs, acc{})
+			accs = append(accs, emptyAcc)
 		}
 		return &accs[i]
 	}
+	// Contract and advance figures count on every selected line that holds them.
+	withCx := p.firstContract != 0 && p.firstContract <= sc.k
+	aged := q.AsOf != 0
 	p.each(&sc, func(l *lineRec, pl *place) {
+		if withCx && l.cx != nil {
+			cs := commitSums{oldestDays: -1}
+			l.addCommitments(&cs, sc.t, sc.k, aged)
+			if cs.committed != 0 || cs.outstanding != 0 {
+				get(l, pl).cx.add(&cs)
+			}
+		}
 		if !exec || l.year == year {
 			plan, disb := l.at(sc.t, sc.k)
 			if plan != 0 || disb != 0 {
@@ -575,37 +597,39 @@ func (p *Progress) query(q Query, perLine bool) (Report, error) {
 	})
 
 	r := Report{AsOf: q.AsOf, Position: sc.k, HeadHash: p.hashAt(sc.k), Basis: basis, Year: q.Year,
-		GroupBy: slices.Clone(q.GroupBy), Rows: make([]Row, 0, len(accs))}
+		GroupBy: slices.Clone(q.GroupBy), Rows: make([]Row, 0, len(accs)), Commitments: withCx}
 	if sc.current {
 		r.Units = UnitsCurrent
 	}
-	var total acc
-	for i, a := range accs {
+	total := emptyAcc
+	for i := range accs {
+		a := &accs[i]
 		total.plan += a.plan
 		total.disb += a.disb
 		total.cPlan += a.cPlan
 		total.cDisb += a.cDisb
+		total.cx.add(&a.cx)
 		if perLine {
-			if a != (acc{}) {
+			if *a != emptyAcc {
 				row := p.lineRow(lines[i])
-				fill(&row, a, exec)
+				fill(&row, *a, exec, withCx, aged)
 				r.Rows = append(r.Rows, row)
 			}
 			continue
 		}
-		if a == (acc{}) || len(ds) == 0 {
+		if *a == emptyAcc || len(ds) == 0 {
 			continue // without group_by, the total is the whole report
 		}
 		row := Row{Key: make([]string, len(ds)), Name: make([]string, len(ds))}
 		for j, d := range ds {
 			row.Key[j], row.Name[j] = p.keyName(d, int32(uint32(groups[i]>>(32*j))))
 		}
-		fill(&row, a, exec)
+		fill(&row, *a, exec, withCx, aged)
 		r.Rows = append(r.Rows, row)
 	}
 	slices.SortFunc(r.Rows, func(a, b Row) int { return slices.Compare(a.Key, b.Key) })
 	r.Total = Row{Key: []string{}, Name: []string{}}
-	fill(&r.Total, total, exec)
+	fill(&r.Total, total, exec, withCx, aged)
 	return r, nil
 }
 
@@ -641,8 +665,11 @@ func (p *Progress) unitsView(u Units, sc *scope, ds []dim) (bool, error) {
 	return true, nil
 }
 
-func fill(row *Row, a acc, exec bool) {
+func fill(row *Row, a acc, exec, withCx, aged bool) {
 	row.Amounts = amounts(a.plan+a.cPlan, a.disb+a.cDisb)
+	if withCx {
+		row.Commitments = commitmentsOf(a.cx, row.Plan, aged)
+	}
 	if exec {
 		own, carried := amounts(a.plan, a.disb), amounts(a.cPlan, a.cDisb)
 		row.Own, row.CarriedIn = &own, &carried

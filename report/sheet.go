@@ -33,6 +33,8 @@ type Cell struct {
 // from (as_of, position, head hash, filters), the column names and the rows, the total
 // last.
 type Sheet struct {
+	// Name is the XLSX worksheet's name; "" names it after the progress report.
+	Name  string
 	Title string
 	Meta  [][2]string // label, value as machines read it: ISO dates, basis codes (CSV, XLSX)
 	// MetaText holds, by index of Meta, the value as people read it in the sheet's
@@ -61,7 +63,9 @@ type labels struct {
 	carriedPlan, carriedDisbursed, carriedRate                  string
 	years, counterpart, central, required, ratio, pass, yes, no string
 	counterpartRate                                             string
-	bases                                                       map[projections.Basis]string        // in words; none: the code
+	bases                                                       map[projections.Basis]string // in words; none: the code
+	committed, commitmentRate, advances, oldestDays             string
+	age0to30, age31to90, age91to180, ageOver180                 string
 	dims                                                        map[projections.Dimension][2]string // code column, name column
 	// units and restated name the view of units of a restated report (units=current).
 	units, restated string
@@ -79,6 +83,9 @@ var reportLabels = map[Lang]*labels{
 		required: "Đối ứng tối thiểu", ratio: "Tỷ lệ đối ứng", pass: "Đạt", yes: "đạt", no: "không đạt",
 		counterpartRate: "Tỷ lệ đối ứng (%)",
 		bases:           map[projections.Basis]string{projections.BasisPlanYear: "năm kế hoạch", projections.BasisExecutionYear: "năm thực hiện"},
+		committed:       "Đã cam kết (hợp đồng)", commitmentRate: "Tỷ lệ cam kết (%)", advances: "Dư ứng",
+		oldestDays: "Tạm ứng lâu nhất (ngày)", age0to30: "Dư ứng 0–30 ngày", age31to90: "Dư ứng 31–90 ngày",
+		age91to180: "Dư ứng 91–180 ngày", ageOver180: "Dư ứng trên 180 ngày",
 		dims: map[projections.Dimension][2]string{
 			projections.GroupProvince:   {"Mã tỉnh", "Đơn vị (tỉnh)"},
 			projections.GroupDistrict:   {"Mã huyện", "Đơn vị (huyện)"},
@@ -100,6 +107,9 @@ var reportLabels = map[Lang]*labels{
 		years: "Plan years", counterpart: "Counterpart", central: "Central budget", required: "Required",
 		ratio: "Ratio", pass: "Pass", yes: "yes", no: "NO",
 		counterpartRate: "Counterpart rate (%)",
+		committed:       "Committed (contracts)", commitmentRate: "Commitment rate (%)", advances: "Advances outstanding",
+		oldestDays: "Oldest advance (days)", age0to30: "Advances 0–30 days", age31to90: "Advances 31–90 days",
+		age91to180: "Advances 91–180 days", ageOver180: "Advances over 180 days",
 		dims: map[projections.Dimension][2]string{
 			projections.GroupProvince:   {"Province code", "Unit (province)"},
 			projections.GroupDistrict:   {"District code", "Unit (district)"},
@@ -182,6 +192,16 @@ func Layout(r projections.Report, f Filters, lang Lang) Sheet {
 	if exec {
 		sh.Columns = append(sh.Columns, l.ownPlan, l.ownDisbursed, l.ownRate, l.carriedPlan, l.carriedDisbursed, l.carriedRate)
 	}
+	textCols := len(sh.Columns) - 4
+	if exec {
+		textCols -= 6
+	}
+	// Contract and advance columns only when the ledger holds a contract at the report's
+	// position, so reports of ledgers without contracts keep their layout.
+	if r.Commitments {
+		sh.Columns = append(sh.Columns, l.committed, l.commitmentRate, l.advances, l.oldestDays,
+			l.age0to30, l.age31to90, l.age91to180, l.ageOver180)
+	}
 	figures := func(cells []Cell, row projections.Row) []Cell {
 		cells = append(cells, Cell{Kind: CellMoney, Money: row.Plan}, Cell{Kind: CellMoney, Money: row.Disbursed},
 			Cell{Kind: CellMoney, Money: row.Available}, Cell{Kind: CellRate, Rate: row.Rate})
@@ -195,11 +215,21 @@ func Layout(r projections.Report, f Filters, lang Lang) Sheet {
 					Cell{Kind: CellRate, Rate: v.Rate})
 			}
 		}
+		if c := row.Commitments; c != nil {
+			oldest := ""
+			if c.OldestDays != nil {
+				oldest = strconv.FormatInt(*c.OldestDays, 10)
+			}
+			var ages projections.AdvanceAges
+			if c.ByAge != nil {
+				ages = *c.ByAge
+			}
+			cells = append(cells, Cell{Kind: CellMoney, Money: c.Committed}, Cell{Kind: CellRate, Rate: c.CommitmentRate},
+				Cell{Kind: CellMoney, Money: c.Outstanding}, Cell{Text: oldest},
+				Cell{Kind: CellMoney, Money: ages.Days0To30}, Cell{Kind: CellMoney, Money: ages.Days31To90},
+				Cell{Kind: CellMoney, Money: ages.Days91To180}, Cell{Kind: CellMoney, Money: ages.Over180})
+		}
 		return cells
-	}
-	textCols := len(sh.Columns) - 4
-	if exec {
-		textCols -= 6
 	}
 	for _, row := range r.Rows {
 		cells := make([]Cell, 0, len(sh.Columns))

@@ -81,6 +81,9 @@ func WriteXLSX(w io.Writer, sh Sheet, lang Lang) (err error) {
 	if lang == LangEN {
 		name = xlsxSheetName[LangEN]
 	}
+	if sh.Name != "" {
+		name = sh.Name
+	}
 	if err := f.SetSheetName("Sheet1", name); err != nil {
 		return err
 	}

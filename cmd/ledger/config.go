@@ -45,7 +45,9 @@ type Config struct {
 	NATS   NATSConfig   // serve's event distribution and replica mode (nats.go)
 	Submit SubmitConfig // import --commands through the batch API (submit.go)
 	Secure SecureConfig // serve's TLS, NATS credentials (secure.go)
-	Args   []string     // positional arguments of commands that take them (token)
+	// Reconcile: `ledger reconcile`, a Treasury statement through the API (reconcile.go)
+	Reconcile ReconcileConfig
+	Args      []string // positional arguments of commands that take them (token)
 
 	Logger *slog.Logger
 	envs   map[string]string // flag name → variable name
@@ -74,6 +76,7 @@ func newConfig(fs *flag.FlagSet, cmd string) *Config {
 	c.NATS.register(fs, c, cmd)
 	c.Submit.register(fs, c, cmd)
 	c.Secure.register(fs, c, cmd)
+	c.Reconcile.register(fs, c, cmd)
 	c.cmd = cmd
 	if cmd == "bench" {
 		fs.DurationVar(&c.BenchDuration, "duration", 10*time.Second, "how long each measurement runs [LEDGER_BENCH_DURATION]")

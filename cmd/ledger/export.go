@@ -87,6 +87,9 @@ func importEvents(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	if cfg.Submit.Commands != "" {
 		return submitCommands(ctx, cfg, stdout)
 	}
+	if cfg.Submit.XLSX != "" {
+		return submitXLSX(ctx, cfg, stdout)
+	}
 	a := &cfg.Audit
 	in := io.Reader(os.Stdin)
 	if a.In != "-" {

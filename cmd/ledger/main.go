@@ -27,7 +27,10 @@ Commands:
   verify    check the hash chain and the signed checkpoints, offline (progress on stderr)
   export    stream the events as JSON Lines or CSV (--format, --after, --out)
   import    restore a JSON Lines export into an empty ledger (same ids and hashes), or
-            submit new commands through the batch API (--commands FILE --url --token)
+            submit new commands through the batch API (--commands FILE --url --token), or
+            the disbursements of an Excel workbook (--xlsx FILE --url --token)
+  reconcile compare a Treasury statement (CSV or XLSX) with the ledger's vouchers and record it
+            (--statement FILE --office KB --from D --to D --url --token [--xlsx OUT])
   keys      generate a checkpoint signing key (--generate --out FILE) or list the registered keys
   token     create, list or revoke access tokens: ledger token create --role officer --unit 062 --name NAME
   bench     measure the write path against a same-run baseline (scratch databases)
@@ -103,6 +106,7 @@ var commands = []command{
 	{name: "verify", summary: "Check every hash, link, position and signed checkpoint; name the first bad position.", run: verify},
 	{name: "export", summary: "Stream the events as JSON Lines (what import restores) or CSV.", run: export},
 	{name: "import", summary: "Restore a JSON Lines export into an EMPTY ledger with the same ids, times and hashes, or (--commands FILE --url --token) submit new commands through the batch API.", run: importEvents},
+	{name: "reconcile", summary: "Compare a State Treasury statement (CSV or XLSX) with the ledger's vouchers of an office and period through a running server, which records the reconciliation; print the differences, --xlsx saves the report.", run: reconcileCmd},
 	{name: "keys", summary: "Generate a checkpoint signing key, or list the registered public keys.", run: keys},
 	{name: "token", summary: "Create (create --role R --name N [--unit U] [--expires 720h]), list, or revoke (revoke ID) access tokens.", run: token, args: true},
 	{name: "bench", summary: "Measure the write path over HTTP against a same-run PostgreSQL baseline.", run: bench},

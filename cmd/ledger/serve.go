@@ -147,6 +147,7 @@ func startNode(ctx context.Context, cfg *Config) (*node, error) {
 		Balances:       n.balances,
 		Progress:       n.progress,
 		Positions:      store,
+		Vouchers:       store,
 		Logger:         log,
 		BootstrapToken: cfg.BootstrapToken,
 		Tokens:         store,
@@ -164,11 +165,16 @@ func startNode(ctx context.Context, cfg *Config) (*node, error) {
 }
 
 // httpHandler is the HTTP side of a node: the API, with the leaders' dashboard mounted
-// beside it on the same server.
+// beside it on the same server. A replica's dashboard has no Excel import (it records
+// nothing).
 func httpHandler(cfg api.Config) http.Handler {
 	srv := api.New(cfg)
+	submit := cfg.Writer.Submit
+	if _, replica := cfg.Writer.(*replica); replica {
+		submit = nil
+	}
 	srv.Mount(dashboard.New(dashboard.Config{API: srv, Writer: cfg.Writer, Events: cfg.Events,
-		Balances: cfg.Balances, Progress: cfg.Progress, Logger: cfg.Logger, Now: cfg.Now}))
+		Balances: cfg.Balances, Progress: cfg.Progress, Logger: cfg.Logger, Now: cfg.Now, Submit: submit}))
 	return srv.Handler()
 }
 

@@ -31,6 +31,7 @@ const (
 // Lines file through the batch API of a running server.
 type SubmitConfig struct {
 	Commands  string // JSONL file of batch commands ({"type": "disbursement", ...} per line)
+	XLSX      string // a disbursement workbook (import_xlsx.go)
 	URL       string // the server's base URL
 	Token     string // an officer token
 	BatchSize int
@@ -41,6 +42,7 @@ func (s *SubmitConfig) register(fs *flag.FlagSet, c *Config, cmd string) {
 		return
 	}
 	c.str(fs, &s.Commands, "commands", "LEDGER_IMPORT_COMMANDS", "", "JSON Lines of new commands (one POST /v1/batch command per line) to submit to --url, instead of restoring an export")
+	c.str(fs, &s.XLSX, "xlsx", "LEDGER_IMPORT_XLSX", "", "a disbursement workbook (the template of GET /v1/templates/disbursements.xlsx, filled in) to submit to --url as one atomic batch")
 	c.str(fs, &s.URL, "url", "LEDGER_URL", "http://"+defaultHTTPAddr, "base URL of the server that takes the commands")
 	c.str(fs, &s.Token, "token", "LEDGER_TOKEN", "", "bearer token (an officer's) for --commands")
 	fs.IntVar(&s.BatchSize, "batch-size", submitBatchDefault, "commands per atomic batch (at most 10000)")

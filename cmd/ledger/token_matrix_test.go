@@ -58,6 +58,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		EffectiveDate: day, Payee: "HTX", Voucher: voucher("setup-pay062")})
 	pay060 := a.submit(&ledger.Disburse{Line: acLine(acLine060), Amount: 50_000_000, Kind: ledger.KindPayment,
 		EffectiveDate: day, Payee: "HTX", Voucher: voucher("setup-pay060")})
+	contract062 := a.submit(&ledger.SignContract{Line: acLine(acLine062a), Number: "setup-062", Contractor: "Công ty",
+		Value: 1_000_000, SignedOn: day, Document: "HĐ"})
 
 	v := func(who, kind string) string { // a voucher unique to the principal and route
 		return fmt.Sprintf(`{"office":"KBNN-T","type":"C2-02a","number":"%s-%s","date":"2024-06-25"}`, kind, who)
@@ -120,6 +122,21 @@ func TestAuthorizationMatrix(t *testing.T) {
 			body: fixed(`{"atomic":false,"commands":[{"type":"allocation","line":` + acLine062a + `,"amount":1000,"effective_date":"2024-06-21","decision":"QĐ 7"},` +
 				`{"type":"allocation","line":` + acLine060 + `,"amount":1000,"effective_date":"2024-06-21","decision":"QĐ 7"}]}`)},
 
+		{name: "sign contract 062", method: "POST", path: "/v1/contracts", want: 201, ok: officers062,
+			body: func(who string) string {
+				return `{"line":` + acLine062a + `,"number":"HĐ-` + who + `","contractor":"X","value":1000,"signed_on":"2024-06-21","document":"HĐ"}`
+			}},
+		{name: "amend contract 062", method: "POST", path: "/v1/contract-amendments", want: 201, ok: officers062,
+			body: fixed(`{"contract":"` + contract062.ID.String() + `","value":2000000,"effective_date":"2024-06-22","reason":"phụ lục"}`)},
+		{name: "advance limit", method: "POST", path: "/v1/advance-limits", want: 201, ok: []string{"admin"},
+			body: fixed(`{"share_bp":3000,"valid_from":"2030-01-01","legal_basis":"NĐ 99/2021/NĐ-CP"}`)},
+		// A JSON body is not a statement upload (415): the case checks who may reach the route.
+		{name: "reconciliation", method: "POST", path: "/v1/reconciliations", want: 201, ok: []string{"officer062", "officer060"},
+			anyOK: true, body: fixed(`{}`)},
+		{name: "contracts", method: "GET", path: "/v1/contracts", want: 200, ok: readers},
+		{name: "contract 062", method: "GET", path: "/v1/contracts/" + contract062.ID.String(), want: 200, ok: in062},
+		{name: "disbursement template", method: "GET", path: "/v1/templates/disbursements.xlsx", want: 200, ok: readers},
+
 		{name: "head", method: "GET", path: "/v1/head", want: 200, ok: readers},
 		{name: "catalog programs", method: "GET", path: "/v1/catalog/programs", want: 200, ok: readers},
 		{name: "catalog projects", method: "GET", path: "/v1/catalog/projects", want: 200, ok: readers},
@@ -146,6 +163,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{name: "dashboard css", method: "GET", path: "/dashboard/app.css", want: 200, public: true},
 		{name: "dashboard js", method: "GET", path: "/dashboard/app.js", want: 200, public: true},
 		{name: "sign-in form", method: "GET", path: "/signin", want: 200, public: true},
+		{name: "dashboard import", method: "GET", path: "/dashboard/import", want: 303, public: true},
+		{name: "dashboard upload, no Origin", method: "POST", path: "/dashboard/import", want: 403, public: true},
+		{name: "dashboard template", method: "GET", path: "/dashboard/template.xlsx", want: 303, public: true},
 		{name: "sign in, no Origin", method: "POST", path: "/signin", want: 403, public: true},
 		{name: "sign out, no Origin", method: "POST", path: "/signout", want: 403, public: true},
 		{name: "event on 062", method: "GET", path: "/v1/events/" + pay062.ID.String(), want: 200, ok: in062},
@@ -267,6 +287,8 @@ func routeOf(path string) string {
 		return "/v1/lines/:line_id"
 	case strings.HasPrefix(path, "/v1/events/") && path != "/v1/events/export":
 		return "/v1/events/:id"
+	case strings.HasPrefix(path, "/v1/contracts/"):
+		return "/v1/contracts/:id"
 	}
 	return path
 }

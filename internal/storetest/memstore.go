@@ -211,6 +211,8 @@ func clone(e *ledger.Event) *ledger.Event {
 		}
 		d.Reorganization = &cr
 	}
+	d.AdvanceLimit = copyOf(d.AdvanceLimit)
+	d.Reconciliation = copyOf(d.Reconciliation)
 	return &c
 }
 

@@ -18,7 +18,8 @@ var sampleExtra func(line ledger.Line) (ledger.EventType, ledger.EventData)
 // SampleHistory returns a short valid history, chained from the genesis hash, with at
 // least one event of every type in ledger.EventTypes: a catalog, an allocation, a
 // sub-allocation, a carry-over, a cancellation, an advance, its settlement and a
-// reversal of part of it, a payment, a reorganisation and a handover. Consumers fold it to show that they handle
+// reversal of part of it, a payment, an advance limit, a contract, its amendment and an
+// advance under it, a reorganisation and a handover. Consumers fold it to show that they handle
 // every event type (TestEveryConsumerHandlesEveryEventType).
 func SampleHistory() []*ledger.Event {
 	from := ledger.MakeDate(2021, 1, 1)
@@ -32,6 +33,7 @@ func SampleHistory() []*ledger.Event {
 	advance := uuid.MustParse("01900000-0000-7000-8000-000000000010")
 	token := ledger.TokenRecord{ID: "01900000-0000-7000-8000-0000000000aa", Name: "Kế toán Ngân Sơn", Role: "officer",
 		Unit: "062", ExpiresAt: "2024-06-13T08:00:00Z"}
+	contract := uuid.MustParse("01900000-0000-7000-8000-000000000020")
 	voucher := func(n string) *ledger.Voucher {
 		return &ledger.Voucher{Office: "KB06", Type: "C2-02", Number: n, Date: d}
 	}
@@ -60,6 +62,17 @@ func SampleHistory() []*ledger.Event {
 			AdvanceReversed: 20_000, Reason: "sai số tiền"}},
 		{ledger.TypeDisbursed, uuid.Nil, ledger.EventData{Line: &dist, Amount: 100_000, Kind: string(ledger.KindPayment),
 			Payee: "Công ty A", Voucher: voucher("3")}},
+		{ledger.TypeAdvanceLimitSet, uuid.MustParse("01900000-0000-7000-8000-000000000030"), ledger.EventData{AdvanceLimit: &ledger.AdvanceLimit{ShareBP: 3000,
+			Nature: ledger.NatureInvestment}, Decision: "NĐ 99/2021/NĐ-CP Điều 10"}},
+		{ledger.TypeContractSigned, contract, ledger.EventData{Line: &dist, Amount: 400_000, Number: "01/2024/HĐXD",
+			Contractor: "Công ty B", Document: "HĐ 01/2024/HĐXD"}},
+		{ledger.TypeContractAmended, uuid.MustParse("01900000-0000-7000-8000-000000000031"), ledger.EventData{Line: &dist, Contract: contract.String(), Amount: 450_000,
+			PreviousValue: 400_000, Reason: "phụ lục 1"}},
+		{ledger.TypeDisbursed, uuid.MustParse("01900000-0000-7000-8000-000000000032"), ledger.EventData{Line: &dist, Amount: 100_000, Kind: string(ledger.KindAdvance),
+			Payee: "Công ty B", Voucher: voucher("4"), Contract: contract.String()}},
+		{ledger.TypeReconciliationCompleted, uuid.MustParse("01900000-0000-7000-8000-000000000033"), ledger.EventData{
+			Reconciliation: &ledger.Reconciliation{Office: "KB06", From: d, To: d, FileSHA256: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+				Matched: 3, LedgerOnly: 1, LedgerPosition: 17, StatementRows: 3}}},
 		{ledger.TypeTokenCreated, uuid.Nil, ledger.EventData{Token: &token}},
 		{ledger.TypeTokenRevoked, uuid.Nil, ledger.EventData{Token: &token}},
 		{ledger.TypeUnitRegistered, uuid.Nil, ledger.EventData{Unit: &ledger.Unit{ID: "19", Code: "19", Name: "Thái Nguyên",

@@ -317,6 +317,16 @@ func (p *scanner) data(d *ledger.EventData) error {
 			return p.str(&d.Payee)
 		case "reason":
 			return p.str(&d.Reason)
+		case "contract":
+			return p.str(&d.Contract)
+		case "contractor":
+			return p.str(&d.Contractor)
+		case "document":
+			return p.str(&d.Document)
+		case "number":
+			return p.str(&d.Number)
+		case "previous_value":
+			return p.int(&d.PreviousValue)
 		case "to":
 			return p.line(&d.To)
 		case "voucher":

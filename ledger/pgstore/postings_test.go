@@ -143,12 +143,31 @@ func randomMoney(t *testing.T, ctx context.Context, seq *ledger.Sequencer, rng *
 	d := ledger.MakeDate(2024, 3, 1)
 	var paid []uuid.UUID
 	var advances []uuid.UUID
+	var contracts []uuid.UUID
+	contractLine := map[uuid.UUID]ledger.Line{}
+	submit(&ledger.RecordReconciliation{Reconciliation: ledger.Reconciliation{Office: "KB" + prefix, From: d, To: d,
+		FileSHA256: strings.Repeat("0f", 32), TreasuryOnly: 1}})
+	submit(&ledger.SetAdvanceLimit{ShareBP: 3000, Program: prefix, ValidFrom: d, LegalBasis: "NĐ 99/2021/NĐ-CP Đ.10"})
 	for i := range n {
 		l := lines[rng.IntN(len(lines))]
 		amount := int64(1 + rng.IntN(1000))
 		voucher := ledger.Voucher{Office: "KB" + prefix, Type: "C2-02", Number: fmt.Sprint(i), Date: d}
 		var c ledger.Command
-		switch k := rng.IntN(10); {
+		var contract uuid.UUID
+		if len(contracts) > 0 && rng.IntN(2) == 0 {
+			contract = contracts[rng.IntN(len(contracts))]
+			l = contractLine[contract]
+		}
+		switch k := rng.IntN(12); {
+		case k >= 10:
+			if k == 11 && len(contracts) > 0 {
+				c = &ledger.AmendContract{Contract: contract, Value: amount * 3, EffectiveDate: d, Reason: "phụ lục"}
+				if contract == uuid.Nil {
+					c.(*ledger.AmendContract).Contract = contracts[0]
+				}
+			} else {
+				c = &ledger.SignContract{Line: l, Number: fmt.Sprint("HĐ ", i), Contractor: "Công ty", Value: amount * 4, SignedOn: d, Document: "HĐ"}
+			}
 		case k < 2:
 			c = &ledger.Allocate{Line: l, Amount: amount * 10, EffectiveDate: d, Decision: "QĐ"}
 		case k < 3:
@@ -161,7 +180,7 @@ func randomMoney(t *testing.T, ctx context.Context, seq *ledger.Sequencer, rng *
 			}
 		case k < 7:
 			kind := []ledger.DisbursementKind{ledger.KindAdvance, ledger.KindPayment}[rng.IntN(2)]
-			c = &ledger.Disburse{Line: l, Amount: amount, Kind: kind, EffectiveDate: d, Payee: "HTX", Voucher: voucher}
+			c = &ledger.Disburse{Line: l, Amount: amount, Kind: kind, EffectiveDate: d, Payee: "HTX", Voucher: voucher, Contract: contract}
 		case k < 8:
 			if len(advances) == 0 {
 				continue
@@ -173,7 +192,12 @@ func randomMoney(t *testing.T, ctx context.Context, seq *ledger.Sequencer, rng *
 			}
 			c = &ledger.Reverse{EventID: paid[rng.IntN(len(paid))], Amount: amount / 3, EffectiveDate: d, Reason: "sai"}
 		}
-		if e := submit(c); e != nil && e.Type == ledger.TypeDisbursed {
+		e := submit(c)
+		if e != nil && e.Type == ledger.TypeContractSigned {
+			contracts = append(contracts, e.ID)
+			contractLine[e.ID] = *e.Data.Line
+		}
+		if e != nil && e.Type == ledger.TypeDisbursed {
 			paid = append(paid, e.ID)
 			if e.Data.IsAdvance() {
 				advances = append(advances, e.ID)

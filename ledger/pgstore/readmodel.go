@@ -174,8 +174,8 @@ func (c *rmCatalog) add(b *rmBatch, e *ledger.Event) {
 			case ledger.MeasureCarriedOver:
 				y := d.IntoYear
 				row(p.Line, 0, 0, &y, p.Delta())
-			case ledger.MeasureAdvanceOutstanding:
-				// Not in read.line_progress yet.
+			case ledger.MeasureAdvanceOutstanding, ledger.MeasureCommitted:
+				// Not in read.line_progress yet: the SQL view postings has them.
 			default:
 				panic("pgstore: read model: unknown measure " + p.Measure().String())
 			}

@@ -313,3 +313,12 @@ func (d *decoder) scan(rows pgx.Rows) (*ledger.Event, error) {
 	copy(e.Hash[:], d.hash)
 	return e, nil
 }
+
+// VoucherEvents returns up to limit events that carry a State Treasury voucher of office
+// dated from..to (disbursements and settlements), in position order: the ledger's side
+// of a reconciliation with the Treasury's statement.
+func (s *Store) VoucherEvents(ctx context.Context, office string, from, to ledger.Date, limit int) ([]*ledger.Event, error) {
+	return s.collect(ctx, limit, `SELECT `+eventColumns+` FROM events
+		WHERE voucher_office = $1 AND voucher_date BETWEEN $2 AND $3 ORDER BY position LIMIT $4`,
+		office, from.Time(), to.Time(), limit)
+}
