@@ -388,11 +388,17 @@ func TestDashboardBrowser(t *testing.T) {
 	}
 	text := func(sel string) string {
 		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("read %s: %v", sel, err)
+		// A page the live feed reloads between finding a node and reading it loses the
+		// node ("No node with given id found"): read it again from the new page.
+		for attempt := 0; ; attempt++ {
+			s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+			if err == nil {
+				return strings.TrimSpace(s)
+			}
+			if attempt == 2 || !strings.Contains(err.Error(), "No node with given id") {
+				t.Fatalf("read %s: %v", sel, err)
+			}
 		}
-		return strings.TrimSpace(s)
 	}
 	signIn := func(token string) {
 		t.Helper()
