@@ -46,6 +46,9 @@ type problem struct {
 	Line      string `json:"line,omitempty"`
 	Requested *int64 `json:"requested,omitempty"`
 	Available *int64 `json:"available,omitempty"`
+	// Date is, for insufficient_funds, the first business date the line would be
+	// negative on (rule 2); absent for a reversal or settlement beyond its original.
+	Date string `json:"date,omitempty"`
 	// Errors lists every refusal of a non-atomic batch that was refused whole.
 	Errors    []batchResult `json:"errors,omitempty"`
 	RequestID string        `json:"request_id,omitempty"`
@@ -65,6 +68,9 @@ func problemFor(err error) *problem {
 			p.Detail = strings.TrimPrefix(p.Detail, p.Field+": ")
 		}
 		p.Line, p.Requested, p.Available = ife.Line, &ife.Requested, &ife.Available
+		if ife.Date != 0 {
+			p.Date = ife.Date.String()
+		}
 	case errors.As(err, &le) && code != ledger.CodeInternal:
 		p.Detail = le.Message
 	default:
