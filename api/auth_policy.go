@@ -43,6 +43,10 @@ var routePolicies = map[string]policy{
 	"POST /v1/catalog/projects": {roles: admin},
 	"POST /v1/catalog/units":    {roles: admin},
 	"POST /v1/catalog/sources":  {roles: admin},
+	// Deadlines are rules with a legal basis for the whole ledger, like reference data:
+	// an admin records them (docs/domain.md, rule 7).
+	"POST /v1/deadlines":  {roles: admin},
+	"POST /v1/extensions": {roles: admin},
 
 	"POST /v1/allocations":   {roles: officer},
 	"POST /v1/transfers":     {roles: officer},

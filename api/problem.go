@@ -30,6 +30,7 @@ var codeInfo = map[string]struct {
 	ledger.CodePayloadTooLarge:     {http.StatusRequestEntityTooLarge, "Payload too large"},
 	ledger.CodeInsufficientFunds:   {http.StatusUnprocessableEntity, "Insufficient funds"},
 	ledger.CodeUnknownReference:    {http.StatusUnprocessableEntity, "Unknown reference"},
+	ledger.CodeDeadlinePassed:      {http.StatusUnprocessableEntity, "Deadline passed"},
 	ledger.CodeRateLimited:         {http.StatusTooManyRequests, "Rate limited"},
 	ledger.CodeUnavailable:         {http.StatusServiceUnavailable, "Unavailable"},
 	ledger.CodeInternal:            {http.StatusInternalServerError, "Internal error"},
@@ -49,6 +50,10 @@ type problem struct {
 	// Date is, for insufficient_funds, the first business date the line would be
 	// negative on (rule 2); absent for a reversal or settlement beyond its original.
 	Date string `json:"date,omitempty"`
+	// Deadline and LegalBasis are, for deadline_passed, the line's deadline in force and
+	// the decision or law that set it.
+	Deadline   string `json:"deadline,omitempty"`
+	LegalBasis string `json:"legal_basis,omitempty"`
 	// Errors lists every refusal of a non-atomic batch that was refused whole.
 	Errors    []batchResult `json:"errors,omitempty"`
 	RequestID string        `json:"request_id,omitempty"`
@@ -60,8 +65,15 @@ func problemFor(err error) *problem {
 	code := ledger.Code(err)
 	p := &problem{Code: code, Field: ledger.Field(err)}
 	var ife *ledger.InsufficientFundsError
+	var dpe *ledger.DeadlinePassedError
 	var le *ledger.Error
 	switch {
+	case errors.As(err, &dpe):
+		p.Detail = dpe.Error()
+		if p.Field != "" {
+			p.Detail = strings.TrimPrefix(p.Detail, p.Field+": ")
+		}
+		p.Line, p.Date, p.Deadline, p.LegalBasis = dpe.Line, dpe.Date.String(), dpe.Deadline.String(), dpe.LegalBasis
 	case errors.As(err, &ife):
 		p.Detail = ife.Error()
 		if p.Field != "" {

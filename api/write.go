@@ -46,6 +46,8 @@ var commandKinds = []*commandKind{
 	{"/v1/disbursements", "disbursement", func() ledger.Command { return new(ledger.Disburse) }},
 	{"/v1/settlements", "settlement", func() ledger.Command { return new(ledger.SettleAdvance) }},
 	{"/v1/reversals", "reversal", func() ledger.Command { return new(ledger.Reverse) }},
+	{"/v1/deadlines", "", func() ledger.Command { return new(ledger.SetDeadline) }},
+	{"/v1/extensions", "", func() ledger.Command { return new(ledger.ExtendDeadline) }},
 }
 
 // batchKinds maps a batch command "type" to its kind; batchTypeList names them for errors.

@@ -75,6 +75,7 @@ var dashVI = &dashWords{
 		ledger.TypeReversed:          "Thu hồi / đảo",
 		ledger.TypeProgramRegistered: "Đăng ký chương trình", ledger.TypeProjectRegistered: "Đăng ký dự án",
 		ledger.TypeUnitRegistered: "Đăng ký đơn vị", ledger.TypeSourceRegistered: "Đăng ký nguồn vốn",
+		ledger.TypeDeadlineSet: "Thời hạn giải ngân", ledger.TypeDeadlineExtended: "Kéo dài thời gian giải ngân",
 	},
 	Levels: map[ledger.Level]string{
 		"": "Tỉnh", ledger.LevelProvince: "Huyện", ledger.LevelDistrict: "Xã", ledger.LevelCommune: "Xã",
@@ -119,6 +120,7 @@ var dashEN = &dashWords{
 		ledger.TypeReversed:          "Reversal",
 		ledger.TypeProgramRegistered: "Program registered", ledger.TypeProjectRegistered: "Project registered",
 		ledger.TypeUnitRegistered: "Unit registered", ledger.TypeSourceRegistered: "Source registered",
+		ledger.TypeDeadlineSet: "Disbursement deadline", ledger.TypeDeadlineExtended: "Deadline extended",
 	},
 	Levels: map[ledger.Level]string{
 		"": "Province", ledger.LevelProvince: "District", ledger.LevelDistrict: "Commune", ledger.LevelCommune: "Commune",

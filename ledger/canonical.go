@@ -66,6 +66,18 @@ func appendData(b []byte, d *EventData) []byte {
 	o := object{b: b}
 	o.int("advance_reversed", d.AdvanceReversed)
 	o.int("amount", int64(d.Amount))
+	if dl := d.Deadline; dl != nil {
+		o.key("deadline")
+		do := object{b: o.b}
+		do.str("legal_basis", dl.LegalBasis)
+		do.str("nature", dl.Nature)
+		do.str("program", dl.Program)
+		do.str("source", dl.Source)
+		do.str("unit", dl.Unit)
+		do.date("until", dl.Until)
+		do.int("year", int64(dl.Year))
+		o.b = do.end()
+	}
 	o.str("decision", d.Decision)
 	o.str("event_id", d.EventID)
 	if d.From != nil {

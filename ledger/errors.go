@@ -93,6 +93,10 @@ func Code(err error) string {
 	if errors.As(err, &ife) {
 		return CodeInsufficientFunds
 	}
+	var dpe *DeadlinePassedError
+	if errors.As(err, &dpe) {
+		return CodeDeadlinePassed
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Code
@@ -106,6 +110,10 @@ func Field(err error) string {
 	if errors.As(err, &ife) {
 		return ife.Field
 	}
+	var dpe *DeadlinePassedError
+	if errors.As(err, &dpe) {
+		return dpe.Field
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Field
@@ -118,6 +126,12 @@ func WithFieldPrefix(err error, prefix string) error {
 	var ife *InsufficientFundsError
 	if errors.As(err, &ife) {
 		c := *ife
+		c.Field = joinField(prefix, c.Field)
+		return &c
+	}
+	var dpe *DeadlinePassedError
+	if errors.As(err, &dpe) {
+		c := *dpe
 		c.Field = joinField(prefix, c.Field)
 		return &c
 	}

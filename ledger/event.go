@@ -25,6 +25,8 @@ const (
 	TypeDisbursed         EventType = "funds.disbursed"
 	TypeAdvanceSettled    EventType = "advance.settled"
 	TypeReversed          EventType = "disbursement.reversed"
+	TypeDeadlineSet       EventType = "deadline.set"
+	TypeDeadlineExtended  EventType = "deadline.extended"
 )
 
 // EventTypes lists every event type in the order it was introduced. A build with the
@@ -34,6 +36,7 @@ var EventTypes = []EventType{
 	TypeProgramRegistered, TypeProjectRegistered, TypeUnitRegistered, TypeSourceRegistered,
 	TypeAllocated, TypeTransferred, TypeCarriedOver, TypeCancelled, TypeDisbursed,
 	TypeAdvanceSettled, TypeReversed,
+	TypeDeadlineSet, TypeDeadlineExtended,
 }
 
 // ParseEventType returns the event type named s, or false when there is none.
@@ -95,22 +98,25 @@ type EventData struct {
 	Amount int64 `json:"amount,omitempty"`
 	// AdvanceReversed is the part of a reversal that takes back an advance not yet
 	// settled (outstanding advances fall by it); the rest reverses a final payment.
-	AdvanceReversed int64    `json:"advance_reversed,omitempty"`
-	Decision        string   `json:"decision,omitempty"`
-	EventID         string   `json:"event_id,omitempty"` // the disbursement settled or reversed
-	From            *Line    `json:"from,omitempty"`     // transfers: the line debited
-	IntoYear        int      `json:"into_year,omitempty"`
-	Kind            string   `json:"kind,omitempty"` // a TransferKind or a DisbursementKind
-	Line            *Line    `json:"line,omitempty"` // every money event except transfers
-	Note            string   `json:"note,omitempty"`
-	Payee           string   `json:"payee,omitempty"`
-	Program         *Program `json:"program,omitempty"`
-	Project         *Project `json:"project,omitempty"`
-	Reason          string   `json:"reason,omitempty"`
-	Source          *Source  `json:"source,omitempty"`
-	To              *Line    `json:"to,omitempty"` // transfers: the line credited
-	Unit            *Unit    `json:"unit,omitempty"`
-	Voucher         *Voucher `json:"voucher,omitempty"`
+	AdvanceReversed int64 `json:"advance_reversed,omitempty"`
+	// Deadline is the deadline of deadline.set and deadline.extended; an extension of one
+	// line names it in Line.
+	Deadline *Deadline `json:"deadline,omitempty"`
+	Decision string    `json:"decision,omitempty"`
+	EventID  string    `json:"event_id,omitempty"` // the disbursement settled or reversed
+	From     *Line     `json:"from,omitempty"`     // transfers: the line debited
+	IntoYear int       `json:"into_year,omitempty"`
+	Kind     string    `json:"kind,omitempty"` // a TransferKind or a DisbursementKind
+	Line     *Line     `json:"line,omitempty"` // every money event except transfers
+	Note     string    `json:"note,omitempty"`
+	Payee    string    `json:"payee,omitempty"`
+	Program  *Program  `json:"program,omitempty"`
+	Project  *Project  `json:"project,omitempty"`
+	Reason   string    `json:"reason,omitempty"`
+	Source   *Source   `json:"source,omitempty"`
+	To       *Line     `json:"to,omitempty"` // transfers: the line credited
+	Unit     *Unit     `json:"unit,omitempty"`
+	Voucher  *Voucher  `json:"voucher,omitempty"`
 }
 
 // Metadata says who recorded an event and through which request.
@@ -130,7 +136,8 @@ type Voucher struct {
 }
 
 // MainLine returns the line an event debits or credits first: Line, or From for a
-// transfer; nil for catalog events.
+// transfer; the line a deadline.extended extends; nil for catalog events and other
+// deadlines.
 func (e *Event) MainLine() *Line {
 	if e.Data.From != nil {
 		return e.Data.From

@@ -157,6 +157,7 @@ func diffState(want, got *State) []string {
 	}
 	check("disbursements", want.disbursements, got.disbursements)
 	check("vouchers", want.vouchers, got.vouchers)
+	check("deadlines", want.deadlines, got.deadlines)
 	check("Head", want.Head, got.Head)
 	check("HeadHash", want.HeadHash, got.HeadHash)
 	if !want.HeadTime.Equal(got.HeadTime) {

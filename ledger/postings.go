@@ -154,6 +154,8 @@ func (e *Event) Postings(dst []Posting) []Posting {
 		return dst
 	case TypeProgramRegistered, TypeProjectRegistered, TypeUnitRegistered, TypeSourceRegistered:
 		return dst
+	case TypeDeadlineSet, TypeDeadlineExtended:
+		return dst // a deadline moves no money; it limits the dates disbursements may have
 	}
 	panic(fmt.Sprintf("ledger.Postings: event type %q has no postings defined", e.Type))
 }

@@ -473,6 +473,9 @@ type rejectionJSON struct {
 	Requested int64  `json:"requested,omitempty"`
 	Available int64  `json:"available,omitempty"`
 	Date      Date   `json:"date,omitempty"` // absent in records made before rule 2 named it
+	// deadline_passed
+	Deadline   Date   `json:"deadline,omitempty"`
+	LegalBasis string `json:"legal_basis,omitempty"`
 }
 
 func encodeRejections(rs []Rejection) []byte {
@@ -483,10 +486,13 @@ func encodeRejections(rs []Rejection) []byte {
 	for i, r := range rs {
 		j := rejectionJSON{Index: r.Index, Code: Code(r.Err), Field: Field(r.Err), Message: r.Err.Error()}
 		var ife *InsufficientFundsError
+		var dpe *DeadlinePassedError
 		var e *Error
 		switch {
 		case errors.As(r.Err, &ife):
 			j.Message, j.Line, j.Requested, j.Available, j.Date = "", ife.Line, ife.Requested, ife.Available, ife.Date
+		case errors.As(r.Err, &dpe):
+			j.Message, j.Line, j.Date, j.Deadline, j.LegalBasis = "", dpe.Line, dpe.Date, dpe.Deadline, dpe.LegalBasis
 		case errors.As(r.Err, &e):
 			j.Message = e.Message
 		}
@@ -508,8 +514,11 @@ func decodeRejections(b []byte) []Rejection {
 	out := make([]Rejection, len(in))
 	for i, r := range in {
 		var err error = &Error{Code: r.Code, Field: r.Field, Message: r.Message}
-		if r.Code == CodeInsufficientFunds {
+		switch r.Code {
+		case CodeInsufficientFunds:
 			err = &InsufficientFundsError{Field: r.Field, Line: r.Line, Requested: r.Requested, Available: r.Available, Date: r.Date}
+		case CodeDeadlinePassed:
+			err = &DeadlinePassedError{Field: r.Field, Line: r.Line, Date: r.Date, Deadline: r.Deadline, LegalBasis: r.LegalBasis}
 		}
 		out[i] = Rejection{Index: r.Index, Err: err}
 	}

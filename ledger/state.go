@@ -96,6 +96,7 @@ type State struct {
 	lines         map[Line]*LineBalance
 	disbursements map[uuid.UUID]*disbursement
 	vouchers      map[voucherKey]struct{}
+	deadlines     Deadlines
 
 	// LinesOnly makes the fold keep only the catalog and the line balances — what read
 	// models need — and not the per-disbursement records and vouchers that Decide checks
@@ -221,6 +222,9 @@ func (s *State) Decide(cmd Command) (typ EventType, date Date, data EventData, e
 		if err = s.checkExisting(cmd.Line, cmd.EffectiveDate); err != nil {
 			return
 		}
+		if err = s.checkDeadline(cmd.Line, cmd.EffectiveDate); err != nil {
+			return
+		}
 		if err = s.checkAvailable(cmd.Line, cmd.Amount, "line", cmd.EffectiveDate); err != nil {
 			return
 		}
@@ -318,6 +322,9 @@ func (s *State) Decide(cmd Command) (typ EventType, date Date, data EventData, e
 		}
 		src := cmd.Source
 		return TypeSourceRegistered, src.ValidFrom, EventData{Source: &src}, nil
+
+	case *SetDeadline, *ExtendDeadline:
+		return s.decideDeadline(cmd)
 	}
 	return "", 0, data, invalid("", "unknown command %T", cmd)
 }
@@ -421,6 +428,8 @@ func (s *State) Apply(e *Event) {
 		s.Catalog.Units[d.Unit.ID] = d.Unit
 	case TypeSourceRegistered:
 		s.Catalog.Sources[d.Source.Code] = d.Source
+	case TypeDeadlineSet, TypeDeadlineExtended:
+		s.deadlines.Add(e)
 	default:
 		invariant(false, "ledger.State.Apply: unknown event type "+string(e.Type))
 	}
@@ -463,6 +472,8 @@ func (s *State) Revert(e *Event, headTime time.Time) {
 		delete(s.Catalog.Units, d.Unit.ID)
 	case TypeSourceRegistered:
 		delete(s.Catalog.Sources, d.Source.Code)
+	case TypeDeadlineSet, TypeDeadlineExtended:
+		s.deadlines.removeLast(e)
 	default:
 		invariant(false, "ledger.State.Revert: unknown event type "+string(e.Type))
 	}

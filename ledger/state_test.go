@@ -514,7 +514,7 @@ func randomAccepted(t *testing.T, rng *rand.Rand, st *State, n int) []*Event {
 		}
 		serial++
 		var c Command
-		switch rng.IntN(11) {
+		switch rng.IntN(12) {
 		case 0, 1:
 			c = allocate(pick(), 1+rng.Int64N(1_000_000), date())
 		case 2:
@@ -558,6 +558,15 @@ func randomAccepted(t *testing.T, rng *rand.Rand, st *State, n int) []*Event {
 				c = &RegisterProject{Project{Program: "GNBV", Code: fmt.Sprintf("DA1.T%d", serial), Name: "Tiểu dự án", Parent: "DA1"}}
 			default:
 				c = &RegisterSource{Source{Code: fmt.Sprintf("S%d", serial), Name: "Nguồn", Budget: BudgetLocal, Nature: NatureRecurrent, Counterpart: true}}
+			}
+		case 11:
+			until := day(2025+rng.IntN(2), time.Month(1+rng.IntN(12)), 1+rng.IntN(28))
+			if rng.IntN(2) == 0 {
+				c = &SetDeadline{Program: "GNBV", Year: 2024, Unit: []string{"", "06", "060"}[rng.IntN(3)], Until: until,
+					LegalBasis: "Luật 58/2024/QH15", EffectiveDate: date()}
+			} else {
+				l := pick()
+				c = &ExtendDeadline{Line: l, Until: until, LegalBasis: "QĐ gia hạn", EffectiveDate: date()}
 			}
 		}
 		e, err := record(st, c)

@@ -179,7 +179,7 @@ func checkEvent(e *ledger.Event, pos int64) error {
 		return fmt.Errorf("%w: want position %d", errMemNotNext, pos)
 	case e.Type == "":
 		return fmt.Errorf("empty type: %w", errMemCheck)
-	case e.MainLine() != nil && e.Data.Amount <= 0:
+	case e.Data.Amount < 0 || e.MainLine() != nil && e.Data.Amount == 0 && e.Type != ledger.TypeDeadlineExtended:
 		return fmt.Errorf("amount %d is not positive: %w", e.Data.Amount, errMemCheck)
 	}
 	if e.Data.EventID != "" {
@@ -200,6 +200,7 @@ func clone(e *ledger.Event) *ledger.Event {
 	d.From, d.Line, d.To = copyOf(d.From), copyOf(d.Line), copyOf(d.To)
 	d.Program, d.Project, d.Source, d.Unit = copyOf(d.Program), copyOf(d.Project), copyOf(d.Source), copyOf(d.Unit)
 	d.Voucher = copyOf(d.Voucher)
+	d.Deadline = copyOf(d.Deadline)
 	return &c
 }
 

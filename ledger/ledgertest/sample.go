@@ -18,7 +18,7 @@ var sampleExtra func(line ledger.Line) (ledger.EventType, ledger.EventData)
 // SampleHistory returns a short valid history, chained from the genesis hash, with at
 // least one event of every type in ledger.EventTypes: a catalog, an allocation, a
 // sub-allocation, a carry-over, a cancellation, an advance, its settlement and a
-// reversal of part of it, and a payment. Consumers fold it to show that they handle
+// reversal of part of it, a payment, a deadline and its extension for one line. Consumers fold it to show that they handle
 // every event type (TestEveryConsumerHandlesEveryEventType).
 func SampleHistory() []*ledger.Event {
 	from := ledger.MakeDate(2021, 1, 1)
@@ -56,6 +56,10 @@ func SampleHistory() []*ledger.Event {
 			AdvanceReversed: 20_000, Reason: "sai số tiền"}},
 		{ledger.TypeDisbursed, uuid.Nil, ledger.EventData{Line: &dist, Amount: 100_000, Kind: string(ledger.KindPayment),
 			Payee: "Công ty A", Voucher: voucher("3")}},
+		{ledger.TypeDeadlineSet, uuid.Nil, ledger.EventData{Deadline: &ledger.Deadline{Program: "GNBV", Year: 2024,
+			Nature: ledger.NatureInvestment, Until: ledger.MakeDate(2025, time.January, 31), LegalBasis: "Luật 58/2024/QH15, Điều 72"}}},
+		{ledger.TypeDeadlineExtended, uuid.Nil, ledger.EventData{Line: &dist, Deadline: &ledger.Deadline{Program: "GNBV", Year: 2024,
+			Until: ledger.MakeDate(2025, time.December, 31), LegalBasis: "QĐ 5/QĐ-UBND"}}},
 	}
 	var events []*ledger.Event
 	add := func(typ ledger.EventType, id uuid.UUID, ed ledger.EventData) {
