@@ -67,11 +67,11 @@ func TestReadmeExamples(t *testing.T) {
 			bad = append(bad, code)
 		}
 	}
-	// The refusals the examples show, in order: over-spending, and a back-dated payment
-	// (rule 2, availability at every business date).
-	refusals := []string{"insufficient_funds", "insufficient_funds"}
+	// The refusals the examples show, in order: over-spending, a back-dated payment
+	// (rule 2, availability at every business date) and a payment after its deadline.
+	refusals := []string{"insufficient_funds", "insufficient_funds", "deadline_passed"}
 	if len(bad) != len(refusals) || strings.Count(stdout.String(), `"insufficient_funds"`) != 2 ||
-		!strings.Contains(stdout.String(), `"date":"2024-06-01"`) {
+		!strings.Contains(stdout.String(), `"date":"2024-06-01"`) || !strings.Contains(stdout.String(), `"code":"deadline_passed"`) {
 		t.Errorf("want every example to succeed except %d refusals (422 %v); got statuses %v of %d calls\nstdout:\n%s",
 			len(refusals), refusals, bad, calls, stdout.String())
 	}
