@@ -476,7 +476,21 @@ type overviewView struct {
 	Matrix       []matrixRow
 	Counterpart  []counterpartView
 	CounterRatio string
+	Lapsing      string // "" when no capital is past its deadline
+	Deadlines    []deadlineView
 }
+
+// deadlineView is one line of the near-deadline panel.
+type deadlineView struct {
+	Line, Href, Unit, Available, Deadline, DaysLeft, LegalBasis string
+}
+
+// nearDeadlineDays is how far ahead the overview looks for deadlines, and
+// nearDeadlineLines how many lines it lists.
+const (
+	nearDeadlineDays  = 90
+	nearDeadlineLines = 10
+)
 
 // childLevel is the unit dimension below the reader's scope: provinces for everyone,
 // districts within a province, communes within a district or commune.
@@ -591,6 +605,24 @@ func (s *Server) handleOverview(c echo.Context) error {
 			v.Pass = w.Yes
 		}
 		ov.Counterpart = append(ov.Counterpart, v)
+	}
+	if byUnit.Total.Lapsing > 0 {
+		ov.Lapsing = report.FormatAmount(byUnit.Total.Lapsing, st.Lang)
+	}
+	// Deadlines near the as-of date, or today when the page has none.
+	asOf := st.AsOf
+	if asOf.IsZero() {
+		asOf = ledger.DateOf(s.now())
+	}
+	nd, err := s.cfg.Progress.NearDeadlines(projections.DeadlineQuery{Program: st.Program, Unit: unit, Year: st.Year,
+		AsOf: asOf, At: byUnit.Position, Within: nearDeadlineDays, Limit: nearDeadlineLines})
+	if err != nil {
+		return s.dashError(c, err, st.Lang)
+	}
+	for _, l := range nd.Lines {
+		ov.Deadlines = append(ov.Deadlines, deadlineView{Line: l.Line, Href: p.Link(dashLinePath, "id", l.Line), Unit: l.UnitName,
+			Available: report.FormatAmount(l.Available, st.Lang), Deadline: report.FormatDate(l.Deadline, st.Lang),
+			DaysLeft: strconv.Itoa(l.DaysLeft), LegalBasis: l.LegalBasis})
 	}
 	p.Overview, p.Position = ov, byUnit.Position
 	return s.renderPage(c, http.StatusOK, "overview", p)

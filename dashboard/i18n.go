@@ -31,6 +31,9 @@ type dashWords struct {
 
 	Error, ErrorHint string
 
+	// Deadlines (docs/domain.md, rule 7): lapsing capital and the lines whose deadline is near.
+	Lapsing, LapsingHelp, NearDeadlines, NearDeadlinesHelp, Deadline, DaysLeft, LegalBasis string
+
 	// EventTypes names the event types shown on a line.
 	EventTypes map[ledger.EventType]string
 	// Levels names unit levels as the heading of a by-unit ranking.
@@ -66,6 +69,9 @@ var dashVI = &dashWords{
 	TooMany: "Chỉ hiện một phần; thu hẹp bộ lọc để xem hết.",
 	When:    "Ngày hiệu lực", Recorded: "Ghi sổ lúc", Who: "Người ghi", Document: "Chứng từ / quyết định",
 	Amount: "Số tiền", Running: "Còn lại sau sự kiện", Type: "Loại", Back: "Quay lại", MoreEvents: "Xem tiếp",
+	Lapsing: "Vốn quá hạn giải ngân", LapsingHelp: "Vốn còn lại trên các dòng đã hết thời hạn giải ngân, chờ hủy dự toán.",
+	NearDeadlines: "Sắp hết thời hạn giải ngân", NearDeadlinesHelp: "Các dòng còn vốn lớn nhất có thời hạn giải ngân trong 90 ngày tới.",
+	Deadline: "Thời hạn", DaysLeft: "Còn (ngày)", LegalBasis: "Căn cứ",
 	Payee: "Đơn vị nhận",
 	Error: "Không thể hiển thị trang", ErrorHint: "Kiểm tra bộ lọc rồi thử lại.",
 	EventTypes: map[ledger.EventType]string{
@@ -111,6 +117,9 @@ var dashEN = &dashWords{
 	TooMany: "Only part is shown; narrow the filters to see everything.",
 	When:    "Effective date", Recorded: "Recorded at", Who: "Recorded by", Document: "Voucher / decision",
 	Amount: "Amount", Running: "Available after", Type: "Type", Back: "Back", MoreEvents: "More",
+	Lapsing: "Capital past its deadline", LapsingHelp: "Available on lines whose disbursement deadline has passed, until it is cancelled.",
+	NearDeadlines: "Disbursement deadlines coming up", NearDeadlinesHelp: "The biggest balances whose disbursement deadline is within the next 90 days.",
+	Deadline: "Deadline", DaysLeft: "Days left", LegalBasis: "Legal basis",
 	Payee: "Payee",
 	Error: "The page cannot be shown", ErrorHint: "Check the filters and try again.",
 	EventTypes: map[ledger.EventType]string{

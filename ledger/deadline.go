@@ -234,6 +234,11 @@ func (ds *Deadlines) removeLast(e *Event) {
 	}
 }
 
+// Has reports whether any deadline is recorded for the plan year of a program.
+func (ds *Deadlines) Has(program string, year int) bool {
+	return len(ds.rules[deadlineKey{program, year}]) > 0
+}
+
 // For returns the deadline in force for line l on date d, among the rules recorded up
 // to position at (0: all), and false when none is: the line then has no deadline.
 func (ds *Deadlines) For(c *Catalog, l *Line, d Date, at int64) (Deadline, bool) {

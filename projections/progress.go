@@ -94,6 +94,11 @@ type Progress struct {
 	bucketIdx map[bucketKey]int32
 	lineIdx   map[ledger.Line]lineRef
 	lineCount int
+
+	// deadlines are the recorded disbursement deadlines (deadline.go), resolved against
+	// cat, which holds the units and sources they are matched on.
+	deadlines ledger.Deadlines
+	cat       ledger.Catalog
 }
 
 type bucketKey struct{ province, year int32 }
@@ -222,6 +227,8 @@ func (p *Progress) init() {
 	p.sourceIdx = map[string]int32{}
 	p.lineIdx = map[ledger.Line]lineRef{}
 	p.bucketIdx = map[bucketKey]int32{}
+	p.cat.Units = map[string]*ledger.Unit{}
+	p.cat.Sources = map[string]*ledger.Source{}
 }
 
 func (p *Progress) appendHash(h [32]byte) {
@@ -252,8 +259,18 @@ func (p *Progress) apply(e *ledger.Event) {
 		p.registerProject(d.Project, pos)
 	case ledger.TypeUnitRegistered:
 		p.registerUnit(d.Unit, pos)
+		if p.cat.Units[d.Unit.ID] == nil {
+			u := *d.Unit // Apply keeps no reference to the events
+			p.cat.Units[d.Unit.ID] = &u
+		}
 	case ledger.TypeSourceRegistered:
 		p.registerSource(d.Source, pos)
+		if p.cat.Sources[d.Source.Code] == nil {
+			s := *d.Source
+			p.cat.Sources[d.Source.Code] = &s
+		}
+	case ledger.TypeDeadlineSet, ledger.TypeDeadlineExtended:
+		p.deadlines.Add(e)
 	default:
 		var buf [ledger.PostingsMax]ledger.Posting
 		for _, ps := range e.Postings(buf[:0]) {

@@ -194,6 +194,12 @@ type Row struct {
 	Amounts
 	Own       *Amounts `json:"own,omitempty"`
 	CarriedIn *Amounts `json:"carried_in,omitempty"`
+	// Lapsing is the available amount, as of the report's date, of the group's lines
+	// whose disbursement deadline in force is before that date (docs/domain.md, rule 7):
+	// capital that may no longer be disbursed and waits for a cancellation. It is
+	// computed only for a report with an as-of date, and omitted when zero — so reports
+	// of a ledger without deadlines keep their bytes.
+	Lapsing int64 `json:"lapsing,omitempty"`
 }
 
 // Report is the answer to a Query. Position and HeadHash say exactly what it was
@@ -404,8 +410,8 @@ func (p *Progress) keyName(d dim, v int32) (string, string) {
 	return p.units[v].id, p.units[v].name
 }
 
-// acc sums a group: own (plan-year) figures and carried-in figures.
-type acc struct{ plan, disb, cPlan, cDisb int64 }
+// acc sums a group: own (plan-year) figures, carried-in figures, and lapsing capital.
+type acc struct{ plan, disb, cPlan, cDisb, lapsing int64 }
 
 // Query computes a progress report. It returns *ledger.Error: invalid_argument for a bad
 // group_by, basis, year or at; unknown_reference for a program, unit, project or source
@@ -478,6 +484,11 @@ func (p *Progress) Query(q Query) (Report, error) {
 		return &accs[i]
 	}
 	p.each(&sc, func(l *lineRec) {
+		if q.AsOf != 0 {
+			if lapsing := p.lapsing(l, sc.t, sc.k); lapsing > 0 {
+				get(l).lapsing += lapsing
+			}
+		}
 		if !exec || l.year == year {
 			plan, disb := l.at(sc.t, sc.k)
 			if plan != 0 || disb != 0 {
@@ -510,6 +521,7 @@ func (p *Progress) Query(q Query) (Report, error) {
 		total.disb += a.disb
 		total.cPlan += a.cPlan
 		total.cDisb += a.cDisb
+		total.lapsing += a.lapsing
 		if a == (acc{}) || len(ds) == 0 {
 			continue // without group_by, the total is the whole report
 		}
@@ -528,8 +540,42 @@ func (p *Progress) Query(q Query) (Report, error) {
 
 func fill(row *Row, a acc, exec bool) {
 	row.Amounts = amounts(a.plan+a.cPlan, a.disb+a.cDisb)
+	row.Lapsing = a.lapsing
 	if exec {
 		own, carried := amounts(a.plan, a.disb), amounts(a.cPlan, a.cDisb)
 		row.Own, row.CarriedIn = &own, &carried
 	}
+}
+
+// ledgerLine returns the budget line l records.
+func (p *Progress) ledgerLine(l *lineRec) (ledger.Line, bool) {
+	if l.program == none || l.source == none || l.project == none || l.unit == none {
+		return ledger.Line{}, false
+	}
+	return ledger.Line{Program: p.programs[l.program].code, Year: int(l.year), Source: p.sources[l.source].code,
+		Project: p.projects[l.project].code, Unit: p.units[l.unit].id}, true
+}
+
+// deadlineOf returns the disbursement deadline in force for l on date t, as known at
+// position k, and false when none is recorded.
+func (p *Progress) deadlineOf(l *lineRec, t ledger.Date, k int64) (ledger.Deadline, bool) {
+	if l.program == none || !p.deadlines.Has(p.programs[l.program].code, int(l.year)) {
+		return ledger.Deadline{}, false
+	}
+	line, ok := p.ledgerLine(l)
+	if !ok {
+		return ledger.Deadline{}, false
+	}
+	return p.deadlines.For(&p.cat, &line, t, k)
+}
+
+// lapsing returns what is available on l as of t (at position k) when its deadline in
+// force is before t: capital that may no longer be disbursed.
+func (p *Progress) lapsing(l *lineRec, t ledger.Date, k int64) int64 {
+	dl, ok := p.deadlineOf(l, t, k)
+	if !ok || dl.Until >= t {
+		return 0
+	}
+	plan, disb := l.at(t, k)
+	return max(0, plan-disb)
 }
