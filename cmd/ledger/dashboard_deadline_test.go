@@ -37,7 +37,9 @@ func TestDashboardDeadlines(t *testing.T) {
 	}
 
 	rec = a.do("leader06", http.MethodGet, "/v1/progress?unit=06&year=2024&as_of=2024-07-15", "")
-	var r struct{ Total struct{ Available, Lapsing int64 } }
+	var r struct {
+		Total struct{ Available, Lapsing int64 }
+	}
 	if err := json.Unmarshal(rec.Body.Bytes(), &r); err != nil || rec.Code != 200 {
 		t.Fatalf("progress: %d %s", rec.Code, rec.Body)
 	}
