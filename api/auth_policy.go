@@ -47,6 +47,8 @@ var routePolicies = map[string]policy{
 	// an admin records them (docs/domain.md, rule 7).
 	"POST /v1/deadlines":  {roles: admin},
 	"POST /v1/extensions": {roles: admin},
+	// Targets are set by decisions for a scope, recorded like deadlines by an admin.
+	"POST /v1/targets": {roles: admin},
 
 	"POST /v1/allocations":   {roles: officer},
 	"POST /v1/transfers":     {roles: officer},

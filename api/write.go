@@ -48,6 +48,7 @@ var commandKinds = []*commandKind{
 	{"/v1/reversals", "reversal", func() ledger.Command { return new(ledger.Reverse) }},
 	{"/v1/deadlines", "", func() ledger.Command { return new(ledger.SetDeadline) }},
 	{"/v1/extensions", "", func() ledger.Command { return new(ledger.ExtendDeadline) }},
+	{"/v1/targets", "", func() ledger.Command { return new(ledger.SetTarget) }},
 }
 
 // batchKinds maps a batch command "type" to its kind; batchTypeList names them for errors.

@@ -82,6 +82,7 @@ var dashVI = &dashWords{
 		ledger.TypeProgramRegistered: "Đăng ký chương trình", ledger.TypeProjectRegistered: "Đăng ký dự án",
 		ledger.TypeUnitRegistered: "Đăng ký đơn vị", ledger.TypeSourceRegistered: "Đăng ký nguồn vốn",
 		ledger.TypeDeadlineSet: "Thời hạn giải ngân", ledger.TypeDeadlineExtended: "Kéo dài thời gian giải ngân",
+		ledger.TypeTargetSet: "Chỉ tiêu giải ngân",
 	},
 	Levels: map[ledger.Level]string{
 		"": "Tỉnh", ledger.LevelProvince: "Huyện", ledger.LevelDistrict: "Xã", ledger.LevelCommune: "Xã",
@@ -130,6 +131,7 @@ var dashEN = &dashWords{
 		ledger.TypeProgramRegistered: "Program registered", ledger.TypeProjectRegistered: "Project registered",
 		ledger.TypeUnitRegistered: "Unit registered", ledger.TypeSourceRegistered: "Source registered",
 		ledger.TypeDeadlineSet: "Disbursement deadline", ledger.TypeDeadlineExtended: "Deadline extended",
+		ledger.TypeTargetSet: "Disbursement target",
 	},
 	Levels: map[ledger.Level]string{
 		"": "Province", ledger.LevelProvince: "District", ledger.LevelDistrict: "Commune", ledger.LevelCommune: "Commune",

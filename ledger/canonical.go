@@ -128,6 +128,18 @@ func appendData(b []byte, d *EventData) []byte {
 		so.date("valid_to", s.ValidTo)
 		o.b = so.end()
 	}
+	if tg := d.Target; tg != nil {
+		o.key("target")
+		to := object{b: o.b}
+		to.date("by", tg.By)
+		to.str("document", tg.Document)
+		to.str("program", tg.Program)
+		to.int("rate_bp", tg.RateBP)
+		to.str("source", tg.Source)
+		to.str("unit", tg.Unit)
+		to.int("year", int64(tg.Year))
+		o.b = to.end()
+	}
 	if d.To != nil {
 		o.key("to")
 		o.b = appendLine(o.b, d.To)

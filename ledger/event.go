@@ -27,6 +27,7 @@ const (
 	TypeReversed          EventType = "disbursement.reversed"
 	TypeDeadlineSet       EventType = "deadline.set"
 	TypeDeadlineExtended  EventType = "deadline.extended"
+	TypeTargetSet         EventType = "target.set"
 )
 
 // EventTypes lists every event type in the order it was introduced. A build with the
@@ -37,6 +38,7 @@ var EventTypes = []EventType{
 	TypeAllocated, TypeTransferred, TypeCarriedOver, TypeCancelled, TypeDisbursed,
 	TypeAdvanceSettled, TypeReversed,
 	TypeDeadlineSet, TypeDeadlineExtended,
+	TypeTargetSet,
 }
 
 // ParseEventType returns the event type named s, or false when there is none.
@@ -114,7 +116,8 @@ type EventData struct {
 	Project  *Project  `json:"project,omitempty"`
 	Reason   string    `json:"reason,omitempty"`
 	Source   *Source   `json:"source,omitempty"`
-	To       *Line     `json:"to,omitempty"` // transfers: the line credited
+	Target   *Target   `json:"target,omitempty"` // target.set
+	To       *Line     `json:"to,omitempty"`     // transfers: the line credited
 	Unit     *Unit     `json:"unit,omitempty"`
 	Voucher  *Voucher  `json:"voucher,omitempty"`
 }

@@ -325,6 +325,9 @@ func (s *State) Decide(cmd Command) (typ EventType, date Date, data EventData, e
 
 	case *SetDeadline, *ExtendDeadline:
 		return s.decideDeadline(cmd)
+
+	case *SetTarget:
+		return s.decideTarget(cmd)
 	}
 	return "", 0, data, invalid("", "unknown command %T", cmd)
 }
@@ -430,6 +433,7 @@ func (s *State) Apply(e *Event) {
 		s.Catalog.Sources[d.Source.Code] = d.Source
 	case TypeDeadlineSet, TypeDeadlineExtended:
 		s.deadlines.Add(e)
+	case TypeTargetSet: // nothing to check later commands against
 	default:
 		invariant(false, "ledger.State.Apply: unknown event type "+string(e.Type))
 	}
@@ -474,6 +478,7 @@ func (s *State) Revert(e *Event, headTime time.Time) {
 		delete(s.Catalog.Sources, d.Source.Code)
 	case TypeDeadlineSet, TypeDeadlineExtended:
 		s.deadlines.removeLast(e)
+	case TypeTargetSet:
 	default:
 		invariant(false, "ledger.State.Revert: unknown event type "+string(e.Type))
 	}

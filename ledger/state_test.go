@@ -561,10 +561,14 @@ func randomAccepted(t *testing.T, rng *rand.Rand, st *State, n int) []*Event {
 			}
 		case 11:
 			until := day(2025+rng.IntN(2), time.Month(1+rng.IntN(12)), 1+rng.IntN(28))
-			if rng.IntN(2) == 0 {
+			switch rng.IntN(3) {
+			case 0:
+				c = &SetTarget{Unit: []string{"", "06", "060"}[rng.IntN(3)], Program: "GNBV", Year: 2024, RateBP: 1 + rng.Int64N(TargetRateMax),
+					By: until, Document: "NQ HĐND", EffectiveDate: date()}
+			case 1:
 				c = &SetDeadline{Program: "GNBV", Year: 2024, Unit: []string{"", "06", "060"}[rng.IntN(3)], Until: until,
 					LegalBasis: "Luật 58/2024/QH15", EffectiveDate: date()}
-			} else {
+			default:
 				l := pick()
 				c = &ExtendDeadline{Line: l, Until: until, LegalBasis: "QĐ gia hạn", EffectiveDate: date()}
 			}

@@ -201,6 +201,7 @@ func clone(e *ledger.Event) *ledger.Event {
 	d.Program, d.Project, d.Source, d.Unit = copyOf(d.Program), copyOf(d.Project), copyOf(d.Source), copyOf(d.Unit)
 	d.Voucher = copyOf(d.Voucher)
 	d.Deadline = copyOf(d.Deadline)
+	d.Target = copyOf(d.Target)
 	return &c
 }
 

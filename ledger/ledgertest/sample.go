@@ -18,7 +18,8 @@ var sampleExtra func(line ledger.Line) (ledger.EventType, ledger.EventData)
 // SampleHistory returns a short valid history, chained from the genesis hash, with at
 // least one event of every type in ledger.EventTypes: a catalog, an allocation, a
 // sub-allocation, a carry-over, a cancellation, an advance, its settlement and a
-// reversal of part of it, a payment, a deadline and its extension for one line. Consumers fold it to show that they handle
+// reversal of part of it, a payment, a deadline and its extension for one line, and a
+// target. Consumers fold it to show that they handle
 // every event type (TestEveryConsumerHandlesEveryEventType).
 func SampleHistory() []*ledger.Event {
 	from := ledger.MakeDate(2021, 1, 1)
@@ -27,7 +28,7 @@ func SampleHistory() []*ledger.Event {
 	dist := prov
 	dist.Unit = "062"
 	d := ledger.MakeDate(2024, time.March, 15)
-	advance := uuid.MustParse("01900000-0000-7000-8000-000000000010")
+	advance := uuid.MustParse("01900000-0000-7000-8000-0000000000a0") // above every position's id
 	voucher := func(n string) *ledger.Voucher {
 		return &ledger.Voucher{Office: "KB06", Type: "C2-02", Number: n, Date: d}
 	}
@@ -60,6 +61,8 @@ func SampleHistory() []*ledger.Event {
 			Nature: ledger.NatureInvestment, Until: ledger.MakeDate(2025, time.January, 31), LegalBasis: "Luật 58/2024/QH15, Điều 72"}}},
 		{ledger.TypeDeadlineExtended, uuid.Nil, ledger.EventData{Line: &dist, Deadline: &ledger.Deadline{Program: "GNBV", Year: 2024,
 			Until: ledger.MakeDate(2025, time.December, 31), LegalBasis: "QĐ 5/QĐ-UBND"}}},
+		{ledger.TypeTargetSet, uuid.Nil, ledger.EventData{Target: &ledger.Target{Unit: "06", Program: "GNBV", Year: 2024,
+			RateBP: 9500, By: ledger.MakeDate(2025, time.January, 31), Document: "NQ 25/NQ-HĐND"}}},
 	}
 	var events []*ledger.Event
 	add := func(typ ledger.EventType, id uuid.UUID, ed ledger.EventData) {

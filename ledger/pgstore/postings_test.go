@@ -122,7 +122,8 @@ func randomMoney(t *testing.T, ctx context.Context, seq *ledger.Sequencer, rng *
 		return ledger.Line{Program: prefix, Year: 2024, Source: prefix + "-SRC", Project: "DA1", Unit: unit}
 	}
 	dl := line(dist)
-	setup = append(setup, &ledger.ExtendDeadline{Line: dl, Until: ledger.MakeDate(2025, 12, 31), LegalBasis: "QĐ gia hạn",
+	setup = append(setup, &ledger.SetTarget{Unit: prov, Program: prefix, Year: 2024, RateBP: 9500, By: ledger.MakeDate(2025, 1, 31),
+		Document: "NQ HĐND", EffectiveDate: ledger.MakeDate(2024, 1, 3)}, &ledger.ExtendDeadline{Line: dl, Until: ledger.MakeDate(2025, 12, 31), LegalBasis: "QĐ gia hạn",
 		EffectiveDate: ledger.MakeDate(2024, 1, 3)})
 	lines := []ledger.Line{line(prov), line(dist)}
 	submit := func(c ledger.Command) *ledger.Event {
