@@ -99,6 +99,7 @@ type Progress struct {
 	// cat, which holds the units and sources they are matched on.
 	deadlines ledger.Deadlines
 	cat       ledger.Catalog
+	targets   []targetRec // in position order
 }
 
 type bucketKey struct{ province, year int32 }
@@ -271,6 +272,8 @@ func (p *Progress) apply(e *ledger.Event) {
 		}
 	case ledger.TypeDeadlineSet, ledger.TypeDeadlineExtended:
 		p.deadlines.Add(e)
+	case ledger.TypeTargetSet:
+		p.targets = append(p.targets, targetRec{Target: *d.Target, effective: e.EffectiveDate, pos: pos})
 	default:
 		var buf [ledger.PostingsMax]ledger.Posting
 		for _, ps := range e.Postings(buf[:0]) {

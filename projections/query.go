@@ -200,6 +200,12 @@ type Row struct {
 	// computed only for a report with an as-of date, and omitted when zero — so reports
 	// of a ledger without deadlines keep their bytes.
 	Lapsing int64 `json:"lapsing,omitempty"`
+	// Target is the target in force for the row's scope (target.set; targets.go): for the
+	// total, the report's own unit, program, plan year and source; for a row of a report
+	// grouped by one unit level, that unit with the report's program, year and source.
+	// Only on the plan-year basis with one plan year and one program; omitted when none is
+	// recorded — so reports of a ledger without targets keep their bytes.
+	Target *RowTarget `json:"target,omitempty"`
 }
 
 // Report is the answer to a Query. Position and HeadHash say exactly what it was
@@ -535,6 +541,16 @@ func (p *Progress) Query(q Query) (Report, error) {
 	slices.SortFunc(r.Rows, func(a, b Row) int { return slices.Compare(a.Key, b.Key) })
 	r.Total = Row{Key: []string{}, Name: []string{}}
 	fill(&r.Total, total, exec)
+	if program := p.onlyProgram(&sc); len(p.targets) > 0 && !exec && q.Year != 0 && program != "" {
+		ts := targetScope{unit: q.Unit, program: program, year: q.Year, source: q.Source}
+		r.Total.Target = p.targetFor(ts, sc.t, sc.k, r.Total.Rate)
+		if len(ds) == 1 && ds[0] <= dimCommune {
+			for i := range r.Rows {
+				ts.unit = r.Rows[i].Key[0]
+				r.Rows[i].Target = p.targetFor(ts, sc.t, sc.k, r.Rows[i].Rate)
+			}
+		}
+	}
 	return r, nil
 }
 
@@ -578,4 +594,22 @@ func (p *Progress) lapsing(l *lineRec, t ledger.Date, k int64) int64 {
 	}
 	plan, disb := l.at(t, k)
 	return max(0, plan-disb)
+}
+
+// onlyProgram returns the code of the scope's program: the one it selects, or the only
+// one registered at its position; "" when it spans several.
+func (p *Progress) onlyProgram(sc *scope) string {
+	if sc.program != none {
+		return p.programs[sc.program].code
+	}
+	code := ""
+	for _, pr := range p.programs {
+		if pr.pos <= sc.k {
+			if code != "" {
+				return ""
+			}
+			code = pr.code
+		}
+	}
+	return code
 }
