@@ -478,6 +478,13 @@ type overviewView struct {
 	CounterRatio string
 	Lapsing      string // "" when no capital is past its deadline
 	Deadlines    []deadlineView
+	Target       *targetView // nil when no target is recorded for the page's scope and year
+}
+
+// targetView is the target in force for the page's scope and whether it is met.
+type targetView struct {
+	Rate, By, Expected, Verdict string
+	OnTrack                     bool
 }
 
 // deadlineView is one line of the near-deadline panel.
@@ -605,6 +612,13 @@ func (s *Server) handleOverview(c echo.Context) error {
 			v.Pass = w.Yes
 		}
 		ov.Counterpart = append(ov.Counterpart, v)
+	}
+	if tg := byUnit.Total.Target; tg != nil {
+		ov.Target = &targetView{Rate: report.FormatPercent(&tg.Rate, st.Lang), By: report.FormatDate(tg.By, st.Lang),
+			Expected: report.FormatPercent(&tg.Expected, st.Lang), Verdict: w.Behind, OnTrack: tg.OnTrack}
+		if tg.OnTrack {
+			ov.Target.Verdict = w.OnTrack
+		}
 	}
 	if byUnit.Total.Lapsing > 0 {
 		ov.Lapsing = report.FormatAmount(byUnit.Total.Lapsing, st.Lang)

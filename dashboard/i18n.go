@@ -25,6 +25,7 @@ type dashWords struct {
 	Yes, No, NoRows, Legend, CounterpartAmt, CounterpartRate                           string
 
 	TrendTitle, TrendCumulative, TrendTargetNone, TrendTargetLine, Month, TargetPct string
+	TrendPickYear, OnTrack, Behind, TargetBy                                        string
 
 	LinesTitle, LinesAtHead, Line, Unit, Project, Events, TooMany                 string
 	When, Recorded, Who, Document, Amount, Running, Type, Back, MoreEvents, Payee string
@@ -62,8 +63,10 @@ var dashVI = &dashWords{
 	Required: "Đối ứng tối thiểu", Pass: "Đạt", Yes: "đạt", No: "không đạt", NoRows: "Không có số liệu.",
 	Legend: "Chú giải", CounterpartAmt: "Vốn đối ứng", CounterpartRate: "Tỷ lệ đối ứng",
 	TrendTitle: "Giải ngân lũy kế so với kế hoạch", TrendCumulative: "Số liệu cuối mỗi tháng",
-	TrendTargetNone: "Sổ cái chưa ghi sự kiện mục tiêu nào; nhập một tỷ lệ mục tiêu để vẽ đường mục tiêu.",
-	TrendTargetLine: "Đường mục tiêu", Month: "Tháng", TargetPct: "Mục tiêu",
+	TrendTargetNone: "Sổ cái chưa ghi sự kiện mục tiêu nào cho phạm vi này; nhập một tỷ lệ mục tiêu để vẽ điểm mục tiêu tại ngày cuối.",
+	TrendTargetLine: "Mục tiêu (tại ngày của nó)", Month: "Tháng", TargetPct: "Mục tiêu",
+	TrendPickYear: "Sổ cái có mục tiêu giải ngân; chọn một năm kế hoạch để xem chúng, mỗi mục tiêu là một điểm tại ngày của nó.",
+	OnTrack:       "đúng tiến độ", Behind: "chậm so với mục tiêu", TargetBy: "Mục tiêu giải ngân",
 	LinesTitle: "Các dòng vốn", LinesAtHead: "Số dư tại đầu sổ cái (không áp dụng ngày tính đến)",
 	Line: "Dòng vốn", Unit: "Đơn vị", Project: "Dự án", Events: "Sự kiện",
 	TooMany: "Chỉ hiện một phần; thu hẹp bộ lọc để xem hết.",
@@ -111,8 +114,10 @@ var dashEN = &dashWords{
 	Required: "Required", Pass: "Pass", Yes: "yes", No: "NO", NoRows: "No figures.",
 	Legend: "Legend", CounterpartAmt: "Counterpart funds", CounterpartRate: "Counterpart ratio",
 	TrendTitle: "Cumulative disbursement against plan", TrendCumulative: "Figures at each month end",
-	TrendTargetNone: "The ledger records no target events yet; enter a target rate to draw a target line.",
-	TrendTargetLine: "Target line", Month: "Month", TargetPct: "Target",
+	TrendTargetNone: "The ledger records no target for this scope; enter a target rate to draw a target point at the last date.",
+	TrendTargetLine: "Target (at its date)", Month: "Month", TargetPct: "Target",
+	TrendPickYear: "The ledger records disbursement targets; choose a plan year to see them, each a point at its date.",
+	OnTrack:       "on track", Behind: "behind target", TargetBy: "Disbursement target",
 	LinesTitle: "Budget lines", LinesAtHead: "Balances at the ledger head (the as-of date does not apply)",
 	Line: "Budget line", Unit: "Unit", Project: "Project", Events: "Events",
 	TooMany: "Only part is shown; narrow the filters to see everything.",

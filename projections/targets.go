@@ -49,7 +49,7 @@ func (p *Progress) schedule(sc targetScope, t ledger.Date, k int64) []TargetPoin
 		if r.pos > k {
 			break
 		}
-		if r.effective > t || r.Unit != sc.unit || r.Program != sc.program || r.Year != sc.year || r.Source != sc.source {
+		if r.effective > t || r.Unit != sc.unit || r.Program != sc.program || sc.year != 0 && r.Year != sc.year || r.Source != sc.source {
 			continue
 		}
 		pt := TargetPoint{Rate: Rate(r.RateBP), By: r.By, Document: r.Document}
@@ -101,14 +101,18 @@ func (p *Progress) targetFor(sc targetScope, t ledger.Date, k int64, rate *Rate)
 }
 
 // Targets returns the schedule of targets recorded for a unit subtree ("" every unit),
-// program, plan year and source ("" every source) as known at position at (0: the
-// head), by date: what the trend draws, each at its date.
+// program ("" the only one registered), plan year (0: every year's) and source ("" every
+// source) as known at position at (0: the head), by date: what the trend draws, each at
+// its date.
 func (p *Progress) Targets(unit, program string, year int, source string, at int64) []TargetPoint {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	k := p.head
 	if at > 0 && at < k {
 		k = at
+	}
+	if program == "" {
+		program = p.onlyProgram(&scope{k: k, program: none})
 	}
 	return p.schedule(targetScope{unit: unit, program: program, year: year, source: source}, maxDate, k)
 }
