@@ -86,7 +86,8 @@ func startNode(ctx context.Context, cfg *Config) (*node, error) {
 		store.Close()
 		return nil, err
 	}
-	n.seq = ledger.NewSequencer(ledger.SequencerConfig{Store: n.session, OnCommit: n.onCommit, Logger: log})
+	n.seq = ledger.NewSequencer(ledger.SequencerConfig{Store: n.session, OnCommit: n.onCommit, Logger: log,
+		AvailabilityAtHeadOnly: cfg.availabilityAtHeadOnly})
 	var runCtx context.Context
 	runCtx, n.cancel = context.WithCancel(context.Background())
 	// The projections fold the log while the write model loads it, each on its own core.
