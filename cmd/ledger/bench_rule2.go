@@ -19,6 +19,7 @@ const (
 	benchRule2MaxSlowdown = 0.05 // the write path with the check within 5 % of the same run without
 	benchLongLineEvents   = 100_000
 	benchLongLineCmds     = 20_000
+	benchLongLineReps     = 5
 	// benchLongLineDays spreads the long line's events over two years of business dates,
 	// as a plan year and its extension do; benchLongLineDaysWorst gives every event a date
 	// of its own (a tree of 100,000 dates), the worst case of the per-date index.
