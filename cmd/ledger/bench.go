@@ -176,8 +176,13 @@ func bench(ctx context.Context, cfg *Config, stdout io.Writer) error {
 			s.add("writeHeadOnly", rate)
 			lat.add("writeHeadOnlyp50", p50)
 			lat.add("writeHeadOnlyp99", p99)
-			fmt.Fprintf(stdout, "run %d: write path, %d clients, availability checked at the head only: %.0f events/s (p50 %.1f ms, p99 %.1f ms)\n",
-				run, benchRule2Clients, rate, p50, p99)
+			// Paired with the checked load of the same run, just before: on a shared
+			// machine the load moves more between runs than between two adjacent loads.
+			checked := s[fmt.Sprintf("write%d", benchRule2Clients)]
+			ratio := checked[len(checked)-1] / rate
+			s.add("rule2Ratio", ratio)
+			fmt.Fprintf(stdout, "run %d: write path, %d clients, availability checked at the head only: %.0f events/s (p50 %.1f ms, p99 %.1f ms); checked / head only %.2f\n",
+				run, benchRule2Clients, rate, p50, p99, ratio)
 			return nil
 		})
 		if err != nil {
@@ -277,10 +282,11 @@ func benchResults(cfg *Config, mode benchMode, s, lat samples, big *bigResult, c
 		res = append(res, r)
 	}
 	if checked, head := s.med(fmt.Sprintf("write%d", benchRule2Clients)), s.med("writeHeadOnly"); head > 0 && checked > 0 {
+		ratio := s.med("rule2Ratio") // the median of the runs' paired ratios
 		res = append(res, benchResult{Name: fmt.Sprintf("write path, %d clients, availability at every business date (rule 2)", benchRule2Clients),
-			Value: checked, Unit: "events/s", Baseline: head, BaseName: "availability at the head only, same run", Ratio: checked / head,
+			Value: checked, Unit: "events/s", Baseline: head, BaseName: "availability at the head only (median of paired runs)", Ratio: ratio,
 			P50Millis: lat.med(fmt.Sprintf("write%dp50", benchRule2Clients)), P99Millis: lat.med(fmt.Sprintf("write%dp99", benchRule2Clients)), Runs: runs,
-			Goal: fmt.Sprintf("≥ %.2f × head only", 1-benchRule2MaxSlowdown), Met: yes(checked/head >= 1-benchRule2MaxSlowdown)})
+			Goal: fmt.Sprintf("≥ %.2f × head only", 1-benchRule2MaxSlowdown), Met: yes(ratio >= 1-benchRule2MaxSlowdown)})
 	}
 	for _, days := range []int{benchLongLineDays, benchLongLineDaysWorst} {
 		checked, head := lat.med(fmt.Sprintf("longLine%dfalse", days)), lat.med(fmt.Sprintf("longLine%dtrue", days))
