@@ -264,3 +264,27 @@ func TestRuleCheckerFindsOldBackDatedEvents(t *testing.T) {
 		t.Fatalf("a history the writer accepted has findings: %+v", none)
 	}
 }
+
+// BenchmarkAvailabilityCheck is the per-date index on a line of 100,000 dates: the check
+// of a back-dated command (minFrom), its insertion and its removal (a revert).
+func BenchmarkAvailabilityCheck(b *testing.B) {
+	const dates = 100_000
+	var root *dayNode
+	start := day(2024, 1, 1).Time()
+	dateOf := func(i int) Date { return DateOf(start.AddDate(0, 0, i)) }
+	root = addDay(root, dateOf(0), 1<<50, 1)
+	for i := 1; i < dates; i++ {
+		root = addDay(root, dateOf(int(uint64(i)*7919%dates)), -1000, 1)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		d := dateOf(1 + i*7919%(dates-1))
+		if root.minFrom(d) < 1000 {
+			b.Fatal("the line ran short")
+		}
+		root = addDay(root, d, -1000, 1)
+		root = addDay(root, d, 1000, -1)
+		i++
+	}
+}
