@@ -66,7 +66,11 @@ func TestDeadlines(t *testing.T) {
 		t.Fatal("refused deadline commands moved the head")
 	}
 
-	// The line's events show its extension.
+	// The line shows its deadline, and its events show its extension.
+	if l := decodeMap(t, hs.do(http.MethodGet, "/v1/lines/"+line062ID, "")); l["deadline"] == nil ||
+		l["deadline"].(map[string]any)["until"] != "2025-12-31" || l["deadline"].(map[string]any)["legal_basis"] != "QĐ 88/QĐ-UBND" {
+		t.Errorf("line without its deadline: %v", l)
+	}
 	rec = hs.do(http.MethodGet, "/v1/lines/"+line062ID+"/events", "")
 	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"type":"deadline.extended"`) {
 		t.Errorf("line events lack the extension: %d %s", rec.Code, rec.Body)

@@ -338,6 +338,13 @@ func (s *State) decideDeadline(cmd Command) (EventType, Date, EventData, error) 
 	return "", 0, EventData{}, invalid("", "unknown command %T", cmd)
 }
 
+// DeadlineOf returns the deadline of line l as the ledger knows it now: the most
+// specific of every deadline recorded for it, whatever its effective date; false when
+// none is recorded.
+func (s *State) DeadlineOf(l Line) (Deadline, bool) {
+	return s.deadlines.For(&s.Catalog, &l, Date(^uint32(0)), 0)
+}
+
 // checkDeadline refuses a disbursement from line l dated d after the line's deadline.
 func (s *State) checkDeadline(l Line, d Date) error {
 	dl, ok := s.deadlines.For(&s.Catalog, &l, d, 0)
