@@ -2,9 +2,11 @@ package ledger
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"reflect"
 	"sort"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -286,5 +288,48 @@ func BenchmarkAvailabilityCheck(b *testing.B) {
 		root = addDay(root, d, -1000, 1)
 		root = addDay(root, d, 1000, -1)
 		i++
+	}
+}
+
+// BenchmarkWriteModel is the writer's own work per command — Decide and Apply of a
+// payment, on 64 lines, dated over a year — with rule 2 checked at every business date
+// and at the head only: what the check adds to the write path, without PostgreSQL and
+// HTTP (make bench measures those, on a machine too noisy to see this difference).
+func BenchmarkWriteModel(b *testing.B) {
+	for _, headOnly := range []bool{false, true} {
+		name := "every_date"
+		if headOnly {
+			name = "head_only"
+		}
+		b.Run(name, func(b *testing.B) {
+			st := &State{AvailabilityAtHeadOnly: headOnly}
+			var lines []Line
+			cmds := testCatalog()
+			for i := range 64 {
+				id := fmt.Sprintf("B%d", i)
+				cmds = append(cmds, &RegisterUnit{Unit{ID: id, Code: id, Name: "Xã " + id, Level: LevelCommune, Parent: "062"}})
+				lines = append(lines, ln(id, "DA1"))
+				cmds = append(cmds, allocate(lines[i], 1<<50, day(2024, 1, 2)))
+			}
+			for _, c := range cmds {
+				if _, err := record(st, c); err != nil {
+					b.Fatal(err)
+				}
+			}
+			start := day(2024, 1, 3).Time()
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				d := DateOf(start.AddDate(0, 0, i/2000%365))
+				c := &Disburse{Line: lines[i%64], Amount: 1000, Kind: KindPayment, EffectiveDate: d, Payee: "HTX",
+					Voucher: Voucher{Office: "KB", Type: "C2", Number: strconv.Itoa(i), Date: d}}
+				typ, date, data, err := st.Decide(c)
+				if err != nil {
+					b.Fatal(err)
+				}
+				st.Apply(&Event{Position: st.Head + 1, ID: testEventID(st.Head + 1), Type: typ, EffectiveDate: date, Data: data})
+				i++
+			}
+		})
 	}
 }
