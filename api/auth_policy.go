@@ -50,6 +50,12 @@ var routePolicies = map[string]policy{
 	"POST /v1/catalog/units":           {roles: admin},
 	"POST /v1/catalog/sources":         {roles: admin},
 	"POST /v1/catalog/reorganizations": {roles: admin},
+	// Deadlines are rules with a legal basis for the whole ledger, like reference data:
+	// an admin records them (docs/domain.md, rule 7).
+	"POST /v1/deadlines":  {roles: admin},
+	"POST /v1/extensions": {roles: admin},
+	// Targets are set by decisions for a scope, recorded like deadlines by an admin.
+	"POST /v1/targets": {roles: admin},
 
 	"POST /v1/allocations":   {roles: officer},
 	"POST /v1/transfers":     {roles: officer},

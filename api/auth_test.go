@@ -88,7 +88,8 @@ func (m *memTokens) RevokeToken(_ context.Context, id uuid.UUID, _ string, now t
 // testAuthFor is the Authorization the api tests send by default: the admin token for
 // catalog writes and token management, the (unscoped) officer token otherwise.
 func testAuthFor(method, path string) string {
-	if method == http.MethodPost && strings.HasPrefix(path, "/v1/catalog/") || strings.HasPrefix(path, "/v1/tokens") {
+	if method == http.MethodPost && (strings.HasPrefix(path, "/v1/catalog/") || path == "/v1/deadlines" || path == "/v1/extensions" || path == "/v1/targets") ||
+		strings.HasPrefix(path, "/v1/tokens") {
 		return "Bearer " + testAdminToken
 	}
 	return "Bearer " + testOfficerToken

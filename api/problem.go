@@ -32,6 +32,7 @@ var codeInfo = map[string]struct {
 	ledger.CodeUnknownReference:    {http.StatusUnprocessableEntity, "Unknown reference"},
 	ledger.CodeContractExceeded:    {http.StatusUnprocessableEntity, "Contract exceeded"},
 	ledger.CodeAdvanceLimit:        {http.StatusUnprocessableEntity, "Advance limit"},
+	ledger.CodeDeadlinePassed:      {http.StatusUnprocessableEntity, "Deadline passed"},
 	ledger.CodeRateLimited:         {http.StatusTooManyRequests, "Rate limited"},
 	ledger.CodeUnavailable:         {http.StatusServiceUnavailable, "Unavailable"},
 	ledger.CodeInternal:            {http.StatusInternalServerError, "Internal error"},
@@ -52,6 +53,13 @@ type problem struct {
 	// Unit and ValidTo name the closed unit and its last day (unit_closed).
 	Unit    string       `json:"unit,omitempty"`
 	ValidTo *ledger.Date `json:"valid_to,omitempty"`
+	// Date is, for insufficient_funds, the first business date the line would be
+	// negative on (rule 2); absent for a reversal or settlement beyond its original.
+	Date string `json:"date,omitempty"`
+	// Deadline and LegalBasis are, for deadline_passed, the line's deadline in force and
+	// the decision or law that set it.
+	Deadline   string `json:"deadline,omitempty"`
+	LegalBasis string `json:"legal_basis,omitempty"`
 	// Errors lists every refusal of a non-atomic batch that was refused whole.
 	Errors    []batchResult `json:"errors,omitempty"`
 	RequestID string        `json:"request_id,omitempty"`
@@ -64,16 +72,26 @@ func problemFor(err error) *problem {
 	p := &problem{Code: code, Field: ledger.Field(err)}
 	var ife *ledger.InsufficientFundsError
 	var uce *ledger.UnitClosedError
+	var dpe *ledger.DeadlinePassedError
 	var le *ledger.Error
 	switch {
 	case errors.As(err, &uce):
 		p.Detail, p.Unit, p.ValidTo = strings.TrimPrefix(uce.Error(), p.Field+": "), uce.Unit, &uce.ValidTo
+	case errors.As(err, &dpe):
+		p.Detail = dpe.Error()
+		if p.Field != "" {
+			p.Detail = strings.TrimPrefix(p.Detail, p.Field+": ")
+		}
+		p.Line, p.Date, p.Deadline, p.LegalBasis = dpe.Line, dpe.Date.String(), dpe.Deadline.String(), dpe.LegalBasis
 	case errors.As(err, &ife):
 		p.Detail = ife.Error()
 		if p.Field != "" {
 			p.Detail = strings.TrimPrefix(p.Detail, p.Field+": ")
 		}
 		p.Line, p.Requested, p.Available = ife.Line, &ife.Requested, &ife.Available
+		if ife.Date != 0 {
+			p.Date = ife.Date.String()
+		}
 	case errors.As(err, &le) && code != ledger.CodeInternal:
 		p.Detail = le.Message
 	default:

@@ -149,6 +149,14 @@ type lineJSON struct {
 	CurrentUnit string `json:"current_unit,omitempty"`
 	// Committed is the capital under contract, shown once a contract is signed on the line.
 	Committed int64 `json:"committed,omitempty"`
+	// Deadline is the line's disbursement deadline as recorded now (GET /v1/lines/{id}
+	// at the head only); absent when none is recorded.
+	Deadline *lineDeadline `json:"deadline,omitempty"`
+}
+
+type lineDeadline struct {
+	Until      ledger.Date `json:"until"`
+	LegalBasis string      `json:"legal_basis"`
 }
 
 func lineOf(b *ledger.LineBalance, id string) lineJSON {
@@ -302,6 +310,9 @@ func (s *Server) handleLine(c echo.Context) error {
 		s.cfg.Balances.Read(func(st *ledger.State) {
 			if b := st.Line(l); b != nil {
 				v := lineOf(b, id)
+				if dl, ok := st.DeadlineOf(l); ok {
+					v.Deadline = &lineDeadline{Until: dl.Until, LegalBasis: dl.LegalBasis}
+				}
 				out = &v
 			}
 		})

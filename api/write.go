@@ -50,6 +50,9 @@ var commandKinds = []*commandKind{
 	{"/v1/contracts", "contract", func() ledger.Command { return new(ledger.SignContract) }},
 	{"/v1/contract-amendments", "contract_amendment", func() ledger.Command { return new(ledger.AmendContract) }},
 	{"/v1/advance-limits", "", func() ledger.Command { return new(ledger.SetAdvanceLimit) }},
+	{"/v1/deadlines", "", func() ledger.Command { return new(ledger.SetDeadline) }},
+	{"/v1/extensions", "", func() ledger.Command { return new(ledger.ExtendDeadline) }},
+	{"/v1/targets", "", func() ledger.Command { return new(ledger.SetTarget) }},
 }
 
 // batchKinds maps a batch command "type" to its kind; batchTypeList names them for errors.

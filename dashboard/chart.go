@@ -48,8 +48,23 @@ type trendView struct {
 	AsOf     string
 	Position string
 	HeadHash string
-	Target   string // the target as shown, "" when none is given
+	Target   string // the targets as shown ("95,00% (31/01/2025)"), "" when there is none
+	// PickYear says that targets are recorded but the page shows every plan year: a
+	// target is a rate of one plan year's capital, so it is drawn only for that year.
+	PickYear bool
 }
+
+// targetMark is a target drawn on the trend: a point at its date, at the rate of the
+// plan on that date — never a line over the months before it.
+type targetMark struct {
+	Date   ledger.Date
+	Rate   projections.Rate
+	Amount int64 // rate × plan on Date, whole đồng
+}
+
+// targetAmount is rate × plan in whole đồng: hundredths of a percent over 10⁴, with the
+// plan cut first so that the product cannot overflow for any plan below 9·10¹⁴ tỷ.
+func targetAmount(plan int64, rate projections.Rate) int64 { return plan / 10000 * int64(rate) }
 
 func (s *Server) handleTrend(c echo.Context) error {
 	pr, st, err := s.dashRequest(c)
@@ -102,12 +117,31 @@ func (s *Server) handleTrend(c echo.Context) error {
 	if !st.AsOf.IsZero() {
 		tv.AsOf = report.FormatDate(st.AsOf, st.Lang)
 	}
-	var target *projections.Rate
-	if t, ok := parsePercent(st.Target); ok && st.Target != "" {
-		target = &t
-		tv.Target = report.FormatPercent(target, st.Lang)
+	var marks []targetMark
+	var shown []string
+	if t, ok := parsePercent(st.Target); ok && st.Target != "" && len(points) > 0 {
+		// A rate typed into the page is a target for the last date shown.
+		last := points[len(points)-1]
+		marks = append(marks, targetMark{Date: last.Date, Rate: t, Amount: targetAmount(last.Plan, t)})
+		shown = append(shown, report.FormatPercent(&t, st.Lang))
 	}
-	tv.SVG = trendSVG(points, target, st.Lang)
+	// The targets the ledger records for the page's scope, each at its date.
+	q.AsOf = 0
+	for _, tp := range s.cfg.Progress.Targets(pr.Scope(), st.Program, st.Year, st.Source, years.Position) {
+		if st.Year == 0 {
+			tv.PickYear = true
+			break
+		}
+		q.AsOf = tp.By
+		r, err := s.cfg.Progress.Query(q)
+		if err != nil {
+			return s.dashError(c, err, st.Lang)
+		}
+		marks = append(marks, targetMark{Date: tp.By, Rate: tp.Rate, Amount: targetAmount(r.Total.Plan, tp.Rate)})
+		shown = append(shown, report.FormatPercent(&tp.Rate, st.Lang)+" ("+report.FormatDate(tp.By, st.Lang)+")")
+	}
+	tv.Target = strings.Join(shown, "; ")
+	tv.SVG = trendSVG(points, marks, st.Lang)
 	for _, pt := range points {
 		tv.Rows = append(tv.Rows, trendRow{Month: report.FormatMonth(pt.Date, st.Lang), Plan: report.FormatAmount(pt.Plan, st.Lang),
 			Disbursed: report.FormatAmount(pt.Disbursed, st.Lang), Rate: report.FormatPercent(projections.RateOf(pt.Disbursed, pt.Plan), st.Lang)})
@@ -155,22 +189,18 @@ func niceStep(v int64) int64 {
 }
 
 // trendSVG draws cumulative disbursement (line and points) against the plan (stepped
-// grey line) at each month end, and the target line when target is set. Coordinates are
-// pixels of the drawing: they are computed in float64, which is fine for geometry and
-// never touches an amount shown as a figure (the labels are formatted from the integers).
-func trendSVG(points []trendPoint, target *projections.Rate, lang report.Lang) template.HTML {
+// grey line) at each month end, and each target as a point at its date (targets dated
+// outside the months shown are left out of the drawing). Coordinates are pixels of the
+// drawing: they are computed in float64, which is fine for geometry and never touches an
+// amount shown as a figure (the labels are formatted from the integers).
+func trendSVG(points []trendPoint, targets []targetMark, lang report.Lang) template.HTML {
 	w := wordsOf(lang)
 	var top int64 = 1
 	for _, p := range points {
 		top = max(top, p.Plan, p.Disbursed)
 	}
-	var targetAmount int64
-	if target != nil && len(points) > 0 {
-		last := points[len(points)-1].Plan
-		// Target × plan in whole đồng: hundredths of a percent over 10⁴, with the plan cut
-		// first so that the product cannot overflow for any plan below 9·10¹⁴ tỷ.
-		targetAmount = last / 10000 * int64(*target)
-		top = max(top, targetAmount)
+	for _, t := range targets {
+		top = max(top, t.Amount)
 	}
 	v := top / chartYTicks
 	if top%chartYTicks != 0 {
@@ -244,20 +274,42 @@ func trendSVG(points []trendPoint, target *projections.Rate, lang report.Lang) t
 				html.EscapeString(report.FormatAmount(p.Disbursed, lang)), html.EscapeString(report.FormatAmount(p.Plan, lang)))
 		}
 	}
-	if target != nil {
-		fmt.Fprintf(&b, `<line class="target" x1="%d" x2="%d" y1="%.1f" y2="%.1f"/>`, chartLeft, chartWidth-chartRight,
-			y(targetAmount), y(targetAmount))
-		fmt.Fprintf(&b, `<text class="tlabel" x="%d" y="%.1f">%s %s</text>`, chartWidth-chartRight-4, y(targetAmount)-4,
-			html.EscapeString(w.TargetPct), html.EscapeString(report.FormatPercent(target, lang)))
+	// xAt places date d between the month ends around it; false outside the months shown.
+	xAt := func(d ledger.Date) (float64, bool) {
+		if len(points) == 0 || d > points[len(points)-1].Date || d < points[0].Date && len(points) > 1 {
+			return 0, false
+		}
+		i := 0
+		for i < len(points)-1 && points[i].Date < d {
+			i++
+		}
+		if i == 0 || points[i].Date == d {
+			return x(i), true
+		}
+		from, to := points[i-1].Date.Time(), points[i].Date.Time()
+		f := d.Time().Sub(from).Hours() / to.Sub(from).Hours()
+		return x(i-1) + (x(i)-x(i-1))*f, true
+	}
+	drawn := 0
+	for _, t := range targets {
+		tx, ok := xAt(t.Date)
+		if !ok {
+			continue
+		}
+		drawn++
+		label := w.TargetPct + " " + report.FormatPercent(&t.Rate, lang)
+		fmt.Fprintf(&b, `<circle class="target" cx="%.1f" cy="%.1f" r="5"><title>%s · %s: %s</title></circle>`, tx, y(t.Amount),
+			html.EscapeString(label), html.EscapeString(report.FormatDate(t.Date, lang)), html.EscapeString(report.FormatAmount(t.Amount, lang)))
+		fmt.Fprintf(&b, `<text class="tlabel" x="%.1f" y="%.1f">%s</text>`, tx-8, y(t.Amount)-8, html.EscapeString(label))
 	}
 	ly := chartHeight - 12
 	fmt.Fprintf(&b, `<rect class="key-disbursed" x="%d" y="%d" width="14" height="4"/><text class="legend" x="%d" y="%d">%s</text>`,
 		chartLeft, ly-4, chartLeft+20, ly, html.EscapeString(w.Disbursed))
 	fmt.Fprintf(&b, `<rect class="key-plan" x="%d" y="%d" width="14" height="4"/><text class="legend" x="%d" y="%d">%s</text>`,
 		chartLeft+200, ly-4, chartLeft+220, ly, html.EscapeString(w.Plan))
-	if target != nil {
-		fmt.Fprintf(&b, `<rect class="key-target" x="%d" y="%d" width="14" height="4"/><text class="legend" x="%d" y="%d">%s</text>`,
-			chartLeft+400, ly-4, chartLeft+420, ly, html.EscapeString(w.TrendTargetLine))
+	if drawn > 0 {
+		fmt.Fprintf(&b, `<circle class="key-target" cx="%d" cy="%d" r="5"/><text class="legend" x="%d" y="%d">%s</text>`,
+			chartLeft+407, ly-2, chartLeft+420, ly, html.EscapeString(w.TrendTargetLine))
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String()) // every text above is escaped; the rest is numbers

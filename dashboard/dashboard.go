@@ -523,6 +523,9 @@ type overviewView struct {
 	CounterRatio string
 	// Commitments: one row per unit and the total, when the ledger holds a contract.
 	Commitments []commitmentView
+	Lapsing     string // "" when no capital is past its deadline
+	Deadlines   []deadlineView
+	Target      *targetView // nil when no target is recorded for the page's scope and year
 }
 
 // commitmentView is one row of the commitments panel.
@@ -543,6 +546,24 @@ func commitmentOf(name, href string, r *projections.Row, lang report.Lang) commi
 	}
 	return v
 }
+
+// targetView is the target in force for the page's scope and whether it is met.
+type targetView struct {
+	Rate, By, Expected, Verdict string
+	OnTrack                     bool
+}
+
+// deadlineView is one line of the near-deadline panel.
+type deadlineView struct {
+	Line, Href, Unit, Available, Deadline, DaysLeft, LegalBasis string
+}
+
+// nearDeadlineDays is how far ahead the overview looks for deadlines, and
+// nearDeadlineLines how many lines it lists.
+const (
+	nearDeadlineDays  = 90
+	nearDeadlineLines = 10
+)
 
 // childLevel is the unit dimension below the reader's scope: provinces for everyone,
 // districts within a province, communes within a district or commune. Restated onto
@@ -687,6 +708,31 @@ func (s *Server) handleOverview(c echo.Context) error {
 			ov.Commitments = append(ov.Commitments, commitmentOf(r.Name[0], p.Link(dashLinesPath, "unit", r.Key[0]), r, st.Lang))
 		}
 		ov.Commitments = append(ov.Commitments, commitmentOf("Σ", "", &byUnit.Total, st.Lang))
+	}
+	if tg := byUnit.Total.Target; tg != nil {
+		ov.Target = &targetView{Rate: report.FormatPercent(&tg.Rate, st.Lang), By: report.FormatDate(tg.By, st.Lang),
+			Expected: report.FormatPercent(&tg.Expected, st.Lang), Verdict: w.Behind, OnTrack: tg.OnTrack}
+		if tg.OnTrack {
+			ov.Target.Verdict = w.OnTrack
+		}
+	}
+	if byUnit.Total.Lapsing > 0 {
+		ov.Lapsing = report.FormatAmount(byUnit.Total.Lapsing, st.Lang)
+	}
+	// Deadlines near the as-of date, or today when the page has none.
+	asOf := st.AsOf
+	if asOf.IsZero() {
+		asOf = ledger.DateOf(s.now())
+	}
+	nd, err := s.cfg.Progress.NearDeadlines(projections.DeadlineQuery{Program: st.Program, Unit: unit, Year: st.Year,
+		AsOf: asOf, At: byUnit.Position, Within: nearDeadlineDays, Limit: nearDeadlineLines})
+	if err != nil {
+		return s.dashError(c, err, st.Lang)
+	}
+	for _, l := range nd.Lines {
+		ov.Deadlines = append(ov.Deadlines, deadlineView{Line: l.Line, Href: p.Link(dashLinePath, "id", l.Line), Unit: l.UnitName,
+			Available: report.FormatAmount(l.Available, st.Lang), Deadline: report.FormatDate(l.Deadline, st.Lang),
+			DaysLeft: strconv.Itoa(l.DaysLeft), LegalBasis: l.LegalBasis})
 	}
 	p.Overview, p.Position = ov, byUnit.Position
 	return s.renderPage(c, http.StatusOK, "overview", p)

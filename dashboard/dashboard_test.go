@@ -57,15 +57,22 @@ func TestNiceStep(t *testing.T) {
 func TestTrendSVG(t *testing.T) {
 	pts := []trendPoint{{ledger.MakeDate(2024, 1, 31), 100 * report.DongPerBillion, 10 * report.DongPerBillion},
 		{ledger.MakeDate(2024, 2, 29), 120 * report.DongPerBillion, 40 * report.DongPerBillion}}
-	target := projections.Rate(9000)
-	svg := string(trendSVG(pts, &target, report.LangVI))
+	target := []targetMark{{Date: ledger.MakeDate(2024, 2, 15), Rate: 9000, Amount: 90 * report.DongPerBillion}}
+	svg := string(trendSVG(pts, target, report.LangVI))
 	for _, want := range []string{`<svg class="trend"`, `class="plan"`, `class="disbursed"`, `class="target"`, "Mục tiêu 90,00%", "02/2024", "tỷ đồng"} {
 		if !strings.Contains(svg, want) {
 			t.Errorf("trend SVG lacks %q", want)
 		}
 	}
 	if strings.Contains(string(trendSVG(pts, nil, report.LangEN)), `class="target"`) {
-		t.Error("a target line without a target")
+		t.Error("a target drawn without a target")
+	}
+	// A target is a point at its date, never a line across the months.
+	if strings.Contains(svg, `<line class="target"`) || !strings.Contains(svg, `<circle class="target"`) {
+		t.Errorf("the target is not a point: %s", svg)
+	}
+	if strings.Contains(string(trendSVG(pts, []targetMark{{Date: ledger.MakeDate(2025, 1, 31), Rate: 9500, Amount: 1}}, report.LangVI)), `class="target"`) {
+		t.Error("a target dated after the months shown is drawn")
 	}
 	if strings.Contains(svg, "<script") || strings.Contains(svg, "style=") {
 		t.Error("the SVG has a script or an inline style, which the CSP refuses")

@@ -25,6 +25,7 @@ type dashWords struct {
 	Yes, No, NoRows, Legend, CounterpartAmt, CounterpartRate                           string
 
 	TrendTitle, TrendCumulative, TrendTargetNone, TrendTargetLine, Month, TargetPct string
+	TrendPickYear, OnTrack, Behind, TargetBy                                        string
 
 	LinesTitle, LinesAtHead, Line, Unit, Project, Events, TooMany                 string
 	When, Recorded, Who, Document, Amount, Running, Type, Back, MoreEvents, Payee string
@@ -42,6 +43,8 @@ type dashWords struct {
 	// The officers' Excel import.
 	Import, ImportHelp, ImportTemplate, ImportFile, ImportSubmit, ImportDone, ImportRefused string
 	ImportBadForm, ImportEmpty, ImportUnknown, Row, Kind, Voucher                           string
+	// Deadlines (docs/domain.md, rule 7): lapsing capital and the lines whose deadline is near.
+	Lapsing, LapsingHelp, NearDeadlines, NearDeadlinesHelp, Deadline, DaysLeft, LegalBasis string
 
 	// EventTypes names the event types shown on a line.
 	EventTypes map[ledger.EventType]string
@@ -71,13 +74,18 @@ var dashVI = &dashWords{
 	Required: "Đối ứng tối thiểu", Pass: "Đạt", Yes: "đạt", No: "không đạt", NoRows: "Không có số liệu.",
 	Legend: "Chú giải", CounterpartAmt: "Vốn đối ứng", CounterpartRate: "Tỷ lệ đối ứng",
 	TrendTitle: "Giải ngân lũy kế so với kế hoạch", TrendCumulative: "Số liệu cuối mỗi tháng",
-	TrendTargetNone: "Sổ cái chưa ghi sự kiện mục tiêu nào; nhập một tỷ lệ mục tiêu để vẽ đường mục tiêu.",
-	TrendTargetLine: "Đường mục tiêu", Month: "Tháng", TargetPct: "Mục tiêu",
+	TrendTargetNone: "Sổ cái chưa ghi sự kiện mục tiêu nào cho phạm vi này; nhập một tỷ lệ mục tiêu để vẽ điểm mục tiêu tại ngày cuối.",
+	TrendTargetLine: "Mục tiêu (tại ngày của nó)", Month: "Tháng", TargetPct: "Mục tiêu",
+	TrendPickYear: "Sổ cái có mục tiêu giải ngân; chọn một năm kế hoạch để xem chúng, mỗi mục tiêu là một điểm tại ngày của nó.",
+	OnTrack:       "đúng tiến độ", Behind: "chậm so với mục tiêu", TargetBy: "Mục tiêu giải ngân",
 	LinesTitle: "Các dòng vốn", LinesAtHead: "Số dư tại đầu sổ cái (không áp dụng ngày tính đến)",
 	Line: "Dòng vốn", Unit: "Đơn vị", Project: "Dự án", Events: "Sự kiện",
 	TooMany: "Chỉ hiện một phần; thu hẹp bộ lọc để xem hết.",
 	When:    "Ngày hiệu lực", Recorded: "Ghi sổ lúc", Who: "Người ghi", Document: "Chứng từ / quyết định",
 	Amount: "Số tiền", Running: "Còn lại sau sự kiện", Type: "Loại", Back: "Quay lại", MoreEvents: "Xem tiếp",
+	Lapsing: "Vốn quá hạn giải ngân", LapsingHelp: "Vốn còn lại trên các dòng đã hết thời hạn giải ngân, chờ hủy dự toán.",
+	NearDeadlines: "Sắp hết thời hạn giải ngân", NearDeadlinesHelp: "Các dòng còn vốn lớn nhất có thời hạn giải ngân trong 90 ngày tới.",
+	Deadline: "Thời hạn", DaysLeft: "Còn (ngày)", LegalBasis: "Căn cứ",
 	Payee: "Đơn vị nhận",
 	Error: "Không thể hiển thị trang", ErrorHint: "Kiểm tra bộ lọc rồi thử lại.",
 	Effects: map[effect]string{effectPlanUp: "tăng vốn", effectPlanDown: "giảm vốn", effectSpent: "giải ngân",
@@ -105,6 +113,8 @@ var dashVI = &dashWords{
 		ledger.TypeUnitReorganized: "Sắp xếp đơn vị hành chính",
 		ledger.TypeContractSigned:  "Ký hợp đồng", ledger.TypeContractAmended: "Điều chỉnh hợp đồng",
 		ledger.TypeAdvanceLimitSet: "Mức tạm ứng tối đa", ledger.TypeReconciliationCompleted: "Đối chiếu với Kho bạc",
+		ledger.TypeDeadlineSet: "Thời hạn giải ngân", ledger.TypeDeadlineExtended: "Kéo dài thời gian giải ngân",
+		ledger.TypeTargetSet: "Chỉ tiêu giải ngân",
 	},
 	Levels: map[ledger.Level]string{
 		"": "Tỉnh", ledger.LevelProvince: "Huyện", ledger.LevelDistrict: "Xã", ledger.LevelCommune: "Xã",
@@ -133,13 +143,18 @@ var dashEN = &dashWords{
 	Required: "Required", Pass: "Pass", Yes: "yes", No: "NO", NoRows: "No figures.",
 	Legend: "Legend", CounterpartAmt: "Counterpart funds", CounterpartRate: "Counterpart ratio",
 	TrendTitle: "Cumulative disbursement against plan", TrendCumulative: "Figures at each month end",
-	TrendTargetNone: "The ledger records no target events yet; enter a target rate to draw a target line.",
-	TrendTargetLine: "Target line", Month: "Month", TargetPct: "Target",
+	TrendTargetNone: "The ledger records no target for this scope; enter a target rate to draw a target point at the last date.",
+	TrendTargetLine: "Target (at its date)", Month: "Month", TargetPct: "Target",
+	TrendPickYear: "The ledger records disbursement targets; choose a plan year to see them, each a point at its date.",
+	OnTrack:       "on track", Behind: "behind target", TargetBy: "Disbursement target",
 	LinesTitle: "Budget lines", LinesAtHead: "Balances at the ledger head (the as-of date does not apply)",
 	Line: "Budget line", Unit: "Unit", Project: "Project", Events: "Events",
 	TooMany: "Only part is shown; narrow the filters to see everything.",
 	When:    "Effective date", Recorded: "Recorded at", Who: "Recorded by", Document: "Voucher / decision",
 	Amount: "Amount", Running: "Available after", Type: "Type", Back: "Back", MoreEvents: "More",
+	Lapsing: "Capital past its deadline", LapsingHelp: "Available on lines whose disbursement deadline has passed, until it is cancelled.",
+	NearDeadlines: "Disbursement deadlines coming up", NearDeadlinesHelp: "The biggest balances whose disbursement deadline is within the next 90 days.",
+	Deadline: "Deadline", DaysLeft: "Days left", LegalBasis: "Legal basis",
 	Payee: "Payee",
 	Error: "The page cannot be shown", ErrorHint: "Check the filters and try again.",
 	Effects: map[effect]string{effectPlanUp: "capital in", effectPlanDown: "capital out", effectSpent: "disbursed",
@@ -167,6 +182,8 @@ var dashEN = &dashWords{
 		ledger.TypeUnitReorganized: "Units reorganised",
 		ledger.TypeContractSigned:  "Contract signed", ledger.TypeContractAmended: "Contract amended",
 		ledger.TypeAdvanceLimitSet: "Advance limit set", ledger.TypeReconciliationCompleted: "Treasury reconciliation",
+		ledger.TypeDeadlineSet: "Disbursement deadline", ledger.TypeDeadlineExtended: "Deadline extended",
+		ledger.TypeTargetSet: "Disbursement target",
 	},
 	Levels: map[ledger.Level]string{
 		"": "Province", ledger.LevelProvince: "District", ledger.LevelDistrict: "Commune", ledger.LevelCommune: "Commune",

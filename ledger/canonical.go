@@ -76,6 +76,18 @@ func appendData(b []byte, d *EventData) []byte {
 	o.int("amount", int64(d.Amount))
 	o.str("contract", d.Contract)
 	o.str("contractor", d.Contractor)
+	if dl := d.Deadline; dl != nil {
+		o.key("deadline")
+		do := object{b: o.b}
+		do.str("legal_basis", dl.LegalBasis)
+		do.str("nature", dl.Nature)
+		do.str("program", dl.Program)
+		do.str("source", dl.Source)
+		do.str("unit", dl.Unit)
+		do.date("until", dl.Until)
+		do.int("year", int64(dl.Year))
+		o.b = do.end()
+	}
 	o.str("decision", d.Decision)
 	o.str("document", d.Document)
 	o.str("event_id", d.EventID)
@@ -148,6 +160,18 @@ func appendData(b []byte, d *EventData) []byte {
 		so.date("valid_from", s.ValidFrom)
 		so.date("valid_to", s.ValidTo)
 		o.b = so.end()
+	}
+	if tg := d.Target; tg != nil {
+		o.key("target")
+		to := object{b: o.b}
+		to.date("by", tg.By)
+		to.str("document", tg.Document)
+		to.str("program", tg.Program)
+		to.int("rate_bp", tg.RateBP)
+		to.str("source", tg.Source)
+		to.str("unit", tg.Unit)
+		to.int("year", int64(tg.Year))
+		o.b = to.end()
 	}
 	if d.To != nil {
 		o.key("to")

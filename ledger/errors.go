@@ -61,15 +61,26 @@ func unknownRef(field, format string, args ...any) *Error {
 }
 
 // InsufficientFundsError reports a command that would take a line's available balance
-// below zero, or a reversal or settlement beyond what remains of its original.
+// below zero on some business date, or a reversal or settlement beyond what remains of
+// its original.
 type InsufficientFundsError struct {
 	Field     string // the request field naming the line or the original event
 	Line      string // canonical line id
 	Requested int64  // đồng
-	Available int64  // đồng
+	// Available is the most the command could take on its effective date: the smallest
+	// available amount on that date and every later one (rule 2), or what remains of the
+	// original.
+	Available int64 // đồng
+	// Date is the first business date on which the line's available amount would be
+	// negative; zero for a reversal or settlement beyond its original.
+	Date Date
 }
 
 func (e *InsufficientFundsError) Error() string {
+	if e.Date != 0 {
+		return fmt.Sprintf("%s: line %s has %d đồng available, %d requested; it would be negative as of %s",
+			e.Field, e.Line, e.Available, e.Requested, e.Date)
+	}
 	return fmt.Sprintf("%s: line %s has %d đồng available, %d requested", e.Field, e.Line, e.Available, e.Requested)
 }
 
@@ -83,6 +94,10 @@ func Code(err error) string {
 	if errors.As(err, &ife) {
 		return CodeInsufficientFunds
 	}
+	var dpe *DeadlinePassedError
+	if errors.As(err, &dpe) {
+		return CodeDeadlinePassed
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Code
@@ -95,6 +110,10 @@ func Field(err error) string {
 	var ife *InsufficientFundsError
 	if errors.As(err, &ife) {
 		return ife.Field
+	}
+	var dpe *DeadlinePassedError
+	if errors.As(err, &dpe) {
+		return dpe.Field
 	}
 	var e *Error
 	if errors.As(err, &e) {
@@ -114,6 +133,12 @@ func WithFieldPrefix(err error, prefix string) error {
 	var ife *InsufficientFundsError
 	if errors.As(err, &ife) {
 		c := *ife
+		c.Field = joinField(prefix, c.Field)
+		return &c
+	}
+	var dpe *DeadlinePassedError
+	if errors.As(err, &dpe) {
+		c := *dpe
 		c.Field = joinField(prefix, c.Field)
 		return &c
 	}

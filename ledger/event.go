@@ -34,6 +34,9 @@ const (
 	// TypeReconciliationCompleted records a comparison of a Treasury statement with the
 	// ledger's vouchers (ledger/reconcile.go).
 	TypeReconciliationCompleted EventType = "reconciliation.completed"
+	TypeDeadlineSet             EventType = "deadline.set"
+	TypeDeadlineExtended        EventType = "deadline.extended"
+	TypeTargetSet               EventType = "target.set"
 )
 
 // EventTypes lists every event type in the order it was introduced. A build with the
@@ -46,6 +49,8 @@ var EventTypes = []EventType{
 	TypeTokenCreated, TypeTokenRevoked,
 	TypeUnitReorganized,
 	TypeContractSigned, TypeContractAmended, TypeAdvanceLimitSet, TypeReconciliationCompleted,
+	TypeDeadlineSet, TypeDeadlineExtended,
+	TypeTargetSet,
 }
 
 // ParseEventType returns the event type named s, or false when there is none.
@@ -108,22 +113,26 @@ type EventData struct {
 	Amount int64 `json:"amount,omitempty"`
 	// AdvanceReversed is the part of a reversal that takes back an advance not yet
 	// settled (outstanding advances fall by it); the rest reverses a final payment.
-	AdvanceReversed int64    `json:"advance_reversed,omitempty"`
-	Decision        string   `json:"decision,omitempty"`
-	EventID         string   `json:"event_id,omitempty"` // the disbursement settled or reversed
-	From            *Line    `json:"from,omitempty"`     // transfers: the line debited
-	IntoYear        int      `json:"into_year,omitempty"`
-	Kind            string   `json:"kind,omitempty"` // a TransferKind or a DisbursementKind
-	Line            *Line    `json:"line,omitempty"` // every money event except transfers
-	Note            string   `json:"note,omitempty"`
-	Payee           string   `json:"payee,omitempty"`
-	Program         *Program `json:"program,omitempty"`
-	Project         *Project `json:"project,omitempty"`
-	Reason          string   `json:"reason,omitempty"`
+	AdvanceReversed int64 `json:"advance_reversed,omitempty"`
+	// Deadline is the deadline of deadline.set and deadline.extended; an extension of one
+	// line names it in Line.
+	Deadline *Deadline `json:"deadline,omitempty"`
+	Decision string    `json:"decision,omitempty"`
+	EventID  string    `json:"event_id,omitempty"` // the disbursement settled or reversed
+	From     *Line     `json:"from,omitempty"`     // transfers: the line debited
+	IntoYear int       `json:"into_year,omitempty"`
+	Kind     string    `json:"kind,omitempty"` // a TransferKind or a DisbursementKind
+	Line     *Line     `json:"line,omitempty"` // every money event except transfers
+	Note     string    `json:"note,omitempty"`
+	Payee    string    `json:"payee,omitempty"`
+	Program  *Program  `json:"program,omitempty"`
+	Project  *Project  `json:"project,omitempty"`
+	Reason   string    `json:"reason,omitempty"`
 	// Reorganization is the payload of unit.reorganized; its date is the event's.
 	Reorganization *Reorganization `json:"reorganization,omitempty"`
 	Source         *Source         `json:"source,omitempty"`
-	To             *Line           `json:"to,omitempty"` // transfers: the line credited
+	Target         *Target         `json:"target,omitempty"` // target.set
+	To             *Line           `json:"to,omitempty"`     // transfers: the line credited
 	// Token is the token an access event (access.token_created, …_revoked) records.
 	Token   *TokenRecord `json:"token,omitempty"`
 	Unit    *Unit        `json:"unit,omitempty"`
@@ -160,7 +169,8 @@ type Voucher struct {
 }
 
 // MainLine returns the line an event debits or credits first: Line, or From for a
-// transfer; nil for catalog events.
+// transfer; the line a deadline.extended extends; nil for catalog events and other
+// deadlines.
 func (e *Event) MainLine() *Line {
 	if e.Data.From != nil {
 		return e.Data.From

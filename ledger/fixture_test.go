@@ -168,6 +168,7 @@ func diffState(want, got *State) []string {
 	check("contractNumbers", want.contractNumbers, got.contractNumbers)
 	check("contractOf", want.contractOf, got.contractOf)
 	check("limits", want.limits, got.limits)
+	check("deadlines", want.deadlines, got.deadlines)
 	check("Head", want.Head, got.Head)
 	check("HeadHash", want.HeadHash, got.HeadHash)
 	if !want.HeadTime.Equal(got.HeadTime) {

@@ -176,6 +176,10 @@ func (e *Event) Postings(dst []Posting) []Posting {
 		return append(dst, Posting{*d.Line, FlowCommitmentRelease, d.PreviousValue - d.Amount})
 	case TypeAdvanceLimitSet, TypeReconciliationCompleted:
 		return dst
+	case TypeDeadlineSet, TypeDeadlineExtended:
+		return dst // a deadline moves no money; it limits the dates disbursements may have
+	case TypeTargetSet:
+		return dst // a target moves no money; reports compare with it
 	}
 	panic(fmt.Sprintf("ledger.Postings: event type %q has no postings defined", e.Type))
 }

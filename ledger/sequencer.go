@@ -114,6 +114,11 @@ type SequencerConfig struct {
 	// Now returns the recording time; nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
+	// AvailabilityAtHeadOnly checks a line's available amount at the head only, not at
+	// every business date (State.AvailabilityAtHeadOnly): the baseline `make bench`
+	// measures the rule-2 check against, and a way for tests to build the histories
+	// older ledgers hold. Never set in a server.
+	AvailabilityAtHeadOnly bool
 }
 
 // Sequencer is the single writer. One goroutine (Run) owns the write model; Submit is
@@ -144,6 +149,7 @@ func NewSequencer(cfg SequencerConfig) *Sequencer {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Sequencer{cfg: cfg, in: make(chan *Request, QueueMax), keys: map[string]KeyRecord{}, done: make(chan struct{})}
+	s.state.AvailabilityAtHeadOnly = cfg.AvailabilityAtHeadOnly
 	s.state.init()
 	s.publishHead()
 	return s
@@ -482,6 +488,10 @@ type rejectionJSON struct {
 	Line      string `json:"line,omitempty"`
 	Requested int64  `json:"requested,omitempty"`
 	Available int64  `json:"available,omitempty"`
+	Date      Date   `json:"date,omitempty"` // absent in records made before rule 2 named it
+	// deadline_passed
+	Deadline   Date   `json:"deadline,omitempty"`
+	LegalBasis string `json:"legal_basis,omitempty"`
 }
 
 func encodeRejections(rs []Rejection) []byte {
@@ -492,10 +502,13 @@ func encodeRejections(rs []Rejection) []byte {
 	for i, r := range rs {
 		j := rejectionJSON{Index: r.Index, Code: Code(r.Err), Field: Field(r.Err), Message: r.Err.Error()}
 		var ife *InsufficientFundsError
+		var dpe *DeadlinePassedError
 		var e *Error
 		switch {
 		case errors.As(r.Err, &ife):
-			j.Message, j.Line, j.Requested, j.Available = "", ife.Line, ife.Requested, ife.Available
+			j.Message, j.Line, j.Requested, j.Available, j.Date = "", ife.Line, ife.Requested, ife.Available, ife.Date
+		case errors.As(r.Err, &dpe):
+			j.Message, j.Line, j.Date, j.Deadline, j.LegalBasis = "", dpe.Line, dpe.Date, dpe.Deadline, dpe.LegalBasis
 		case errors.As(r.Err, &e):
 			j.Message = e.Message
 		}
@@ -517,8 +530,11 @@ func decodeRejections(b []byte) []Rejection {
 	out := make([]Rejection, len(in))
 	for i, r := range in {
 		var err error = &Error{Code: r.Code, Field: r.Field, Message: r.Message}
-		if r.Code == CodeInsufficientFunds {
-			err = &InsufficientFundsError{Field: r.Field, Line: r.Line, Requested: r.Requested, Available: r.Available}
+		switch r.Code {
+		case CodeInsufficientFunds:
+			err = &InsufficientFundsError{Field: r.Field, Line: r.Line, Requested: r.Requested, Available: r.Available, Date: r.Date}
+		case CodeDeadlinePassed:
+			err = &DeadlinePassedError{Field: r.Field, Line: r.Line, Date: r.Date, Deadline: r.Deadline, LegalBasis: r.LegalBasis}
 		}
 		out[i] = Rejection{Index: r.Index, Err: err}
 	}

@@ -14,6 +14,7 @@ type LineBalance struct {
 	Flows       [FlowCount]int64 // gross, positive amounts by flow
 	events      int              // postings on the line; Revert drops the line at zero
 	carriedInto map[int]int64    // carried over, by the year carried into
+	days        *dayNode         // available delta by effective date (availability.go); nil in LinesOnly states
 }
 
 // Measure returns the line's figure m: the signed sum of the flows that move it.
@@ -94,6 +95,7 @@ type State struct {
 	lines         map[Line]*LineBalance
 	disbursements map[uuid.UUID]*disbursement
 	vouchers      map[voucherKey]struct{}
+	deadlines     Deadlines
 
 	// Contracts and advance limits (ledger/contract.go): few, kept in every mode.
 	contracts       map[uuid.UUID]*contract
@@ -106,6 +108,13 @@ type State struct {
 	// settlements, reversals and vouchers against (the bulk of the write model's memory).
 	// Set it before the first Apply; such a State must not Decide.
 	LinesOnly bool
+
+	// AvailabilityAtHeadOnly makes Decide check a line's available amount at the head
+	// only, as the ledger did before rule 2 was enforced at every business date, and
+	// skips the per-date index that check needs. It exists for one purpose: the baseline
+	// of `make bench`, which measures what the check costs. Set it before the first
+	// Apply; never set it in a server.
+	AvailabilityAtHeadOnly bool
 
 	Head       int64
 	HeadHash   [32]byte
@@ -173,7 +182,7 @@ func (s *State) Decide(cmd Command) (typ EventType, date Date, data EventData, e
 		if err != nil {
 			return
 		}
-		if err = s.checkAvailable(cmd.From, cmd.Amount, "from"); err != nil {
+		if err = s.checkAvailable(cmd.From, cmd.Amount, "from", cmd.EffectiveDate); err != nil {
 			return
 		}
 		if err = s.checkPlanCoversCommitted(cmd.From, cmd.Amount, "from"); err != nil {
@@ -209,10 +218,11 @@ func (s *State) Decide(cmd Command) (typ EventType, date Date, data EventData, e
 		// Capital carried into a year once may not be carried into the same year again:
 		// the execution-year report would count it twice.
 		b := s.lines[cmd.Line]
+		// What is carried must be unspent on the carry-over's date and every date after.
 		already := b.carriedInto[cmd.IntoYear]
-		if cmd.Amount > b.Available()-already {
+		if avail := s.availableFrom(b, cmd.EffectiveDate) - already; cmd.Amount > avail {
 			return "", 0, data, &InsufficientFundsError{Field: "line", Line: cmd.Line.ID(), Requested: cmd.Amount,
-				Available: max(0, b.Available()-already)}
+				Available: max(0, avail), Date: cmd.EffectiveDate}
 		}
 		if _, ok := Sum(b.CarriedOver(), cmd.Amount); !ok {
 			return "", 0, data, invalid("amount", "would overflow the line's total")
@@ -225,7 +235,7 @@ func (s *State) Decide(cmd Command) (typ EventType, date Date, data EventData, e
 		if err = s.checkExisting(cmd.Line, cmd.EffectiveDate); err != nil {
 			return
 		}
-		if err = s.checkAvailable(cmd.Line, cmd.Amount, "line"); err != nil {
+		if err = s.checkAvailable(cmd.Line, cmd.Amount, "line", cmd.EffectiveDate); err != nil {
 			return
 		}
 		if err = s.checkPlanCoversCommitted(cmd.Line, cmd.Amount, "line"); err != nil {
@@ -238,7 +248,10 @@ func (s *State) Decide(cmd Command) (typ EventType, date Date, data EventData, e
 		if err = s.checkExisting(cmd.Line, cmd.EffectiveDate); err != nil {
 			return
 		}
-		if err = s.checkAvailable(cmd.Line, cmd.Amount, "line"); err != nil {
+		if err = s.checkDeadline(cmd.Line, cmd.EffectiveDate); err != nil {
+			return
+		}
+		if err = s.checkAvailable(cmd.Line, cmd.Amount, "line", cmd.EffectiveDate); err != nil {
 			return
 		}
 		if _, ok := Sum(s.lines[cmd.Line].Disbursed(), cmd.Amount); !ok {
@@ -368,6 +381,11 @@ func (s *State) Decide(cmd Command) (typ EventType, date Date, data EventData, e
 		return s.decideSetAdvanceLimit(cmd)
 	case *RecordReconciliation:
 		return s.decideReconciliation(cmd)
+	case *SetDeadline, *ExtendDeadline:
+		return s.decideDeadline(cmd)
+
+	case *SetTarget:
+		return s.decideTarget(cmd)
 	}
 	return "", 0, data, invalid("", "unknown command %T", cmd)
 }
@@ -378,20 +396,42 @@ func (s *State) checkExisting(l Line, d Date) error {
 		return err
 	}
 	if s.lines[l] == nil {
-		return &InsufficientFundsError{Field: "line", Line: l.ID(), Available: 0}
+		return &InsufficientFundsError{Field: "line", Line: l.ID(), Available: 0, Date: d}
 	}
 	return nil
 }
 
-func (s *State) checkAvailable(l Line, amount int64, field string) error {
-	var avail int64
-	if b := s.lines[l]; b != nil {
-		avail = b.Available()
+// tracksDates reports whether the state keeps each line's available amount by date.
+func (s *State) tracksDates() bool { return !s.LinesOnly && !s.AvailabilityAtHeadOnly }
+
+// availableFrom returns the most that may be taken from b on date d without its
+// available amount falling below zero on d or any later date (rule 2).
+func (s *State) availableFrom(b *LineBalance, d Date) int64 {
+	if !s.tracksDates() {
+		return b.Available()
 	}
-	if amount > avail {
-		return &InsufficientFundsError{Field: field, Line: l.ID(), Requested: amount, Available: avail}
+	return b.days.minFrom(d)
+}
+
+// checkAvailable refuses taking amount from line l on date d when the line's available
+// amount would fall below zero on d or any later date; the error names the first such
+// date (docs/domain.md, rule 2).
+func (s *State) checkAvailable(l Line, amount int64, field string, d Date) error {
+	b := s.lines[l]
+	if b == nil {
+		return &InsufficientFundsError{Field: field, Line: l.ID(), Requested: amount, Available: 0, Date: d}
 	}
-	return nil
+	avail := s.availableFrom(b, d)
+	if amount <= avail {
+		return nil
+	}
+	neg := d
+	if s.tracksDates() {
+		first, ok := b.days.firstBelow(d, amount)
+		invariant(ok, "a line short of funds from a date has no date it is short on")
+		neg = first
+	}
+	return &InsufficientFundsError{Field: field, Line: l.ID(), Requested: amount, Available: max(0, avail), Date: neg}
 }
 
 func (s *State) checkVoucher(v Voucher) error {
@@ -409,9 +449,14 @@ func (s *State) Apply(e *Event) {
 	invariant(e.Position == s.Head+1, "events applied out of order")
 	var buf [PostingsMax]Posting
 	postings := e.Postings(buf[:0])
+	byDate := s.tracksDates()
 	for _, p := range postings {
-		s.touch(p.Line).Flows[p.Flow] += p.Amount
+		b := s.touch(p.Line)
+		b.Flows[p.Flow] += p.Amount
 		s.turnover.add(p.Amount)
+		if delta := p.AvailableDelta(); byDate && delta != 0 {
+			b.days = addDay(b.days, e.EffectiveDate, delta, 1)
+		}
 	}
 	d := &e.Data
 	// What the write model keeps beside balances, to check later commands against.
@@ -452,6 +497,9 @@ func (s *State) Apply(e *Event) {
 	case TypeUnitReorganized:
 		s.Catalog.applyReorganize(e.EffectiveDate, d.Reorganization)
 	case TypeContractSigned, TypeContractAmended, TypeAdvanceLimitSet, TypeReconciliationCompleted:
+	case TypeDeadlineSet, TypeDeadlineExtended:
+		s.deadlines.Add(e)
+	case TypeTargetSet: // nothing to check later commands against
 	default:
 		invariant(false, "ledger.State.Apply: unknown event type "+string(e.Type))
 	}
@@ -501,14 +549,22 @@ func (s *State) Revert(e *Event, headTime time.Time) {
 	case TypeUnitReorganized:
 		s.Catalog.revertReorganize(d.Reorganization)
 	case TypeContractSigned, TypeContractAmended, TypeAdvanceLimitSet, TypeReconciliationCompleted:
+	case TypeDeadlineSet, TypeDeadlineExtended:
+		s.deadlines.removeLast(e)
+	case TypeTargetSet:
 	default:
 		invariant(false, "ledger.State.Revert: unknown event type "+string(e.Type))
 	}
 	s.applyContract(e, true)
 	var buf [PostingsMax]Posting
+	byDate := s.tracksDates()
 	for _, p := range e.Postings(buf[:0]) {
-		s.untouch(p.Line).Flows[p.Flow] -= p.Amount
+		b := s.untouch(p.Line)
+		b.Flows[p.Flow] -= p.Amount
 		s.turnover.sub(p.Amount)
+		if delta := p.AvailableDelta(); byDate && delta != 0 {
+			b.days = addDay(b.days, e.EffectiveDate, -delta, -1)
+		}
 	}
 	s.Head, s.HeadHash, s.HeadTime = e.Position-1, e.PrevHash, headTime
 	s.EventCount--

@@ -517,7 +517,7 @@ func randomAccepted(t *testing.T, rng *rand.Rand, st *State, n int) []*Event {
 		}
 		serial++
 		var c Command
-		switch rng.IntN(17) {
+		switch rng.IntN(18) {
 		case 14:
 			l := pick()
 			c = &SignContract{Line: l, Number: fmt.Sprintf("HĐ %d", serial), Contractor: "Công ty", Value: amount(l),
@@ -620,6 +620,19 @@ func randomAccepted(t *testing.T, rng *rand.Rand, st *State, n int) []*Event {
 			to := l
 			to.Unit = link.To
 			c = &Transfer{From: l, To: to, Amount: amount(l), Kind: KindHandover, EffectiveDate: link.Date, Decision: "QĐ"}
+		case 17:
+			until := day(2025+rng.IntN(2), time.Month(1+rng.IntN(12)), 1+rng.IntN(28))
+			switch rng.IntN(3) {
+			case 0:
+				c = &SetTarget{Unit: []string{"", "06", "060"}[rng.IntN(3)], Program: "GNBV", Year: 2024, RateBP: 1 + rng.Int64N(TargetRateMax),
+					By: until, Document: "NQ HĐND", EffectiveDate: date()}
+			case 1:
+				c = &SetDeadline{Program: "GNBV", Year: 2024, Unit: []string{"", "06", "060"}[rng.IntN(3)], Until: until,
+					LegalBasis: "Luật 58/2024/QH15", EffectiveDate: date()}
+			default:
+				l := pick()
+				c = &ExtendDeadline{Line: l, Until: until, LegalBasis: "QĐ gia hạn", EffectiveDate: date()}
+			}
 		}
 		e, err := record(st, c)
 		if err != nil {

@@ -102,6 +102,11 @@ type Progress struct {
 	// firstContract is the position of the first commitment posting, 0 before it: a
 	// report at or after it carries committed capital and advances (commitments.go).
 	firstContract int64
+	// deadlines are the recorded disbursement deadlines (deadline.go), resolved against
+	// cat, which holds the units and sources they are matched on.
+	deadlines ledger.Deadlines
+	cat       ledger.Catalog
+	targets   []targetRec // in position order
 }
 
 type bucketKey struct{ province, year int32 }
@@ -248,6 +253,8 @@ func (p *Progress) init() {
 	p.sourceIdx = map[string]int32{}
 	p.lineIdx = map[ledger.Line]lineRef{}
 	p.bucketIdx = map[bucketKey]int32{}
+	p.cat.Units = map[string]*ledger.Unit{}
+	p.cat.Sources = map[string]*ledger.Source{}
 }
 
 func (p *Progress) appendHash(h [32]byte) {
@@ -278,8 +285,20 @@ func (p *Progress) apply(e *ledger.Event) {
 		p.registerProject(d.Project, pos)
 	case ledger.TypeUnitRegistered:
 		p.registerUnit(d.Unit, pos)
+		if p.cat.Units[d.Unit.ID] == nil {
+			u := *d.Unit // Apply keeps no reference to the events
+			p.cat.Units[d.Unit.ID] = &u
+		}
 	case ledger.TypeSourceRegistered:
 		p.registerSource(d.Source, pos)
+		if p.cat.Sources[d.Source.Code] == nil {
+			s := *d.Source
+			p.cat.Sources[d.Source.Code] = &s
+		}
+	case ledger.TypeDeadlineSet, ledger.TypeDeadlineExtended:
+		p.deadlines.Add(e)
+	case ledger.TypeTargetSet:
+		p.targets = append(p.targets, targetRec{Target: *d.Target, effective: e.EffectiveDate, pos: pos})
 	case ledger.TypeUnitReorganized:
 		p.reorganize(d.Reorganization, date, pos)
 	default:

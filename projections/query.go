@@ -211,6 +211,18 @@ type Row struct {
 	*Commitments
 	Own       *Amounts `json:"own,omitempty"`
 	CarriedIn *Amounts `json:"carried_in,omitempty"`
+	// Lapsing is the available amount, as of the report's date, of the group's lines
+	// whose disbursement deadline in force is before that date (docs/domain.md, rule 7):
+	// capital that may no longer be disbursed and waits for a cancellation. It is
+	// computed only for a report with an as-of date, and omitted when zero — so reports
+	// of a ledger without deadlines keep their bytes.
+	Lapsing int64 `json:"lapsing,omitempty"`
+	// Target is the target in force for the row's scope (target.set; targets.go): for the
+	// total, the report's own unit, program, plan year and source; for a row of a report
+	// grouped by one unit level, that unit with the report's program, year and source.
+	// Only on the plan-year basis with one plan year and one program; omitted when none is
+	// recorded — so reports of a ledger without targets keep their bytes.
+	Target *RowTarget `json:"target,omitempty"`
 }
 
 // Report is the answer to a Query. Position and HeadHash say exactly what it was
@@ -458,11 +470,11 @@ func (p *Progress) keyName(d dim, v int32) (string, string) {
 	return p.units[v].id, p.units[v].name
 }
 
-// acc sums a group: own (plan-year) figures and carried-in figures, and the contract
-// and advance figures when the report carries them.
+// acc sums a group: own (plan-year) figures, carried-in figures, lapsing capital, and the
+// contract and advance figures when the report carries them.
 type acc struct {
-	plan, disb, cPlan, cDisb int64
-	cx                       commitSums
+	plan, disb, cPlan, cDisb, lapsing int64
+	cx                                commitSums
 }
 
 // emptyAcc is an acc with nothing added: no oldest advance yet.
@@ -565,6 +577,11 @@ func (p *Progress) query(q Query, perLine bool) (Report, error) {
 	withCx := p.firstContract != 0 && p.firstContract <= sc.k
 	aged := q.AsOf != 0
 	p.each(&sc, func(l *lineRec, pl *place) {
+		if q.AsOf != 0 {
+			if lapsing := p.lapsing(l, sc.t, sc.k); lapsing > 0 {
+				get(l, pl).lapsing += lapsing
+			}
+		}
 		if withCx && l.cx != nil {
 			cs := commitSums{oldestDays: -1}
 			l.addCommitments(&cs, sc.t, sc.k, aged)
@@ -609,6 +626,7 @@ func (p *Progress) query(q Query, perLine bool) (Report, error) {
 		total.cPlan += a.cPlan
 		total.cDisb += a.cDisb
 		total.cx.add(&a.cx)
+		total.lapsing += a.lapsing
 		if perLine {
 			if *a != emptyAcc {
 				row := p.lineRow(lines[i])
@@ -630,6 +648,16 @@ func (p *Progress) query(q Query, perLine bool) (Report, error) {
 	slices.SortFunc(r.Rows, func(a, b Row) int { return slices.Compare(a.Key, b.Key) })
 	r.Total = Row{Key: []string{}, Name: []string{}}
 	fill(&r.Total, total, exec, withCx, aged)
+	if program := p.onlyProgram(&sc); len(p.targets) > 0 && !exec && q.Year != 0 && program != "" {
+		ts := targetScope{unit: q.Unit, program: program, year: q.Year, source: q.Source}
+		r.Total.Target = p.targetFor(ts, sc.t, sc.k, r.Total.Rate)
+		if len(ds) == 1 && ds[0] <= dimCommune {
+			for i := range r.Rows {
+				ts.unit = r.Rows[i].Key[0]
+				r.Rows[i].Target = p.targetFor(ts, sc.t, sc.k, r.Rows[i].Rate)
+			}
+		}
+	}
 	return r, nil
 }
 
@@ -670,8 +698,60 @@ func fill(row *Row, a acc, exec, withCx, aged bool) {
 	if withCx {
 		row.Commitments = commitmentsOf(a.cx, row.Plan, aged)
 	}
+	row.Lapsing = a.lapsing
 	if exec {
 		own, carried := amounts(a.plan, a.disb), amounts(a.cPlan, a.cDisb)
 		row.Own, row.CarriedIn = &own, &carried
 	}
+}
+
+// ledgerLine returns the budget line l records.
+func (p *Progress) ledgerLine(l *lineRec) (ledger.Line, bool) {
+	if l.program == none || l.source == none || l.project == none || l.unit == none {
+		return ledger.Line{}, false
+	}
+	return ledger.Line{Program: p.programs[l.program].code, Year: int(l.year), Source: p.sources[l.source].code,
+		Project: p.projects[l.project].code, Unit: p.units[l.unit].id}, true
+}
+
+// deadlineOf returns the disbursement deadline in force for l on date t, as known at
+// position k, and false when none is recorded.
+func (p *Progress) deadlineOf(l *lineRec, t ledger.Date, k int64) (ledger.Deadline, bool) {
+	if l.program == none || !p.deadlines.Has(p.programs[l.program].code, int(l.year)) {
+		return ledger.Deadline{}, false
+	}
+	line, ok := p.ledgerLine(l)
+	if !ok {
+		return ledger.Deadline{}, false
+	}
+	return p.deadlines.For(&p.cat, &line, t, k)
+}
+
+// lapsing returns what is available on l as of t (at position k) when its deadline in
+// force is before t: capital that may no longer be disbursed.
+func (p *Progress) lapsing(l *lineRec, t ledger.Date, k int64) int64 {
+	dl, ok := p.deadlineOf(l, t, k)
+	if !ok || dl.Until >= t {
+		return 0
+	}
+	plan, disb := l.at(t, k)
+	return max(0, plan-disb)
+}
+
+// onlyProgram returns the code of the scope's program: the one it selects, or the only
+// one registered at its position; "" when it spans several.
+func (p *Progress) onlyProgram(sc *scope) string {
+	if sc.program != none {
+		return p.programs[sc.program].code
+	}
+	code := ""
+	for _, pr := range p.programs {
+		if pr.pos <= sc.k {
+			if code != "" {
+				return ""
+			}
+			code = pr.code
+		}
+	}
+	return code
 }

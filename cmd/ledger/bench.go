@@ -165,6 +165,30 @@ func bench(ctx context.Context, cfg *Config, stdout io.Writer) error {
 			}
 		}
 		err = withDB(func(dbURL string) error {
+			// The same load on a writer that checks availability at the head only: what
+			// rule 2 at every business date costs (bench_rule2.go).
+			base := *cfg
+			base.availabilityAtHeadOnly = true
+			rate, p50, p99, err := httpWriteLoad(ctx, &base, dbURL, benchRule2Clients, false)
+			if err != nil {
+				return fmt.Errorf("write path, head-only availability: %w", err)
+			}
+			s.add("writeHeadOnly", rate)
+			lat.add("writeHeadOnlyp50", p50)
+			lat.add("writeHeadOnlyp99", p99)
+			// Paired with the checked load of the same run, just before: on a shared
+			// machine the load moves more between runs than between two adjacent loads.
+			checked := s[fmt.Sprintf("write%d", benchRule2Clients)]
+			ratio := checked[len(checked)-1] / rate
+			s.add("rule2Ratio", ratio)
+			fmt.Fprintf(stdout, "run %d: write path, %d clients, availability checked at the head only: %.0f events/s (p50 %.1f ms, p99 %.1f ms); checked / head only %.2f\n",
+				run, benchRule2Clients, rate, p50, p99, ratio)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		err = withDB(func(dbURL string) error {
 			m, err := httpMixedLoad(ctx, cfg, dbURL)
 			if err != nil {
 				return fmt.Errorf("write path under reads: %w", err)
@@ -195,6 +219,18 @@ func bench(ctx context.Context, cfg *Config, stdout io.Writer) error {
 		})
 		if err != nil {
 			return err
+		}
+	}
+	// In-process, alternating, the median of benchLongLineReps each.
+	for range benchLongLineReps {
+		for _, days := range []int{benchLongLineDays, benchLongLineDaysWorst} {
+			for _, headOnly := range []bool{false, true} {
+				d, err := longLineFigure(headOnly, days)
+				if err != nil {
+					return err
+				}
+				lat.add(fmt.Sprintf("longLine%d%v", days, headOnly), float64(d)/float64(time.Microsecond))
+			}
 		}
 	}
 	var big *bigResult
@@ -244,6 +280,19 @@ func benchResults(cfg *Config, mode benchMode, s, lat samples, big *bigResult, c
 			r.Met = yes(r.Value >= 20_000 && r.P99Millis <= 20 && r.Ratio >= 1.2)
 		}
 		res = append(res, r)
+	}
+	if checked, head := s.med(fmt.Sprintf("write%d", benchRule2Clients)), s.med("writeHeadOnly"); head > 0 && checked > 0 {
+		ratio := s.med("rule2Ratio") // the median of the runs' paired ratios
+		res = append(res, benchResult{Name: fmt.Sprintf("write path, %d clients, availability at every business date (rule 2)", benchRule2Clients),
+			Value: checked, Unit: "events/s", Baseline: head, BaseName: "availability at the head only (median of paired runs)", Ratio: ratio,
+			P50Millis: lat.med(fmt.Sprintf("write%dp50", benchRule2Clients)), P99Millis: lat.med(fmt.Sprintf("write%dp99", benchRule2Clients)), Runs: runs,
+			Goal: fmt.Sprintf("≥ %.2f × head only", 1-benchRule2MaxSlowdown), Met: yes(ratio >= 1-benchRule2MaxSlowdown)})
+	}
+	for _, days := range []int{benchLongLineDays, benchLongLineDaysWorst} {
+		checked, head := lat.med(fmt.Sprintf("longLine%dfalse", days)), lat.med(fmt.Sprintf("longLine%dtrue", days))
+		res = append(res, benchResult{Name: fmt.Sprintf("Decide + Apply of a back-dated payment on a line of %d events over %d dates, in-process",
+			benchLongLineEvents, min(days, benchLongLineEvents)), Value: checked, Unit: "µs", Baseline: head,
+			BaseName: "head-only check", Ratio: checked / head, Runs: benchLongLineReps})
 	}
 	alone, read := lat.med("mixedAlonep99"), lat.med("mixedReadp99")
 	res = append(res,

@@ -37,6 +37,10 @@ type Config struct {
 	BenchRuns     int
 	BenchOut      string
 	CPUProfile    string
+	// availabilityAtHeadOnly starts the writer with rule 2 checked at the head only
+	// (ledger.SequencerConfig.AvailabilityAtHeadOnly): the baseline `ledger bench`
+	// measures the check against. No flag sets it; a server never runs without the check.
+	availabilityAtHeadOnly bool
 
 	Audit AuditConfig // verify, export, import, keys; serve's checkpoints (verify.go)
 

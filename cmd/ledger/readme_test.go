@@ -13,7 +13,7 @@ import (
 
 // TestReadmeExamples runs every shell example of the README's API section, as written,
 // against `ledger serve --demo`, so the README stays true. Each curl's HTTP status goes to
-// stderr through --write-out; the only refusal the examples show is the over-spending one.
+// stderr through --write-out; the only refusals the examples show are the ones they announce.
 func TestReadmeExamples(t *testing.T) {
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
@@ -69,8 +69,18 @@ func TestReadmeExamples(t *testing.T) {
 			bad = append(bad, code)
 		}
 	}
-	if len(bad) != 1 || bad[0] != "422" || !strings.Contains(stdout.String(), `"insufficient_funds"`) {
-		t.Errorf("want every example to succeed except one 422 insufficient_funds; got statuses %v of %d calls\nstdout:\n%s", bad, calls, stdout.String())
+	// The refusals the examples show, in order: over-spending, a back-dated payment
+	// (rule 2, availability at every business date) and a payment after its deadline.
+	refusals := []string{"insufficient_funds", "insufficient_funds", "deadline_passed"}
+	if len(bad) != len(refusals) || strings.Count(stdout.String(), `"insufficient_funds"`) != 2 ||
+		!strings.Contains(stdout.String(), `"date":"2024-06-01"`) || !strings.Contains(stdout.String(), `"code":"deadline_passed"`) {
+		t.Errorf("want every example to succeed except %d refusals (422 %v); got statuses %v of %d calls\nstdout:\n%s",
+			len(refusals), refusals, bad, calls, stdout.String())
+	}
+	for _, code := range bad {
+		if code != "422" {
+			t.Errorf("a refusal answered %s, want 422", code)
+		}
 	}
 	if calls < 25 {
 		t.Errorf("only %d curl calls ran; the README examples were not all executed", calls)

@@ -92,7 +92,8 @@ func startNode(ctx context.Context, cfg *Config) (*node, error) {
 		return nil, err
 	}
 	n.metrics = nodeMetrics(n)
-	n.seq = ledger.NewSequencer(ledger.SequencerConfig{Store: n.session, OnCommit: n.onCommit, OnBatch: n.metrics.Batch, Logger: log})
+	n.seq = ledger.NewSequencer(ledger.SequencerConfig{Store: n.session, OnCommit: n.onCommit, OnBatch: n.metrics.Batch, Logger: log,
+		AvailabilityAtHeadOnly: cfg.availabilityAtHeadOnly})
 	var runCtx context.Context
 	runCtx, n.cancel = context.WithCancel(context.Background())
 	// The projections fold the log while the write model loads it, each on its own core.

@@ -92,6 +92,13 @@ func TestAuthorizationMatrix(t *testing.T) {
 				return `{"code":"S-` + who + `","name":"Nguồn","budget":"central","nature":"investment"}`
 			}},
 
+		{name: "set deadline", method: "POST", path: "/v1/deadlines", want: 201, ok: []string{"admin"},
+			body: fixed(`{"program":"GNBV","year":2030,"until":"2031-01-31","legal_basis":"Luật 58/2024/QH15","effective_date":"2030-01-02"}`)},
+		{name: "extend deadline", method: "POST", path: "/v1/extensions", want: 201, ok: []string{"admin"},
+			body: fixed(`{"program":"GNBV","year":2030,"until":"2031-12-31","legal_basis":"NQ gia hạn","effective_date":"2030-06-01"}`)},
+		{name: "set target", method: "POST", path: "/v1/targets", want: 201, ok: []string{"admin"},
+			body: fixed(`{"unit":"06","program":"GNBV","year":2030,"rate_bp":9500,"by":"2031-01-31","document":"NQ HĐND","effective_date":"2030-01-02"}`)},
+
 		{name: "allocate 062", method: "POST", path: "/v1/allocations", want: 201, ok: officers062,
 			body: fixed(`{"line":` + acLine062a + `,"amount":1000,"effective_date":"2024-06-21","decision":"QĐ 1"}`)},
 		{name: "allocate 060", method: "POST", path: "/v1/allocations", want: 201, ok: []string{"officer060"},

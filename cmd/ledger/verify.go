@@ -25,6 +25,7 @@ type AuditConfig struct {
 	In              string // import --in
 	Generate        bool   // keys --generate
 	BOM             bool   // export --bom: a CSV starts with the UTF-8 byte order mark
+	Rules           bool   // verify --rules
 
 	// Serve: the checkpointer. SigningKey empty means no checkpoints are signed.
 	SigningKey         string
@@ -42,6 +43,7 @@ func (a *AuditConfig) register(fs *flag.FlagSet, c *Config, cmd string) {
 	case "verify":
 		fs.Int64Var(&a.From, "from", 1, "first position to check")
 		fs.Int64Var(&a.To, "to", 0, "last position to check; 0 means the head")
+		fs.BoolVar(&a.Rules, "rules", false, "also fold the whole log and list the events that break a rule the writer enforces today (rule 2: no line negative as of any date); changes nothing")
 	case "export":
 		fs.StringVar(&a.Format, "format", ledger.ExportJSONL, "jsonl (one event per line, what import restores) or csv")
 		fs.Int64Var(&a.After, "after", 0, "export the events after this position")
@@ -135,7 +137,46 @@ func verify(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	if !rep.OK {
 		return findingsError{fmt.Errorf("verify: the chain is NOT intact: %w", rep.Finding)}
 	}
+	if cfg.Audit.Rules {
+		n, err := verifyRules(ctx, store, stdout)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("verify: %d events break the rules the writer enforces today", n)
+		}
+	}
 	return nil
+}
+
+// verifyRules folds the whole log through ledger.RuleChecker and prints each finding:
+// histories recorded before the writer checked availability at every business date may
+// hold back-dated events that leave a line negative as of an earlier date. It reads
+// only; it returns the number of findings.
+func verifyRules(ctx context.Context, store *pgstore.Store, stdout io.Writer) (int, error) {
+	var (
+		rc       ledger.RuleChecker
+		buf      []ledger.RuleFinding
+		events   int64
+		findings int
+	)
+	err := store.ReadFrom(ctx, 0, func(e *ledger.Event) error {
+		events++
+		buf = rc.Add(buf[:0], e)
+		for _, f := range buf {
+			fmt.Fprintf(stdout, "rule %d: position %d line %s negative as of %s (%d đồng available from %s on, %d taken)\n",
+				f.Rule, f.Position, f.Line, f.Date, f.Available, e.EffectiveDate, f.Amount)
+		}
+		findings += len(buf)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("verify --rules: %w", err)
+	}
+	if findings == 0 {
+		fmt.Fprintf(stdout, "rules ok: %d events, no line negative as of any date\n", events)
+	}
+	return findings, nil
 }
 
 // verifyStore runs the check, drawing progress on stderr, and prints the outcome on

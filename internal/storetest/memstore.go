@@ -179,7 +179,7 @@ func checkEvent(e *ledger.Event, pos int64) error {
 		return fmt.Errorf("%w: want position %d", errMemNotNext, pos)
 	case e.Type == "":
 		return fmt.Errorf("empty type: %w", errMemCheck)
-	case e.MainLine() != nil && e.Data.Amount <= 0:
+	case e.Data.Amount < 0 || e.MainLine() != nil && e.Data.Amount == 0 && e.Type != ledger.TypeDeadlineExtended:
 		return fmt.Errorf("amount %d is not positive: %w", e.Data.Amount, errMemCheck)
 	}
 	if e.Data.EventID != "" {
@@ -213,6 +213,8 @@ func clone(e *ledger.Event) *ledger.Event {
 	}
 	d.AdvanceLimit = copyOf(d.AdvanceLimit)
 	d.Reconciliation = copyOf(d.Reconciliation)
+	d.Deadline = copyOf(d.Deadline)
+	d.Target = copyOf(d.Target)
 	return &c
 }
 

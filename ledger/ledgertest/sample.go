@@ -19,7 +19,8 @@ var sampleExtra func(line ledger.Line) (ledger.EventType, ledger.EventData)
 // least one event of every type in ledger.EventTypes: a catalog, an allocation, a
 // sub-allocation, a carry-over, a cancellation, an advance, its settlement and a
 // reversal of part of it, a payment, an advance limit, a contract, its amendment and an
-// advance under it, a reorganisation and a handover. Consumers fold it to show that they handle
+// advance under it, a deadline and its extension for one line, a target, a reorganisation
+// and a handover. Consumers fold it to show that they handle
 // every event type (TestEveryConsumerHandlesEveryEventType).
 func SampleHistory() []*ledger.Event {
 	from := ledger.MakeDate(2021, 1, 1)
@@ -73,6 +74,12 @@ func SampleHistory() []*ledger.Event {
 		{ledger.TypeReconciliationCompleted, uuid.MustParse("01900000-0000-7000-8000-000000000033"), ledger.EventData{
 			Reconciliation: &ledger.Reconciliation{Office: "KB06", From: d, To: d, FileSHA256: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
 				Matched: 3, LedgerOnly: 1, LedgerPosition: 17, StatementRows: 3}}},
+		{ledger.TypeDeadlineSet, uuid.Nil, ledger.EventData{Deadline: &ledger.Deadline{Program: "GNBV", Year: 2024,
+			Nature: ledger.NatureInvestment, Until: ledger.MakeDate(2025, time.January, 31), LegalBasis: "Luật 58/2024/QH15, Điều 72"}}},
+		{ledger.TypeDeadlineExtended, uuid.Nil, ledger.EventData{Line: &dist, Deadline: &ledger.Deadline{Program: "GNBV", Year: 2024,
+			Until: ledger.MakeDate(2025, time.December, 31), LegalBasis: "QĐ 5/QĐ-UBND"}}},
+		{ledger.TypeTargetSet, uuid.Nil, ledger.EventData{Target: &ledger.Target{Unit: "06", Program: "GNBV", Year: 2024,
+			RateBP: 9500, By: ledger.MakeDate(2025, time.January, 31), Document: "NQ 25/NQ-HĐND"}}},
 		{ledger.TypeTokenCreated, uuid.Nil, ledger.EventData{Token: &token}},
 		{ledger.TypeTokenRevoked, uuid.Nil, ledger.EventData{Token: &token}},
 		{ledger.TypeUnitRegistered, uuid.Nil, ledger.EventData{Unit: &ledger.Unit{ID: "19", Code: "19", Name: "Thái Nguyên",

@@ -120,10 +120,16 @@ func randomMoney(t *testing.T, ctx context.Context, seq *ledger.Sequencer, rng *
 		// Access events make no postings; the view must show none for them.
 		&ledger.RecordTokenCreated{Token: token, EffectiveDate: from},
 		&ledger.RecordTokenRevoked{Token: token, EffectiveDate: from},
+		&ledger.SetDeadline{Program: prefix, Year: 2024, Until: ledger.MakeDate(2025, 1, 31), LegalBasis: "Luật 58/2024/QH15",
+			EffectiveDate: ledger.MakeDate(2024, 1, 2)},
 	}
 	line := func(unit string) ledger.Line {
 		return ledger.Line{Program: prefix, Year: 2024, Source: prefix + "-SRC", Project: "DA1", Unit: unit}
 	}
+	dl := line(dist)
+	setup = append(setup, &ledger.SetTarget{Unit: prov, Program: prefix, Year: 2024, RateBP: 9500, By: ledger.MakeDate(2025, 1, 31),
+		Document: "NQ HĐND", EffectiveDate: ledger.MakeDate(2024, 1, 3)}, &ledger.ExtendDeadline{Line: dl, Until: ledger.MakeDate(2025, 12, 31), LegalBasis: "QĐ gia hạn",
+		EffectiveDate: ledger.MakeDate(2024, 1, 3)})
 	lines := []ledger.Line{line(prov), line(dist)}
 	submit := func(c ledger.Command) *ledger.Event {
 		res, err := seq.Submit(ctx, &ledger.Request{Atomic: true, Commands: []ledger.Command{c}})

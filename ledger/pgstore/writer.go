@@ -308,7 +308,10 @@ func (r *eventRows) Values() ([]any, error) {
 	v[3], v[4] = e.EffectiveDate.Time(), e.RecordedAt
 	d := &e.Data
 	if l := e.MainLine(); l != nil {
-		v[5], v[6] = d.Amount, l.ID()
+		v[6] = l.ID()
+		if e.Type != ledger.TypeDeadlineExtended { // it names a line and moves no money: no amount
+			v[5] = d.Amount
+		}
 	}
 	if d.To != nil {
 		v[7] = d.To.ID()
