@@ -503,6 +503,30 @@ func TestDashboardBrowser(t *testing.T) {
 	shot("trend-phone")
 	run("desktop again", chromedp.EmulateViewport(1280, 900))
 
+	// Deadlines and targets recorded by an admin, seen by the province's leader (after the
+	// July 2024 payments above, which the deadline would refuse): the overview's near-deadline panel and
+	// target verdict, and the trend's target drawn as a point at its date.
+	for path, body := range map[string]string{
+		"/v1/deadlines": `{"program":"GNBV","year":2024,"until":"2024-06-30","legal_basis":"NQ 111/2024/QH15","effective_date":"2024-01-02"}`,
+		"/v1/targets":   `{"unit":"06","program":"GNBV","year":2024,"rate_bp":3000,"by":"2024-06-30","document":"KH 12/KH-UBND","effective_date":"2024-01-10"}`,
+	} {
+		if rec := a.do("admin", http.MethodPost, path, body); rec.Code != http.StatusCreated {
+			t.Fatalf("POST %s: %d %s", path, rec.Code, rec.Body)
+		}
+	}
+	run("overview with deadlines and a target", chromedp.Navigate(srv.URL+"/?as_of=2024-05-31&year=2024&program=GNBV"),
+		chromedp.WaitVisible(chromedp.CSS("#deadlines")))
+	if got := text(`[data-k="target-verdict"]`); got != "chậm so với mục tiêu" {
+		t.Errorf("target verdict %q, want behind (chậm so với mục tiêu)", got)
+	}
+	if got := text("#deadlines tbody"); !strings.Contains(got, "30/06/2024") || !strings.Contains(got, "NQ 111/2024/QH15") {
+		t.Errorf("near-deadline panel: %.300s", got)
+	}
+	shot("overview-deadlines")
+	run("trend with a target point", chromedp.Navigate(srv.URL+"/dashboard/trend?as_of=2024-12-31&year=2024&program=GNBV"),
+		chromedp.WaitVisible(chromedp.CSS("svg.trend circle.target")))
+	shot("trend-target")
+
 	// An admin sees the overview, the trend and a drill-down too.
 	run("sign out", chromedp.Click(chromedp.CSS("#signout")), chromedp.WaitVisible(chromedp.CSS("#token")))
 	signIn(acBootstrap)
@@ -515,28 +539,6 @@ func TestDashboardBrowser(t *testing.T) {
 	run("admin trend", chromedp.Navigate(srv.URL+"/dashboard/trend"), chromedp.WaitVisible(chromedp.CSS("svg.trend")))
 	run("admin overview today", chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS(`[data-k="total-rate"]`)))
 	shot("admin")
-	// Deadlines and targets recorded by an admin: the overview's near-deadline panel and
-	// target verdict, and the trend's target drawn as a point at its date.
-	for path, body := range map[string]string{
-		"/v1/deadlines": `{"program":"GNBV","year":2024,"until":"2024-06-30","legal_basis":"NQ 111/2024/QH15","effective_date":"2024-01-02"}`,
-		"/v1/targets":   `{"unit":"06","program":"GNBV","year":2024,"rate_bp":3000,"by":"2024-06-30","document":"KH 12/KH-UBND","effective_date":"2024-01-10"}`,
-	} {
-		if rec := a.do("admin", http.MethodPost, path, body); rec.Code != http.StatusCreated {
-			t.Fatalf("POST %s: %d %s", path, rec.Code, rec.Body)
-		}
-	}
-	run("overview with deadlines and a target", chromedp.Navigate(srv.URL+"/?as_of=2024-05-31&year=2024"),
-		chromedp.WaitVisible(chromedp.CSS("#deadlines")))
-	if got := text(`[data-k="target-verdict"]`); got != "chậm so với mục tiêu" {
-		t.Errorf("target verdict %q, want behind (chậm so với mục tiêu)", got)
-	}
-	if got := text("#deadlines tbody"); !strings.Contains(got, "30/06/2024") || !strings.Contains(got, "NQ 111/2024/QH15") {
-		t.Errorf("near-deadline panel: %.300s", got)
-	}
-	shot("overview-deadlines")
-	run("trend with a target point", chromedp.Navigate(srv.URL+"/dashboard/trend?as_of=2024-12-31&year=2024"),
-		chromedp.WaitVisible(chromedp.CSS("svg.trend circle.target")))
-	shot("trend-target")
 
 	run("sign out", chromedp.Click(chromedp.CSS("#signout")), chromedp.WaitVisible(chromedp.CSS("#token")))
 	signIn(leader060)

@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"flag"
+	"fmt"
+	"hash/fnv"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -118,9 +120,20 @@ func (a *acNode) do(who, method, path, body string, headers ...string) *httptest
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
+	// Each principal is a client of its own: the failed-authentication budget is per
+	// address, and the matrix sends revoked and expired tokens by the hundred.
+	req.RemoteAddr = clientAddrOf(who)
 	rec := httptest.NewRecorder()
 	a.n.handler.ServeHTTP(rec, req)
 	return rec
+}
+
+// clientAddrOf is a documentation address (RFC 5737) of principal who's own.
+func clientAddrOf(who string) string {
+	h := fnv.New32a()
+	h.Write([]byte(who))
+	n := h.Sum32()
+	return fmt.Sprintf("198.51.%d.%d:1234", n>>8&0xff, n&0xff)
 }
 
 func (a *acNode) head() int64 { return a.n.seq.Head().Position }
