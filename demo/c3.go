@@ -59,6 +59,10 @@ const (
 	StepC3HandoverOtherProj  = "c3/xuan-la/handover-to-another-project-refused"
 	StepC3HandoverPacNam     = "c3/pac-nam/handover"
 	StepC3HandoverXuanLa     = "c3/xuan-la/handover"
+	StepC3Deadline           = "c3/deadline/2025"
+	StepC3Extension          = "c3/deadline/thai-nguyen-extended"
+	StepC3LatePayment        = "c3/nghien-loan/after-deadline-refused"
+	StepC3BackDatedPayment   = "c3/pac-nam/back-dated-refused"
 )
 
 // C3 lines.
@@ -149,17 +153,40 @@ func c3Steps() []Step {
 	b.disburse("", payment(c3ThaiNguyen, 2_000*million, ledger.KindPayment, date(2025, time.December, 20), tnPayee, officeTN, voucherInvestment,
 		"Thanh toán khối lượng hoàn thành"))
 	for _, s := range c3DeadlineSteps() {
-		b.add(s.date, s.step.Name, s.step.Command)
+		b.add(s.date, s.step.Name, s.step.Command).WantCode = s.step.WantCode
 	}
 	b.disburse("", payment(c3ThaiNguyen, 800*million, ledger.KindPayment, C3Later, tnPayee, officeTN, voucherInvestment,
 		"Thanh toán khối lượng hoàn thành (vốn 2025 được kéo dài thời gian giải ngân)"))
 	return b.sorted()
 }
 
-// c3DeadlineSteps is the place of the deadline steps of C3, which come with deadlines
-// (deadline.set 2025-01-02 until 31/01/2026 under Law 58/2024/QH15 Art. 72;
-// deadline.extended 2026-01-20 to 31/12/2026 for new Thái Nguyên's DA1.TDA1 line; new
-// Nghiên Loan's payment of 100,000,000 on 2026-03-15 refused with deadline_passed; a
-// payment of 1,000,000,000 on Pác Nặm dated 2025-02-05, recorded in June 2025, refused
-// by availability at every date). None yet.
-func c3DeadlineSteps() []datedStep { return nil }
+// c3DeadlineSteps are the deadline steps of C3: plan-year-2025 capital of the program may
+// be disbursed until 31/01/2026 (Law 58/2024/QH15 Art. 72), new Thái Nguyên's DA1.TDA1
+// line is extended to 31/12/2026, new Nghiên Loan's payment of 15/03/2026 is refused
+// (deadline_passed), and a payment on Pác Nặm dated 05/02/2025 but recorded in June 2025
+// is refused: the line had 6 bn available when it was recorded, nothing on 05/02 (funded
+// 10/02), and availability holds at every business date.
+func c3DeadlineSteps() []datedStep {
+	const (
+		officeBK = "KBNN-BK"
+		officeTN = "KBNN-TN"
+	)
+	law := "Luật Đầu tư công 58/2024/QH15, Điều 72"
+	set := date(2025, time.January, 2)
+	extended := date(2026, time.January, 20)
+	late := date(2026, time.March, 15)
+	backDated, recorded := date(2025, time.February, 5), date(2025, time.June, 15)
+	return []datedStep{
+		{set, Step{Name: StepC3Deadline, Command: &ledger.SetDeadline{Program: program, Year: 2025,
+			Until: date(2026, time.January, 31), LegalBasis: law, EffectiveDate: set}}},
+		{extended, Step{Name: StepC3Extension, Command: &ledger.ExtendDeadline{Line: c3ThaiNguyen,
+			Until: date(2026, time.December, 31), LegalBasis: "Quyết định 112/QĐ-UBND ngày 20/01/2026 của UBND tỉnh Thái Nguyên (kéo dài thời gian giải ngân)",
+			EffectiveDate: extended}}},
+		{late, Step{Name: StepC3LatePayment, WantCode: ledger.CodeDeadlinePassed, Command: payment(c3NghienLoan, 100*million,
+			ledger.KindPayment, late, "Hợp tác xã nông nghiệp xã Nghiên Loan", officeTN, voucherRecurrent,
+			"Vốn năm 2025 đã hết thời hạn giải ngân 31/01/2026: phải bị từ chối")}},
+		{recorded, Step{Name: StepC3BackDatedPayment, WantCode: ledger.CodeInsufficientFunds, Command: payment(c3PacNam, 1_000*million,
+			ledger.KindPayment, backDated, "Ban quản lý dự án đầu tư xây dựng huyện Pác Nặm", officeBK, voucherInvestment,
+			"Ghi ngày 05/02/2025, trước khi có vốn (10/02/2025): phải bị từ chối")}},
+	}
+}

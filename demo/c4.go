@@ -77,6 +77,25 @@ func C4Steps(province, program string) []Step {
 	}
 }
 
+// C4Program is the code of the 2026–2035 national target program in the demo
+// (Resolution 257/2025/QH15 merged the three programs into one).
+const C4Program = "MTQG2635"
+
+// c4DemoSteps registers the 2026–2035 program, records the disbursement deadline of its
+// plan-year-2026 capital (31/01/2027, Law 58/2024/QH15 Art. 72), and runs C4 on new Thái
+// Nguyen, the province C3 created.
+func c4DemoSteps() []Step {
+	from := ledger.MakeDate(2026, time.January, 1)
+	set := ledger.MakeDate(2026, time.January, 15)
+	steps := []Step{
+		{Name: "c4/program", Command: &ledger.RegisterProgram{Program: ledger.Program{Code: C4Program,
+			Name: "Chương trình mục tiêu quốc gia giai đoạn 2026–2035 (Nghị quyết 257/2025/QH15)", Validity: ledger.Validity{ValidFrom: from}}}},
+		{Name: "c4/deadline", Command: &ledger.SetDeadline{Program: C4Program, Year: 2026, Until: ledger.MakeDate(2027, time.January, 31),
+			LegalBasis: "Luật Đầu tư công 58/2024/QH15, Điều 72", EffectiveDate: set}},
+	}
+	return append(steps, C4Steps(UnitThaiNguyen, C4Program)...)
+}
+
 // LoadC4 loads scenario C4 for province and program through submit, as Load does.
 func LoadC4(ctx context.Context, submit func(context.Context, *ledger.Request) (*ledger.Result, error), province, program string) error {
 	return LoadSteps(ctx, submit, C4Steps(province, program))

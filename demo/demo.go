@@ -46,10 +46,11 @@ type Step struct {
 	RefStep string
 }
 
-// Steps returns the whole scenario in order: the catalog, then C1, C2 and C3. Each call
-// builds new commands, so a caller may change them.
+// Steps returns the whole scenario in order: the catalog, then C1, C2, C3 and C4. Each
+// call builds new commands, so a caller may change them.
 func Steps() []Step {
 	steps := append(StepsBeforeC3(), c3Steps()...)
+	steps = append(steps, c4DemoSteps()...)
 	numberVouchers(steps)
 	return steps
 }

@@ -262,3 +262,56 @@ func TestC3(t *testing.T) {
 		422, ledger.CodeUnitClosed, "line.unit")
 	wantRefused(t, a, "officer060", "/v1/transfers", handover(c3PacNamLine, c3ThaiNguyenLine, 1), 403, ledger.CodeForbidden, "to")
 }
+
+// TestC3Deadlines checks the deadline steps of scenario C3 through the HTTP API on the
+// demo: the payment after the 31/01/2026 deadline and the back-dated payment are refused
+// (the demo's load asserts it too), the same commands sent again are refused with their
+// codes, and as of 30/06/2026 the 100,000,000 left on new Nghiên Loan's line is lapsing
+// while new Thái Nguyên's extended line is not.
+func TestC3Deadlines(t *testing.T) {
+	a := startACNode(t, testenv.DB(t))
+	now := time.Now()
+	a.auth["officer"] = "Bearer " + a.createToken("officer", ledger.RoleOfficer, "", now, now.Add(time.Hour))
+
+	nghienLoan := `{"program":"GNBV","year":2025,"source":"NSTW-SN","project":"DA2","unit":"` + demo.UnitNghienLoanNew + `"}`
+	detail := wantRefused(t, a, "officer", "/v1/disbursements", `{"line":`+nghienLoan+`,"amount":100000000,"kind":"payment",
+		"effective_date":"2026-03-15","payee":"HTX Nghiên Loan","voucher":{"office":"KBNN-TN","type":"C2-02b","number":"T-1","date":"2026-03-15"}}`,
+		http.StatusUnprocessableEntity, ledger.CodeDeadlinePassed, "effective_date")
+	if !strings.Contains(detail, "2026-01-31") || !strings.Contains(detail, "58/2024/QH15") {
+		t.Errorf("deadline_passed names neither the deadline nor its legal basis: %s", detail)
+	}
+	pacNam := `{"program":"GNBV","year":2025,"source":"NSTW-DTPT","project":"DA1.TDA1","unit":"060"}`
+	detail = wantRefused(t, a, "officer", "/v1/disbursements", `{"line":`+pacNam+`,"amount":1000000000,"kind":"payment",
+		"effective_date":"2025-02-05","payee":"BQL huyện Pác Nặm","voucher":{"office":"KBNN-BK","type":"C2-02a","number":"T-2","date":"2025-02-05"}}`,
+		http.StatusUnprocessableEntity, ledger.CodeInsufficientFunds, "line")
+	if !strings.Contains(detail, "2025-02-05") {
+		t.Errorf("the back-dated payment's refusal does not name the date it would go negative: %s", detail)
+	}
+
+	r, _ := getReport(t, a, "auditor", "/v1/progress?group_by=commune&unit="+demo.UnitThaiNguyen+"&year=2025&as_of=2026-06-30")
+	var lapsing struct {
+		Rows []struct {
+			Key     []string `json:"key"`
+			Lapsing int64    `json:"lapsing"`
+		} `json:"rows"`
+		Total struct {
+			Lapsing int64 `json:"lapsing"`
+		} `json:"total"`
+	}
+	rec := a.do("auditor", http.MethodGet, "/v1/progress?group_by=commune&unit="+demo.UnitThaiNguyen+"&year=2025&as_of=2026-06-30", "")
+	if err := json.Unmarshal(rec.Body.Bytes(), &lapsing); err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range lapsing.Rows {
+		want := int64(0)
+		if row.Key[0] == demo.UnitNghienLoanNew {
+			want = 100_000_000
+		}
+		if row.Lapsing != want {
+			t.Errorf("lapsing on %s as of 30/06/2026: %d, want %d", row.Key[0], row.Lapsing, want)
+		}
+	}
+	if lapsing.Total.Lapsing != 100_000_000 || len(r.Rows) == 0 {
+		t.Errorf("lapsing in new Thái Nguyên as of 30/06/2026: %d, want 100000000 (%d rows)", lapsing.Total.Lapsing, len(r.Rows))
+	}
+}
