@@ -46,11 +46,13 @@ type Step struct {
 	RefStep string
 }
 
-// Steps returns the whole scenario in order: the catalog, then C1, C2, C3 and C4. Each
-// call builds new commands, so a caller may change them.
+// Steps returns the whole scenario in order: the catalog, then C1, C2, C3 and C4, then
+// the deadlines of C1's and C2's plan years. Each call builds new commands, so a caller
+// may change them.
 func Steps() []Step {
 	steps := append(StepsBeforeC3(), c3Steps()...)
 	steps = append(steps, c4DemoSteps()...)
+	steps = append(steps, c12DeadlineSteps()...)
 	numberVouchers(steps)
 	return steps
 }

@@ -79,7 +79,7 @@ func TestDashboardTargets(t *testing.T) {
 
 	// Bắc Kạn's 2024 capital as of 31/05/2024: 16.96 %; 0 % on 1 January to 30 % on 30/06
 	// expects 30 × 151 / 181 = 25.02 % by then: behind.
-	rec := a.do("leader06", http.MethodGet, "/v1/progress?unit=06&year=2024&as_of=2024-05-31", "")
+	rec := a.do("leader06", http.MethodGet, "/v1/progress?unit=06&program=GNBV&year=2024&as_of=2024-05-31", "")
 	if !strings.Contains(rec.Body.String(), `"target":{"rate_percent":30.00,"by":"2024-06-30","document":"KH 12/KH-UBND","expected_percent":25.02,"on_track":false}`) {
 		t.Errorf("progress lacks the target in force: %s", rec.Body)
 	}

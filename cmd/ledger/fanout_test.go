@@ -138,7 +138,7 @@ func assertProjectionsMatchStore(t *testing.T, a *acNode, head int64) {
 			t.Errorf("line %s: live %+v, rebuilt %+v", id, have[id], w)
 		}
 	}
-	q := projections.Query{GroupBy: []projections.Dimension{projections.GroupDistrict, projections.GroupProject}, At: head}
+	q := projections.Query{GroupBy: []projections.Dimension{projections.GroupDistrict, projections.GroupProject}, Program: "GNBV", At: head}
 	wr, err := prog.Query(q)
 	if err != nil {
 		t.Fatal(err)
