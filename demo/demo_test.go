@@ -33,7 +33,7 @@ func run(t *testing.T, steps []Step, after func(name string, st *ledger.State)) 
 			if !ok {
 				t.Fatalf("step %q: RefStep %q has no event before it", s.Name, s.RefStep)
 			}
-			cmd = withEventID(cmd, id)
+			cmd = WithRef(cmd, id)
 		}
 		err := cmd.Validate()
 		var (

@@ -38,7 +38,7 @@ func runSteps(t *testing.T, steps []demo.Step) []*ledger.Event {
 	for _, s := range steps {
 		cmd := s.Command
 		if s.RefStep != "" {
-			cmd = withEventID(cmd, ids[s.RefStep])
+			cmd = demo.WithRef(cmd, ids[s.RefStep])
 		}
 		err := cmd.Validate()
 		var (
@@ -63,20 +63,6 @@ func runSteps(t *testing.T, steps []demo.Step) []*ledger.Event {
 		events = append(events, e)
 	}
 	return events
-}
-
-func withEventID(c ledger.Command, id uuid.UUID) ledger.Command {
-	switch c := c.(type) {
-	case *ledger.SettleAdvance:
-		cc := *c
-		cc.EventID = id
-		return &cc
-	case *ledger.Reverse:
-		cc := *c
-		cc.EventID = id
-		return &cc
-	}
-	return c
 }
 
 func demoProgress(t *testing.T, steps []demo.Step) (*Progress, []*ledger.Event) {
@@ -142,7 +128,7 @@ func rateString(disbursed, plan int64) string {
 
 // TestC1 checks the Bắc Kạn figures of docs/domain.md §7 (C1) as of 31/05/2024.
 func TestC1(t *testing.T) {
-	p, _ := demoProgress(t, demo.Steps())
+	p, _ := demoProgress(t, demo.StepsBeforeC4())
 	base := Query{Program: demoProgram, Unit: unitBacKan, AsOf: demo.C1AsOf}
 
 	// Province total: the published 478.93 / 760.80 = 62.95 %.
@@ -286,7 +272,7 @@ func TestC1(t *testing.T) {
 // in a variant where 0.01 bn of counterpart funds is cancelled, 22.15 bn displays as
 // 3.00 % and fails.
 func TestCounterpart(t *testing.T) {
-	steps := demo.Steps()
+	steps := demo.StepsBeforeC4()
 	p, _ := demoProgress(t, steps)
 	q := CounterpartQuery{Program: demoProgram, Unit: unitBacKan, FromYear: 2022, ToYear: 2024, AsOf: demo.C1AsOf}
 	r, err := p.Counterpart(q)
@@ -335,7 +321,7 @@ func TestCounterpart(t *testing.T) {
 
 // TestC2 checks Lạng Giang, execution year 2023, and the bitemporal view of Dương Đức.
 func TestC2(t *testing.T) {
-	p, events := demoProgress(t, demo.Steps())
+	p, events := demoProgress(t, demo.StepsBeforeC4())
 	q := Query{Basis: BasisExecutionYear, Year: 2023, Unit: unitLangGiang, AsOf: demo.C2AsOf}
 	r := mustQuery(t, p, q)
 	checkAmounts(t, "carried in", *r.Total.CarriedIn, 1_412_000_000, 1_300_000_000, "92.07")
@@ -400,7 +386,7 @@ func TestC2(t *testing.T) {
 // TestReportJSON pins the wire shape of a report, and that a report at a position stays
 // byte-identical after later events.
 func TestReportJSON(t *testing.T) {
-	events := runSteps(t, demo.Steps())
+	events := runSteps(t, demo.StepsBeforeC4())
 	p := &Progress{}
 	p.Apply(events[:len(events)-1])
 	q := Query{GroupBy: []Dimension{GroupCommune}, Basis: BasisExecutionYear, Year: 2023, Unit: unitLangGiang,
@@ -466,7 +452,7 @@ const math_MaxInt64 = 1<<63 - 1
 
 // TestQueryErrors checks the refusals and their codes.
 func TestQueryErrors(t *testing.T) {
-	p, _ := demoProgress(t, demo.Steps())
+	p, _ := demoProgress(t, demo.StepsBeforeC4())
 	head, _ := p.Head()
 	for _, c := range []struct {
 		q     Query
@@ -500,7 +486,7 @@ func TestQueryErrors(t *testing.T) {
 // TestC3 checks the figures of case C3 (the 2025 reorganisation) in both views of units,
 // and that the restated view follows the reorganisation only from its position on.
 func TestC3(t *testing.T) {
-	p, events := demoProgress(t, demo.Steps())
+	p, events := demoProgress(t, demo.StepsBeforeC4())
 	yearEnd := Query{GroupBy: []Dimension{GroupProvince}, Year: 2025, AsOf: demo.C3YearEnd}
 	r := mustQuery(t, p, yearEnd)
 	checkAmounts(t, "Bắc Kạn as recorded", rowOf(t, r, demo.UnitBacKan).Amounts, 4_500_000_000, 4_500_000_000, "100.00")
