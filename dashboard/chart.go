@@ -67,14 +67,8 @@ type targetMark struct {
 func targetAmount(plan int64, rate projections.Rate) int64 { return plan / 10000 * int64(rate) }
 
 func (s *Server) handleTrend(c echo.Context) error {
-	pr, st, err := s.dashRequest(c)
+	pr, st, err := s.progressRequest(c)
 	if err != nil {
-		return s.dashError(c, err, st.Lang)
-	}
-	if s.cfg.Progress == nil {
-		return s.dashError(c, errNoProgress, st.Lang)
-	}
-	if err := s.cfg.API.AwaitProgress(c); err != nil {
 		return s.dashError(c, err, st.Lang)
 	}
 	w := wordsOf(st.Lang)

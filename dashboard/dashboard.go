@@ -370,6 +370,15 @@ func (s *Server) dashRequest(c echo.Context) (*ledger.Principal, dashState, erro
 	return pr, st, nil
 }
 
+// progressRequest is dashRequest for the pages drawn from the Progress projection.
+func (s *Server) progressRequest(c echo.Context) (*ledger.Principal, dashState, error) {
+	pr, st, err := s.dashRequest(c)
+	if err == nil && s.cfg.Progress == nil {
+		err = errNoProgress
+	}
+	return pr, st, err
+}
+
 // renderPage executes template name with p and sends it, compressed when the client
 // takes gzip and the page is large enough to gain from it.
 func (s *Server) renderPage(c echo.Context, status int, name string, p *page) error {
@@ -611,14 +620,8 @@ func (st dashState) baseQuery(unit string) projections.Query {
 }
 
 func (s *Server) handleOverview(c echo.Context) error {
-	pr, st, err := s.dashRequest(c)
+	pr, st, err := s.progressRequest(c)
 	if err != nil {
-		return s.dashError(c, err, st.Lang)
-	}
-	if s.cfg.Progress == nil {
-		return s.dashError(c, errNoProgress, st.Lang)
-	}
-	if err := s.cfg.API.AwaitProgress(c); err != nil {
 		return s.dashError(c, err, st.Lang)
 	}
 	w := wordsOf(st.Lang)
@@ -788,12 +791,9 @@ type linesView struct {
 // the page's controls (as-of date, basis, year, program, source), computed by the same
 // projection as the overview: the rate clicked there is the total shown here.
 func (s *Server) handleDashLines(c echo.Context) error {
-	pr, st, err := s.dashRequest(c)
+	pr, st, err := s.progressRequest(c)
 	if err != nil {
 		return s.dashError(c, err, st.Lang)
-	}
-	if s.cfg.Progress == nil {
-		return s.dashError(c, errNoProgress, st.Lang)
 	}
 	w := wordsOf(st.Lang)
 	scope := pr.Scope()

@@ -18,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/xuri/excelize/v2"
 
 	"github.com/vnntp/ledger/demo"
@@ -191,14 +190,6 @@ func TestC4OverHTTP(t *testing.T) {
 	}
 }
 
-func mustUUID(t *testing.T, s string) uuid.UUID {
-	t.Helper()
-	id, err := uuid.Parse(s)
-	if err != nil {
-		t.Fatalf("not an event id: %q", s)
-	}
-	return id
-}
 
 // upload posts a multipart form to path as who: the statement file and the fields.
 func (a *acNode) upload(who, path string, statement []byte, fields ...string) *httptest.ResponseRecorder {

@@ -469,7 +469,7 @@ func goldenDemoEvents(t *testing.T) []*ledger.Event {
 	for _, s := range demo.StepsBeforeC3() {
 		cmd := s.Command
 		if s.RefStep != "" {
-			cmd = goldenWithEventID(cmd, ids[s.RefStep])
+			cmd = demo.WithRef(cmd, ids[s.RefStep])
 		}
 		err := cmd.Validate()
 		if err == nil {
@@ -491,19 +491,6 @@ func goldenDemoEvents(t *testing.T) []*ledger.Event {
 	return events
 }
 
-func goldenWithEventID(c ledger.Command, id uuid.UUID) ledger.Command {
-	switch c := c.(type) {
-	case *ledger.SettleAdvance:
-		cc := *c
-		cc.EventID = id
-		return &cc
-	case *ledger.Reverse:
-		cc := *c
-		cc.EventID = id
-		return &cc
-	}
-	return c
-}
 
 // goldenRand is SplitMix64, fixed here so that the random histories, and with them the
 // golden file, do not change when math/rand changes a stream.
