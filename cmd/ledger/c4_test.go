@@ -190,7 +190,6 @@ func TestC4OverHTTP(t *testing.T) {
 	}
 }
 
-
 // upload posts a multipart form to path as who: the statement file and the fields.
 func (a *acNode) upload(who, path string, statement []byte, fields ...string) *httptest.ResponseRecorder {
 	a.t.Helper()

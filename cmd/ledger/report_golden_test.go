@@ -491,7 +491,6 @@ func goldenDemoEvents(t *testing.T) []*ledger.Event {
 	return events
 }
 
-
 // goldenRand is SplitMix64, fixed here so that the random histories, and with them the
 // golden file, do not change when math/rand changes a stream.
 type goldenRand struct{ s uint64 }
