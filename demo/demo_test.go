@@ -3,6 +3,7 @@ package demo
 import (
 	"context"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -424,6 +425,18 @@ func (m *memStore) ReadKeys(_ context.Context, after int64, fn func(ledger.KeyRe
 		}
 	}
 	return nil
+}
+
+func (m *memStore) LookupKeys(_ context.Context, keys []string) ([]ledger.KeyRecord, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []ledger.KeyRecord
+	for _, k := range m.keys {
+		if slices.Contains(keys, k.Key) {
+			out = append(out, k)
+		}
+	}
+	return out, nil
 }
 
 // TestLoad loads the scenario through a sequencer and checks that the ledger it leaves

@@ -47,8 +47,13 @@ type WriterSession interface {
 	Append(ctx context.Context, events []*Event, keys []KeyRecord) error
 	// ReadFrom calls fn for every event with position > after, in position order.
 	ReadFrom(ctx context.Context, after int64, fn func(*Event) error) error
-	// ReadKeys calls fn for every key record whose first position is > after.
+	// ReadKeys calls fn for every key record whose first position is > after (tools and
+	// audits; the sequencer looks keys up instead).
 	ReadKeys(ctx context.Context, after int64, fn func(KeyRecord) error) error
+	// LookupKeys returns the records of those of keys that are recorded, in any order, in
+	// one round trip: the sequencer asks once per batch for the keys its bounded cache
+	// does not hold (KeyCacheMax).
+	LookupKeys(ctx context.Context, keys []string) ([]KeyRecord, error)
 }
 
 // Request is what a client asks the sequencer to record: one command, or a batch.
@@ -119,6 +124,9 @@ type SequencerConfig struct {
 	// measures the rule-2 check against, and a way for tests to build the histories
 	// older ledgers hold. Never set in a server.
 	AvailabilityAtHeadOnly bool
+	// KeyCacheSize bounds the idempotency key records kept in memory; 0 means KeyCacheMax.
+	// Tests set a small one to reach keys older than the cache.
+	KeyCacheSize int
 }
 
 // Sequencer is the single writer. One goroutine (Run) owns the write model; Submit is
@@ -127,17 +135,15 @@ type Sequencer struct {
 	cfg      SequencerConfig
 	in       chan *Request
 	state    State
-	keys     map[string]KeyRecord
+	keys     *keyCache
 	deferred []*Request
 	needSync bool
 	scratch  []byte
 	// lastSynced maps positions read by the last sync to their event ids (bounded).
 	lastSynced map[int64]uuid.UUID
-	// keysFrom is the position after which key records have not been read back yet.
-	keysFrom int64
-	head     atomic.Pointer[Head]
-	running  atomic.Bool
-	done     chan struct{}
+	head       atomic.Pointer[Head]
+	running    atomic.Bool
+	done       chan struct{}
 }
 
 // NewSequencer returns a sequencer over cfg.Store. Call Load, then Run.
@@ -148,14 +154,15 @@ func NewSequencer(cfg SequencerConfig) *Sequencer {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Sequencer{cfg: cfg, in: make(chan *Request, QueueMax), keys: map[string]KeyRecord{}, done: make(chan struct{})}
+	s := &Sequencer{cfg: cfg, in: make(chan *Request, QueueMax), keys: newKeyCache(cfg.KeyCacheSize), done: make(chan struct{})}
 	s.state.AvailabilityAtHeadOnly = cfg.AvailabilityAtHeadOnly
 	s.state.init()
 	s.publishHead()
 	return s
 }
 
-// Load rebuilds the write model from the store: every event and every key record.
+// Load rebuilds the write model from the store: every event. Key records are not read:
+// the sequencer looks a key up in the store when its cache does not hold it.
 func (s *Sequencer) Load(ctx context.Context) error {
 	return s.sync(ctx)
 }
@@ -255,6 +262,7 @@ func (s *Sequencer) process(ctx context.Context, batch []*Request) {
 			return
 		}
 	}
+	batch = s.lookupKeys(ctx, batch)
 	now := s.recordingTime()
 	events := make([]*Event, 0, countCommands(batch))
 	var keys []KeyRecord
@@ -263,7 +271,7 @@ func (s *Sequencer) process(ctx context.Context, batch []*Request) {
 	live := batch[:0:0]
 	for _, r := range batch {
 		if r.Key != "" {
-			if k, ok := s.keys[r.Key]; ok {
+			if k, ok := s.keys.get(r.Key); ok {
 				r.reply <- replay(k, r.Hash)
 				continue
 			}
@@ -339,9 +347,8 @@ func (s *Sequencer) process(ctx context.Context, batch []*Request) {
 		return
 	}
 	for _, k := range keys {
-		s.keys[k.Key] = k
+		s.keys.put(k)
 	}
-	s.keysFrom = s.state.Head
 	s.publishHead()
 	if s.cfg.OnCommit != nil && !recovered {
 		s.cfg.OnCommit(events)
@@ -383,8 +390,8 @@ func (s *Sequencer) committedID(pos int64) uuid.UUID {
 	return s.lastSynced[pos]
 }
 
-// sync reads every event and key record after the head from the store into the write
-// model, and hands the events to OnCommit in chunks, so that projections see every
+// sync reads every event after the head from the store into the write model (key
+// records stay in the store: a key the cache misses is looked up), and hands the events to OnCommit in chunks, so that projections see every
 // committed event whoever wrote it.
 func (s *Sequencer) sync(ctx context.Context) error {
 	from := s.state.Head
@@ -410,21 +417,54 @@ func (s *Sequencer) sync(ctx context.Context) error {
 		return nil
 	})
 	flush()
-	if err == nil {
-		err = s.cfg.Store.ReadKeys(ctx, s.keysFrom, func(k KeyRecord) error {
-			s.keys[k.Key] = k
-			return nil
-		})
-	}
-	if err == nil {
-		s.keysFrom = s.state.Head
-	}
 	s.publishHead()
 	if err != nil {
 		return fmt.Errorf("read the store after position %d: %w", from, err)
 	}
 	s.needSync = false
 	return nil
+}
+
+// lookupKeys puts in the key cache the stored records of the keys of batch that the cache
+// misses, in one query for the whole batch, so that a retry of a request older than the
+// cache is answered as the original was. A new key costs that one query per batch, not
+// one per request. When the store cannot answer, the requests whose keys are unknown get
+// ErrUnavailable (their outcome cannot be decided) and are dropped from the batch it
+// returns; the others go on.
+func (s *Sequencer) lookupKeys(ctx context.Context, batch []*Request) []*Request {
+	var missed []string
+	seen := map[string]bool{}
+	for _, r := range batch {
+		if r.Key == "" || seen[r.Key] {
+			continue
+		}
+		seen[r.Key] = true
+		if _, ok := s.keys.get(r.Key); !ok {
+			missed = append(missed, r.Key)
+		}
+	}
+	if len(missed) == 0 {
+		return batch
+	}
+	cctx, cancel := context.WithTimeout(ctx, commitTimeout)
+	recs, err := s.cfg.Store.LookupKeys(cctx, missed)
+	cancel()
+	if err == nil {
+		for _, k := range recs {
+			s.keys.put(k)
+		}
+		return batch
+	}
+	s.cfg.Logger.Error("idempotency keys cannot be looked up; refusing the requests that name them", "keys", len(missed), "err", err)
+	kept := make([]*Request, 0, len(batch))
+	for _, r := range batch {
+		if _, ok := s.keys.get(r.Key); r.Key != "" && !ok {
+			r.reply <- &Result{Err: ErrUnavailable}
+			continue
+		}
+		kept = append(kept, r)
+	}
+	return kept
 }
 
 // record validates and decides one command, builds its event at the next position, chains its hash

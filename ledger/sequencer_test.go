@@ -145,6 +145,18 @@ func (m *memStore) ReadKeys(ctx context.Context, after int64, fn func(KeyRecord)
 	return nil
 }
 
+func (m *memStore) LookupKeys(ctx context.Context, keys []string) ([]KeyRecord, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []KeyRecord
+	for _, k := range m.keys {
+		if slices.Contains(keys, k.Key) {
+			out = append(out, k)
+		}
+	}
+	return out, nil
+}
+
 func (m *memStore) len() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -44,7 +44,7 @@ type MemStore struct {
 	ids      map[uuid.UUID]int64 // event id → position
 	vouchers map[ledger.Voucher]bool
 	keys     []ledger.KeyRecord // in order of first position, then key
-	keySet   map[string]bool
+	keySet   map[string]ledger.KeyRecord
 	// failAppend and failRead, when set, make Append and the readers fail (FailAppends,
 	// FailReads).
 	failAppend, failRead error
@@ -72,7 +72,7 @@ func (m *MemStore) FailAppends(err error) {
 	m.failAppend = err
 }
 
-// FailReads makes every later read (ReadFrom, ReadKeys and the EventReader methods)
+// FailReads makes every later read (ReadFrom, ReadKeys, LookupKeys and the EventReader methods)
 // return err; nil makes them work again.
 func (m *MemStore) FailReads(err error) {
 	m.mu.Lock()
@@ -119,7 +119,7 @@ func (m *MemStore) Append(_ context.Context, events []*ledger.Event, keys []ledg
 	newKeys := make([]ledger.KeyRecord, 0, len(keys))
 	keySet := map[string]bool{}
 	for _, k := range keys {
-		if m.keySet[k.Key] || keySet[k.Key] {
+		if _, ok := m.keySet[k.Key]; ok || keySet[k.Key] {
 			return fmt.Errorf("memstore: idempotency key %q: %w", k.Key, errMemDuplicate)
 		}
 		keySet[k.Key] = true
@@ -137,7 +137,7 @@ func (m *MemStore) Append(_ context.Context, events []*ledger.Event, keys []ledg
 	}
 
 	if m.ids == nil {
-		m.ids, m.vouchers, m.keySet = map[uuid.UUID]int64{}, map[ledger.Voucher]bool{}, map[string]bool{}
+		m.ids, m.vouchers, m.keySet = map[uuid.UUID]int64{}, map[ledger.Voucher]bool{}, map[string]ledger.KeyRecord{}
 	}
 	for _, e := range stored {
 		m.ids[e.ID] = e.Position
@@ -145,8 +145,8 @@ func (m *MemStore) Append(_ context.Context, events []*ledger.Event, keys []ledg
 	for v := range vouchers {
 		m.vouchers[v] = true
 	}
-	for k := range keySet {
-		m.keySet[k] = true
+	for _, k := range newKeys {
+		m.keySet[k.Key] = k
 	}
 	// Appending in place is safe for readers: they walk only up to the length they took.
 	m.events = append(m.events, stored...)
@@ -290,6 +290,23 @@ func (m *MemStore) ReadKeys(_ context.Context, after int64, fn func(ledger.KeyRe
 		}
 	}
 	return nil
+}
+
+// LookupKeys returns the records of those of keys that are stored, in the order of keys.
+func (m *MemStore) LookupKeys(_ context.Context, keys []string) ([]ledger.KeyRecord, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.failRead != nil {
+		return nil, m.failRead
+	}
+	var out []ledger.KeyRecord
+	for _, key := range keys {
+		if k, ok := m.keySet[key]; ok {
+			k.Rejections = slices.Clone(k.Rejections)
+			out = append(out, k)
+		}
+	}
+	return out, nil
 }
 
 // Events returns up to limit events with position > after, in position order. A limit

@@ -66,6 +66,8 @@ func Run(t *testing.T, open func(t *testing.T) Stores) {
 		{"EventByID", testEventByID},
 		{"LineEventsBothSidesOfATransfer", testLineEvents},
 		{"SequencerRestartsFromStore", testSequencerRestart},
+		{"LookupKeys", testLookupKeys},
+		{"SequencerKeysOlderThanItsCache", testKeysOlderThanCache},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -795,4 +797,102 @@ func runSequencer(t *testing.T, seq *ledger.Sequencer) (stop func()) {
 	done := make(chan struct{})
 	go func() { _ = seq.Run(ctx); close(done) }()
 	return func() { cancel(); <-done }
+}
+
+func testLookupKeys(t *testing.T, s Stores) {
+	ctx := testContext(t)
+	evs := chain(0, ledger.GenesisHash, allocation(lineA, 1), allocation(lineA, 2), allocation(lineA, 3))
+	rejections := []byte(`[{"index":1,"code":"invalid_argument","field":"commands[1].amount","message":"must be positive"}]`)
+	stored := []ledger.KeyRecord{
+		{Key: "b-1", RequestHash: [32]byte{1, 2, 3}, First: 1, Last: 2, Rejections: rejections},
+		{Key: "z-3 ý", RequestHash: [32]byte{31: 9}, First: 3, Last: 3},
+	}
+	mustAppend(t, s, evs, stored...)
+	if got, err := s.Store.LookupKeys(ctx, nil); err != nil || len(got) != 0 {
+		t.Errorf("LookupKeys(nil) = %+v, %v; want none", got, err)
+	}
+	got, err := s.Store.LookupKeys(ctx, []string{"missing", "z-3 ý", "b-1", "B-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(got, func(a, b ledger.KeyRecord) int { return int(a.First - b.First) })
+	if len(got) != len(stored) {
+		t.Fatalf("LookupKeys found %d records, want %d (keys are case-sensitive, unknown ones absent): %+v", len(got), len(stored), got)
+	}
+	for i, k := range stored {
+		g := got[i]
+		if g.Key != k.Key || g.RequestHash != k.RequestHash || g.First != k.First || g.Last != k.Last {
+			t.Errorf("looked up %+v, want %+v", g, k)
+		}
+		if (g.Rejections == nil) != (k.Rejections == nil) {
+			t.Errorf("key %q: rejections %q, want %q", k.Key, g.Rejections, k.Rejections)
+		} else if k.Rejections != nil {
+			a, errA := ledger.Canonicalize(g.Rejections)
+			b, errB := ledger.Canonicalize(k.Rejections)
+			if errA != nil || errB != nil || string(a) != string(b) {
+				t.Errorf("key %q: rejections %s, want %s", k.Key, g.Rejections, k.Rejections)
+			}
+		}
+	}
+}
+
+// testKeysOlderThanCache: a sequencer keeps a bounded cache of key records; a retry of a
+// request whose key has left the cache is still answered from the store, as the original
+// was (same body: the original positions; another body: a conflict), before and after a
+// restart, and a new key is still recorded.
+func testKeysOlderThanCache(t *testing.T, s Stores) {
+	ctx := testContext(t)
+	const cache, requests = 4, 11
+	from := ledger.Validity{ValidFrom: ledger.MakeDate(2021, 1, 1)}
+	setup := &ledger.Request{Atomic: true, Commands: []ledger.Command{
+		&ledger.RegisterProgram{Program: ledger.Program{Code: "GNBV", Name: "Giảm nghèo", Validity: from}},
+		&ledger.RegisterProject{Project: ledger.Project{Program: "GNBV", Code: "DA1", Name: "Dự án 1", Validity: from}},
+		&ledger.RegisterSource{Source: ledger.Source{Code: "NSTW-DTPT", Name: "NSTW", Budget: ledger.BudgetCentral,
+			Nature: ledger.NatureInvestment, Validity: from}},
+		&ledger.RegisterUnit{Unit: ledger.Unit{ID: "062", Code: "062", Name: "Bắc Kạn", Level: ledger.LevelProvince, Validity: from}},
+	}}
+	keyed := func(i int, hash byte) *ledger.Request {
+		return &ledger.Request{Key: fmt.Sprintf("k%d", i), Hash: [32]byte{hash, byte(i)}, Commands: []ledger.Command{
+			&ledger.Allocate{Line: lineA, Amount: int64(i + 1), EffectiveDate: day, Decision: "QĐ 1"}}}
+	}
+	cfg := ledger.SequencerConfig{Store: s.Store, Now: func() time.Time { return clock }, KeyCacheSize: cache}
+	first := ledger.NewSequencer(cfg)
+	stop := runSequencer(t, first)
+	if res, err := first.Submit(ctx, setup); err != nil || res.Err != nil {
+		t.Fatalf("setup: %v, %v", err, res.Err)
+	}
+	positions := make([]int64, requests)
+	for i := range requests {
+		res, err := first.Submit(ctx, keyed(i, 1))
+		if err != nil || res.Err != nil || res.Replayed {
+			t.Fatalf("request %d: %+v, %v", i, res, err)
+		}
+		positions[i] = res.First
+	}
+	check := func(seq *ledger.Sequencer, when string) {
+		t.Helper()
+		head := seq.Head()
+		for _, i := range []int{0, 1, requests - 1} {
+			res, err := seq.Submit(ctx, keyed(i, 1))
+			if err != nil || res.Err != nil || !res.Replayed || res.First != positions[i] || res.Last != positions[i] {
+				t.Errorf("%s: retry of request %d: %+v, %v; want a replay of position %d", when, i, res, err, positions[i])
+			}
+			res, err = seq.Submit(ctx, keyed(i, 2))
+			if err != nil || !errors.Is(res.Err, ledger.ErrIdempotencyConflict) {
+				t.Errorf("%s: request %d's key with another body: %+v, %v; want an idempotency conflict", when, i, res, err)
+			}
+		}
+		if seq.Head() != head {
+			t.Errorf("%s: replays moved the head from %d to %d", when, head.Position, seq.Head().Position)
+		}
+	}
+	check(first, "past the cache")
+	stop()
+	again := ledger.NewSequencer(cfg)
+	defer runSequencer(t, again)()
+	check(again, "after a restart")
+	res, err := again.Submit(ctx, keyed(requests, 1))
+	if err != nil || res.Err != nil || res.Replayed || res.First != positions[requests-1]+1 {
+		t.Errorf("a new key after the restart: %+v, %v; want recorded at %d", res, err, positions[requests-1]+1)
+	}
 }

@@ -124,6 +124,37 @@ func (s *Store) ReadFrom(ctx context.Context, after int64, fn func(*ledger.Event
 	}
 }
 
+// LookupKeys returns the idempotency key records of those of keys that are recorded, in
+// any order, in one query (the primary key's index). Store errors are wrapped.
+func (s *Store) LookupKeys(ctx context.Context, keys []string) ([]ledger.KeyRecord, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT key, request_hash, first_position, last_position, rejections
+		FROM idempotency_keys WHERE key = ANY($1)`, keys)
+	if err != nil {
+		return nil, fmt.Errorf("look up %d idempotency keys: %w", len(keys), err)
+	}
+	defer rows.Close()
+	var out []ledger.KeyRecord
+	for rows.Next() {
+		var k ledger.KeyRecord
+		var hash pgtype.DriverBytes
+		if err := rows.Scan(&k.Key, &hash, &k.First, &k.Last, &k.Rejections); err != nil {
+			return nil, fmt.Errorf("look up idempotency keys: %w", err)
+		}
+		if len(hash) != len(k.RequestHash) {
+			return nil, fmt.Errorf("idempotency key %q: request hash has %d bytes", k.Key, len(hash))
+		}
+		copy(k.RequestHash[:], hash)
+		out = append(out, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("look up idempotency keys: %w", err)
+	}
+	return out, nil
+}
+
 // ReadKeys calls fn for every idempotency key record whose first position is > after, in
 // order of first position, ReadPageKeys per query. It returns fn's first error unwrapped;
 // store errors are wrapped.

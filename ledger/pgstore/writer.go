@@ -379,4 +379,10 @@ func (w *WriterSession) ReadKeys(ctx context.Context, after int64, fn func(ledge
 	return w.s.ReadKeys(ctx, after, fn)
 }
 
+// LookupKeys returns the records of those of keys that are recorded; see
+// Store.LookupKeys. Like ReadFrom it reads through the pool.
+func (w *WriterSession) LookupKeys(ctx context.Context, keys []string) ([]ledger.KeyRecord, error) {
+	return w.s.LookupKeys(ctx, keys)
+}
+
 var _ ledger.WriterSession = (*WriterSession)(nil)
