@@ -200,15 +200,14 @@ func (s *Server) handleLines(c echo.Context) error {
 	var lines []lineJSON
 	scope := scopeOf(c)
 	var refused error
-	collect := func(st *ledger.State) {
-		cat := &st.Catalog
+	collect := func(cat *ledger.Catalog, eachLine func(func(*ledger.LineBalance))) {
 		// A unit filter outside the token's subtree is refused, not answered empty: an
 		// empty list would read as "nothing recorded there".
 		if scope != "" && unit != "" && !cat.IsUnitSucceededWithin(unit, scope) {
 			refused = outOfScope("unit", scope)
 			return
 		}
-		st.Lines(func(b *ledger.LineBalance) {
+		eachLine(func(b *ledger.LineBalance) {
 			l := b.Line
 			// Restated, a line is under the unit that holds its history now.
 			holder := l.Unit
@@ -235,13 +234,13 @@ func (s *Server) handleLines(c echo.Context) error {
 		if err := s.freshBalances(c); err != nil {
 			return err
 		}
-		s.cfg.Balances.Read(collect)
+		s.cfg.Balances.Read(func(st *ledger.State) { collect(&st.Catalog, st.Lines) })
 	} else {
-		st, err := s.linesAt(c.Request().Context(), at)
-		if err != nil {
+		// From the projection's history index, not a fold of the log (history.go).
+		if err := s.awaitPosition(c, s.cfg.Balances, "balances", at); err != nil {
 			return err
 		}
-		collect(st)
+		s.cfg.Balances.ReadAt(at, collect)
 	}
 	if refused != nil {
 		return refused
@@ -295,11 +294,10 @@ func (s *Server) handleLine(c echo.Context) error {
 	}
 	var out *lineJSON
 	if at > 0 {
-		b, n, err := s.foldLine(c.Request().Context(), l, id, at, nil)
-		if err != nil {
+		if err := s.awaitPosition(c, s.cfg.Balances, "balances", at); err != nil {
 			return err
 		}
-		if n > 0 {
+		if b := s.cfg.Balances.LineAt(l, at); b != nil {
 			v := lineOf(b, id)
 			out = &v
 		}
@@ -335,17 +333,29 @@ func (s *Server) handleLineEvents(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	// Running balances need every earlier event of the line: fold from its first.
-	var events []*ledger.Event
-	balances := []lineBalance{} // always present on this route, aligned with events
-	_, _, err = s.foldLine(c.Request().Context(), l, id, at, func(e *ledger.Event, b *ledger.LineBalance) {
-		if e.Position > after && len(events) < limit {
-			events = append(events, e)
-			balances = append(balances, lineBalance{Position: e.Position, Plan: b.Plan(), NetDisbursed: b.NetDisbursed(), Available: b.Available()})
-		}
-	})
+	// One page of the line's events; the running balance after each is the Balances
+	// projection's balance of the line at its position (history index), not a fold of
+	// the line from its first event.
+	events, err := s.cfg.Events.LineEvents(c.Request().Context(), id, after, limit)
 	if err != nil {
-		return err
+		return storeError(err, "read events of line "+id)
+	}
+	if at > 0 {
+		n := sort.Search(len(events), func(i int) bool { return events[i].Position > at })
+		events = events[:n]
+	}
+	balances := make([]lineBalance, 0, len(events)) // always present on this route, aligned with events
+	if len(events) > 0 {
+		if err := s.awaitPosition(c, s.cfg.Balances, "balances", events[len(events)-1].Position); err != nil {
+			return err
+		}
+	}
+	for _, e := range events {
+		b := s.cfg.Balances.LineAt(l, e.Position)
+		if b == nil {
+			b = &ledger.LineBalance{Line: l}
+		}
+		balances = append(balances, lineBalance{Position: e.Position, Plan: b.Plan(), NetDisbursed: b.NetDisbursed(), Available: b.Available()})
 	}
 	next := after
 	if len(events) > 0 {

@@ -14,6 +14,7 @@ import (
 type Balances struct {
 	mu      sync.RWMutex
 	st      ledger.State
+	hist    lineHistory // balances and catalog at past positions (history.go)
 	applied applied
 }
 
@@ -27,6 +28,7 @@ func (b *Balances) Apply(events []*ledger.Event) {
 			continue // already applied (a replica may see a batch twice)
 		}
 		b.st.Apply(e)
+		b.hist.add(e)
 	}
 	b.applied.advance(b.st.Head)
 }
