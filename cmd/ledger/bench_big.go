@@ -33,13 +33,14 @@ const benchPoll = 100 * time.Millisecond
 
 // bigResult holds the figures measured on the generated ledger.
 type bigResult struct {
-	restore               float64 // events/s generated and appended
-	readRaw, readDecoded  float64 // rows/s
-	rebuild               float64 // events/s
-	startup, relayCatchUp time.Duration
-	qInP50, qInP99        float64 // ms
-	qHTTPP50, qHTTPP99    float64 // ms
-	rssBytes              float64
+	restore                float64 // events/s generated and appended
+	readRaw, readDecoded   float64 // rows/s
+	rebuild                float64 // events/s
+	startup, relayCatchUp  time.Duration
+	qInP50, qInP99         float64 // ms
+	qHTTPP50, qHTTPP99     float64 // ms
+	linesAtP50, linesAtP99 float64 // ms
+	rssBytes               float64
 }
 
 // benchGenerated appends mode.events generated events to the scratch database dbURL,
@@ -70,7 +71,7 @@ func benchGenerated(ctx context.Context, cfg *Config, dbURL string, mode benchMo
 
 	var raws, decs, rebuilds []float64
 	var progress *projections.Progress
-	for run := 1; run <= cfg.BenchRuns; run++ {
+	for run := 1; run <= cfg.BenchRuns && mode.runs(benchRebuild); run++ {
 		raw, dec, err := readBack(ctx, st)
 		if err != nil {
 			return nil, err
@@ -88,7 +89,7 @@ func benchGenerated(ctx context.Context, cfg *Config, dbURL string, mode benchMo
 
 	rng := rand.New(rand.NewPCG(7, 7))
 	lat := make([]time.Duration, 0, mode.queries)
-	for range mode.queries {
+	for range mode.queries * boolInt(progress != nil) {
 		q := benchQuery(rng)
 		t := time.Now()
 		if _, err := progress.Query(q); err != nil {
@@ -96,10 +97,15 @@ func benchGenerated(ctx context.Context, cfg *Config, dbURL string, mode benchMo
 		}
 		lat = append(lat, time.Since(t))
 	}
-	res.qInP50, res.qInP99 = percentiles(lat)
+	if len(lat) > 0 {
+		res.qInP50, res.qInP99 = percentiles(lat)
+	}
 	progress = nil
 	runtime.GC()
 
+	if !mode.runs(benchServer) && !mode.runs(benchLinesAt) {
+		return res, nil
+	}
 	if err := benchServerProcess(ctx, dbURL, n, mode, res, stdout); err != nil {
 		return nil, fmt.Errorf("server process: %w", err)
 	}
@@ -276,6 +282,15 @@ func benchServerProcess(ctx context.Context, dbURL string, events int64, mode be
 	fmt.Fprintf(stdout, "relay caught up after %s more; server VmRSS %.0f MB\n", res.relayCatchUp.Round(time.Millisecond), res.rssBytes/1e6)
 
 	hc := &http.Client{Timeout: benchHTTPTimeout}
+	if mode.runs(benchLinesAt) {
+		if res.linesAtP50, res.linesAtP99, err = measureLinesAt(ctx, hc, base, events, mode); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "GET /v1/lines?at=: p50 %.1f ms, p99 %.1f ms over %d requests\n", res.linesAtP50, res.linesAtP99, mode.linesQueries)
+	}
+	if !mode.runs(benchServer) {
+		return nil
+	}
 	rng := rand.New(rand.NewPCG(8, 8))
 	lat := make([]time.Duration, 0, mode.queries)
 	for i := range mode.queries + mode.queries/10 {
@@ -300,6 +315,36 @@ func benchServerProcess(ctx context.Context, dbURL string, events int64, mode be
 	}
 	res.qHTTPP50, res.qHTTPP99 = percentiles(lat)
 	return nil
+}
+
+// measureLinesAt measures GET /v1/lines?at=<position>&limit=benchLinesAtLimit at
+// mode.linesQueries random positions of the ledger of events events (after a tenth more
+// that warm the connection up) and returns p50 and p99 in ms.
+func measureLinesAt(ctx context.Context, hc *http.Client, base string, events int64, mode benchMode) (p50, p99 float64, err error) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	warm := mode.linesQueries / 10
+	lat := make([]time.Duration, 0, mode.linesQueries)
+	for i := range mode.linesQueries + warm {
+		at := 1 + rng.Int64N(events)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet,
+			fmt.Sprintf("%s/v1/lines?at=%d&limit=%d", base, at, benchLinesAtLimit), nil)
+		req.Header.Set("Authorization", "Bearer "+benchAdminToken)
+		t := time.Now()
+		resp, err := hc.Do(req)
+		if err != nil {
+			return 0, 0, err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return 0, 0, fmt.Errorf("GET /v1/lines?at=%d: status %d", at, resp.StatusCode)
+		}
+		if i >= warm {
+			lat = append(lat, time.Since(t))
+		}
+	}
+	p50, p99 = percentiles(lat)
+	return p50, p99, nil
 }
 
 // vmRSS reads the resident set size of process pid from /proc (Linux).

@@ -36,6 +36,10 @@ type Config struct {
 	BenchClients  int
 	BenchRuns     int
 	BenchOut      string
+	// BenchOnly selects the sections of `ledger bench` to run (comma-separated names of
+	// benchSections; empty: all); BenchEvents overrides the generated ledger's size.
+	BenchOnly   string
+	BenchEvents int
 	CPUProfile    string
 	// availabilityAtHeadOnly starts the writer with rule 2 checked at the head only
 	// (ledger.SequencerConfig.AvailabilityAtHeadOnly): the baseline `ledger bench`
@@ -91,6 +95,10 @@ func newConfig(fs *flag.FlagSet, cmd string) *Config {
 		c.envs["runs"] = "LEDGER_BENCH_RUNS"
 		fs.StringVar(&c.BenchOut, "out", "bench-results.json", "machine-readable result file [LEDGER_BENCH_OUT]")
 		c.envs["out"] = "LEDGER_BENCH_OUT"
+		fs.StringVar(&c.BenchOnly, "only", "", "run only these sections, comma-separated: "+strings.Join(benchSections, ", ")+" (empty: all) [LEDGER_BENCH_ONLY]")
+		c.envs["only"] = "LEDGER_BENCH_ONLY"
+		fs.IntVar(&c.BenchEvents, "events", 0, "events of the generated ledger; 0: the mode's (1,000,000; BENCH_QUICK 100,000; BENCH_FULL 10,000,000) [LEDGER_BENCH_EVENTS]")
+		c.envs["events"] = "LEDGER_BENCH_EVENTS"
 		fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of the write-path load to this file (go tool pprof)")
 	}
 	return c
@@ -126,8 +134,14 @@ func (c *Config) finish(fs *flag.FlagSet) error {
 	if !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
 		errs = append(errs, fmt.Errorf("database-url: must start with postgres://"))
 	}
-	if c.BenchRuns < 0 || c.BenchClients < 0 || c.BenchDuration < 0 {
-		errs = append(errs, fmt.Errorf("runs, clients and duration must not be negative"))
+	if c.BenchRuns < 0 || c.BenchClients < 0 || c.BenchDuration < 0 || c.BenchEvents < 0 {
+		errs = append(errs, fmt.Errorf("runs, clients, duration and events must not be negative"))
+	}
+	if c.BenchEvents > benchEventsMax {
+		errs = append(errs, fmt.Errorf("events: at most %d, got %d", benchEventsMax, c.BenchEvents))
+	}
+	if _, err := parseBenchOnly(c.BenchOnly); err != nil {
+		errs = append(errs, err)
 	}
 	if c.HTTPAddr != "" {
 		if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
