@@ -29,3 +29,28 @@ func TestKeyCacheBounded(t *testing.T) {
 		t.Error("the newest key is not cached")
 	}
 }
+
+// TestKeyFilter: a key added is always held (no false negatives); of keys never added,
+// few are (false positives, at the filter's size for a small number of keys: none
+// expected, a handful tolerated).
+func TestKeyFilter(t *testing.T) {
+	f := newKeyFilter()
+	const n = 200_000
+	for i := range n {
+		f.add(fmt.Sprintf("officer:062:%d", i))
+	}
+	for i := range n {
+		if !f.mayContain(fmt.Sprintf("officer:062:%d", i)) {
+			t.Fatalf("key %d was added and is not held", i)
+		}
+	}
+	fp := 0
+	for i := range n {
+		if f.mayContain(fmt.Sprintf("officer:063:%d", i)) {
+			fp++
+		}
+	}
+	if fp > n/1000 {
+		t.Errorf("%d false positives of %d keys never added", fp, n)
+	}
+}

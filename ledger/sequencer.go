@@ -136,6 +136,7 @@ type Sequencer struct {
 	in       chan *Request
 	state    State
 	keys     *keyCache
+	filter   *keyFilter
 	deferred []*Request
 	needSync bool
 	scratch  []byte
@@ -154,7 +155,7 @@ func NewSequencer(cfg SequencerConfig) *Sequencer {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Sequencer{cfg: cfg, in: make(chan *Request, QueueMax), keys: newKeyCache(cfg.KeyCacheSize), done: make(chan struct{})}
+	s := &Sequencer{cfg: cfg, in: make(chan *Request, QueueMax), keys: newKeyCache(cfg.KeyCacheSize), filter: newKeyFilter(), done: make(chan struct{})}
 	s.state.AvailabilityAtHeadOnly = cfg.AvailabilityAtHeadOnly
 	s.state.init()
 	s.publishHead()
@@ -209,6 +210,7 @@ func (s *Sequencer) Submit(ctx context.Context, req *Request) (*Result, error) {
 func (s *Sequencer) Run(ctx context.Context) error {
 	s.running.Store(true)
 	defer func() { s.running.Store(false); close(s.done) }()
+	go s.loadKeyFilter(ctx)
 	batch := make([]*Request, 0, 256)
 	for {
 		batch = batch[:0]
@@ -337,6 +339,11 @@ func (s *Sequencer) process(ctx context.Context, batch []*Request) {
 	cancel()
 	recovered := false // read back by recoverCommit, which already handed them to OnCommit
 	if err != nil {
+		// The batch may have committed (an unknown outcome): its keys go into the filter
+		// anyway, which only makes a retry of them look in the store.
+		for _, k := range keys {
+			s.filter.add(k.Key)
+		}
 		err = s.recoverCommit(ctx, events, prevTime, err)
 		recovered = err == nil
 	}
@@ -348,6 +355,7 @@ func (s *Sequencer) process(ctx context.Context, batch []*Request) {
 	}
 	for _, k := range keys {
 		s.keys.put(k)
+		s.filter.add(k.Key)
 	}
 	s.publishHead()
 	if s.cfg.OnCommit != nil && !recovered {
@@ -428,18 +436,20 @@ func (s *Sequencer) sync(ctx context.Context) error {
 // lookupKeys puts in the key cache the stored records of the keys of batch that the cache
 // misses, in one query for the whole batch, so that a retry of a request older than the
 // cache is answered as the original was. A new key costs that one query per batch, not
-// one per request. When the store cannot answer, the requests whose keys are unknown get
+// one per request, and none once the key filter is loaded: a key the filter does not hold
+// was never recorded. When the store cannot answer, the requests whose keys are unknown get
 // ErrUnavailable (their outcome cannot be decided) and are dropped from the batch it
 // returns; the others go on.
 func (s *Sequencer) lookupKeys(ctx context.Context, batch []*Request) []*Request {
 	var missed []string
 	seen := map[string]bool{}
+	filter := s.filter.ready.Load()
 	for _, r := range batch {
 		if r.Key == "" || seen[r.Key] {
 			continue
 		}
 		seen[r.Key] = true
-		if _, ok := s.keys.get(r.Key); !ok {
+		if _, ok := s.keys.get(r.Key); !ok && (!filter || s.filter.mayContain(r.Key)) {
 			missed = append(missed, r.Key)
 		}
 	}
@@ -456,15 +466,42 @@ func (s *Sequencer) lookupKeys(ctx context.Context, batch []*Request) []*Request
 		return batch
 	}
 	s.cfg.Logger.Error("idempotency keys cannot be looked up; refusing the requests that name them", "keys", len(missed), "err", err)
+	unknown := map[string]bool{}
+	for _, k := range missed {
+		unknown[k] = true
+	}
 	kept := make([]*Request, 0, len(batch))
 	for _, r := range batch {
-		if _, ok := s.keys.get(r.Key); r.Key != "" && !ok {
+		if unknown[r.Key] {
 			r.reply <- &Result{Err: ErrUnavailable}
 			continue
 		}
 		kept = append(kept, r)
 	}
 	return kept
+}
+
+// loadKeyFilter adds every stored key to the filter, then makes it ready: from then on a
+// key the filter does not hold is new without a query. The sequencer adds the keys it
+// commits itself, from the start, so none committed while the loader reads is missed;
+// the keys stored before are all there when it starts (this process holds the writer
+// lock). If the store cannot be read, the filter stays off and every key the cache
+// misses is looked up, which is correct, only slower.
+func (s *Sequencer) loadKeyFilter(ctx context.Context) {
+	n := 0
+	err := s.cfg.Store.ReadKeys(ctx, 0, func(k KeyRecord) error {
+		s.filter.add(k.Key)
+		n++
+		return nil
+	})
+	if err != nil {
+		if ctx.Err() == nil {
+			s.cfg.Logger.Warn("idempotency key filter not loaded; every key the cache misses is looked up", "err", err)
+		}
+		return
+	}
+	s.filter.ready.Store(true)
+	s.cfg.Logger.Debug("idempotency key filter loaded", "keys", n)
 }
 
 // record validates and decides one command, builds its event at the next position, chains its hash
