@@ -27,6 +27,7 @@ type memStore struct {
 	readFails   int
 	appendCalls int
 	readCalls   int
+	lookupCalls int
 	inAppend    atomic.Bool
 }
 
@@ -148,6 +149,7 @@ func (m *memStore) ReadKeys(ctx context.Context, after int64, fn func(KeyRecord)
 func (m *memStore) LookupKeys(ctx context.Context, keys []string) ([]KeyRecord, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.lookupCalls++
 	var out []KeyRecord
 	for _, k := range m.keys {
 		if slices.Contains(keys, k.Key) {
@@ -759,5 +761,45 @@ func TestSequencerValidatesCommands(t *testing.T) {
 			t.Errorf("%s: err %v (code %q field %q), want invalid_argument on %q; store %d→%d",
 				tc.name, r.Err, Code(r.Err), Field(r.Err), tc.field, stored, store.len())
 		}
+	}
+}
+
+// TestSequencerKeyFilterSparesLookups: once the key filter is loaded, a request under a
+// new key is decided without a store lookup; a retry of a key older than the cache
+// looks it up once and is replayed.
+func TestSequencerKeyFilterSparesLookups(t *testing.T) {
+	seq := newFundedSequencer(t)
+	seq.keys = newKeyCache(2) // before any keyed request: only the sequencer goroutine uses it after
+	deadline := time.Now().Add(seqTestTimeout)
+	for !seq.filter.ready.Load() {
+		if time.Now().After(deadline) {
+			t.Fatal("the key filter was not loaded")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	lookups := func() int {
+		seq.store.mu.Lock()
+		defer seq.store.mu.Unlock()
+		return seq.store.lookupCalls
+	}
+	var first *Result
+	for i := range 10 {
+		r := submit(t, seq, keyed(fmt.Sprint("new-", i), 1, allocate(ln("062", "DA3"), int64(i+1), day(2024, 5, 1))))
+		if r.Err != nil || r.Replayed {
+			t.Fatalf("request %d: %+v", i, r)
+		}
+		if i == 0 {
+			first = r
+		}
+	}
+	if n := lookups(); n != 0 {
+		t.Errorf("%d store lookups for 10 new keys, want none", n)
+	}
+	r := submit(t, seq, keyed("new-0", 1, allocate(ln("062", "DA3"), 1, day(2024, 5, 1))))
+	if r.Err != nil || !r.Replayed || r.First != first.First {
+		t.Errorf("retry of the oldest key: %+v, want a replay of %d", r, first.First)
+	}
+	if n := lookups(); n != 1 {
+		t.Errorf("%d store lookups for a key older than the cache, want 1", n)
 	}
 }
