@@ -47,8 +47,8 @@ type WriterSession interface {
 	Append(ctx context.Context, events []*Event, keys []KeyRecord) error
 	// ReadFrom calls fn for every event with position > after, in position order.
 	ReadFrom(ctx context.Context, after int64, fn func(*Event) error) error
-	// ReadKeys calls fn for every key record whose first position is > after (tools and
-	// audits; the sequencer looks keys up instead).
+	// ReadKeys calls fn for every key record whose first position is > after (the
+	// sequencer fills its key filter with it, in the background).
 	ReadKeys(ctx context.Context, after int64, fn func(KeyRecord) error) error
 	// LookupKeys returns the records of those of keys that are recorded, in any order, in
 	// one round trip: the sequencer asks once per batch for the keys its bounded cache
