@@ -40,7 +40,7 @@ type Config struct {
 	// benchSections; empty: all); BenchEvents overrides the generated ledger's size.
 	BenchOnly   string
 	BenchEvents int
-	CPUProfile    string
+	CPUProfile  string
 	// availabilityAtHeadOnly starts the writer with rule 2 checked at the head only
 	// (ledger.SequencerConfig.AvailabilityAtHeadOnly): the baseline `ledger bench`
 	// measures the check against. No flag sets it; a server never runs without the check.
