@@ -87,9 +87,9 @@ func (h *lineHistory) add(e *ledger.Event) {
 	}
 }
 
-// balanceAt returns the balance of the line of ls after position at.
-func (ls *lineSeries) balanceAt(l ledger.Line, at int64) *ledger.LineBalance {
-	b := &ledger.LineBalance{Line: l}
+// balanceAt sets b to the balance of line l, whose series ls is, after position at.
+func (ls *lineSeries) balanceAt(b *ledger.LineBalance, l ledger.Line, at int64) {
+	*b = ledger.LineBalance{Line: l}
 	for f, fs := range ls.flows {
 		if fs == nil {
 			continue
@@ -98,7 +98,6 @@ func (ls *lineSeries) balanceAt(l ledger.Line, at int64) *ledger.LineBalance {
 			b.Flows[f] = fs.cum[i-1]
 		}
 	}
-	return b
 }
 
 // catalog returns the catalog at position at; head is the catalog after every event.
@@ -128,9 +127,11 @@ func (b *Balances) ReadAt(at int64, fn func(cat *ledger.Catalog, lines func(func
 		return
 	}
 	fn(b.hist.catalog(at, &b.st.Catalog), func(each func(*ledger.LineBalance)) {
+		var lb ledger.LineBalance // one for every line: fn keeps no reference
 		for l, ls := range b.hist.lines {
 			if ls.firstPosting != 0 && ls.firstPosting <= at {
-				each(ls.balanceAt(l, at))
+				ls.balanceAt(&lb, l, at)
+				each(&lb)
 			}
 		}
 	})
@@ -145,5 +146,7 @@ func (b *Balances) LineAt(l ledger.Line, at int64) *ledger.LineBalance {
 	if ls == nil || ls.firstEvent > at {
 		return nil
 	}
-	return ls.balanceAt(l, at)
+	lb := &ledger.LineBalance{}
+	ls.balanceAt(lb, l, at)
+	return lb
 }
