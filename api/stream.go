@@ -123,7 +123,8 @@ func (s *Server) handleBatchStream(c echo.Context, key string) error {
 			return refuse(err, 0, "")
 		}
 		if res.Err != nil {
-			return refuse(streamLineError(res.Err, lines))
+			n, prefix, err := streamLineError(res.Err, lines)
+			return refuse(err, n, prefix)
 		}
 		a := streamChunkAnswer{Chunk: chunk, FirstLine: lines[0], LastLine: lines[len(lines)-1], Replayed: res.Replayed, First: res.First, Last: res.Last}
 		if !res.Replayed && len(res.Events) > 0 {
@@ -214,22 +215,22 @@ func appendChunkAnswer(b []byte, a *streamChunkAnswer) []byte {
 // streamLineError maps the writer's refusal of a chunk to the stream line of the command
 // it names, and the field prefix naming it within the chunk: a chunk of one command is
 // refused with an unprefixed field, a larger one with "commands[i]…".
-func streamLineError(err error, lines []int) (error, int, string) {
+func streamLineError(err error, lines []int) (line int, prefix string, _ error) {
 	if !isCommandError(err) {
-		return err, 0, ""
+		return 0, "", err
 	}
 	if len(lines) == 1 {
-		return err, lines[0], ""
+		return lines[0], "", err
 	}
 	f := ledger.Field(err)
 	const pre = "commands["
 	end := strings.IndexByte(f, ']')
 	if !strings.HasPrefix(f, pre) || end < len(pre) {
-		return err, 0, ""
+		return 0, "", err
 	}
 	i, perr := strconv.Atoi(f[len(pre):end])
 	if perr != nil || i < 0 || i >= len(lines) {
-		return err, 0, ""
+		return 0, "", err
 	}
-	return err, lines[i], f[:end+1]
+	return lines[i], f[:end+1], err
 }
