@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vnntp/ledger/api"
 	"github.com/vnntp/ledger/internal/testenv"
@@ -76,7 +77,8 @@ func TestBatchStream(t *testing.T) {
 	go func() {
 		_, _ = io.WriteString(pw, strings.Join(cmds[:api.StreamChunkCommands+10], "\n")+"\n")
 		// Wait for the first chunk to be recorded, then cut the connection.
-		for headOf(t, s.url) < before+api.StreamChunkCommands {
+		for deadline := time.Now().Add(30 * time.Second); headOf(t, s.url) < before+api.StreamChunkCommands && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
 		}
 		cancel()
 		pw.CloseWithError(context.Canceled)
