@@ -320,32 +320,51 @@ const hexDigits = "0123456789abcdef"
 // lower-case hex (surrogate pairs above U+FFFF). Invalid UTF-8 becomes U+FFFD.
 func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
-	for _, r := range s {
-		switch {
-		case r == '"':
-			b = append(b, '\\', '"')
-		case r == '\\':
-			b = append(b, '\\', '\\')
-		case r >= 0x20 && r < 0x7f:
-			b = append(b, byte(r))
-		case r == '\b':
-			b = append(b, '\\', 'b')
-		case r == '\f':
-			b = append(b, '\\', 'f')
-		case r == '\n':
-			b = append(b, '\\', 'n')
-		case r == '\r':
-			b = append(b, '\\', 'r')
-		case r == '\t':
-			b = append(b, '\\', 't')
-		case r > 0xffff:
-			r -= 0x10000
-			b = appendU(b, 0xd800+(r>>10))
-			b = appendU(b, 0xdc00+(r&0x3ff))
-		default:
-			b = appendU(b, r)
+	// Runs of printable ASCII other than '"' and '\\' are copied as they stand; every
+	// other byte or rune is escaped exactly as a rune-by-rune loop would (invalid UTF-8
+	// becomes \ufffd, as ranging over the string gives U+FFFD).
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c < 0x7f && c != '"' && c != '\\' {
+			i++
+			continue
 		}
+		b = append(b, s[start:i]...)
+		if c < utf8.RuneSelf {
+			switch c {
+			case '"':
+				b = append(b, '\\', '"')
+			case '\\':
+				b = append(b, '\\', '\\')
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = appendU(b, rune(c))
+			}
+			i++
+		} else {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r > 0xffff {
+				r -= 0x10000
+				b = appendU(b, 0xd800+(r>>10))
+				b = appendU(b, 0xdc00+(r&0x3ff))
+			} else {
+				b = appendU(b, r)
+			}
+			i += size
+		}
+		start = i
 	}
+	b = append(b, s[start:]...)
 	return append(b, '"')
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/vnntp/ledger/ledger"
 )
@@ -304,7 +305,9 @@ func (r *eventRows) Values() ([]any, error) {
 	e := r.events[r.i]
 	v := r.values
 	clear(v)
-	v[0], v[1], v[2] = e.Position, e.ID, string(e.Type)
+	// UUIDs go as pgtype.UUID: a uuid.UUID is a driver.Valuer, which pgx encodes by
+	// formatting it as text, failing to encode the text as binary, then parsing it back.
+	v[0], v[1], v[2] = e.Position, pgtype.UUID{Bytes: e.ID, Valid: true}, string(e.Type)
 	v[3], v[4] = e.EffectiveDate.Time(), e.RecordedAt
 	d := &e.Data
 	if l := e.MainLine(); l != nil {
@@ -322,7 +325,7 @@ func (r *eventRows) Values() ([]any, error) {
 			r.err = fmt.Errorf("event at position %d: event_id: %w", e.Position, err)
 			return nil, r.err
 		}
-		v[8] = id
+		v[8] = pgtype.UUID{Bytes: id, Valid: true}
 	}
 	if vo := d.Voucher; vo != nil {
 		v[9], v[10], v[11] = vo.Office, vo.Type, vo.Number
