@@ -358,6 +358,9 @@ func (d *decoder) typedCommand() (*commandKind, ledger.Command, error) {
 		return nil, nil, d.wrongType("a JSON object")
 	}
 	start := d.pos
+	if k, cmd, ok := d.leadingType(); ok {
+		return k, cmd, nil
+	}
 	typ, found, err := d.scanType()
 	if err != nil {
 		return nil, nil, err
@@ -381,6 +384,46 @@ func (d *decoder) typedCommand() (*commandKind, ledger.Command, error) {
 		panic("api: batch element decoded to another end than it was scanned to")
 	}
 	return k, cmd, nil
+}
+
+// leadingType is the one-pass decode of the usual command object, whose first member is
+// its "type": it reads the type, then decodes the rest of the object into that command.
+// On any error it restores the decoder and reports !ok, and typedCommand decodes the
+// object the general way, which names the error as it always has.
+func (d *decoder) leadingType() (*commandKind, ledger.Command, bool) {
+	start, depth, path := d.pos, d.depth, len(d.path)
+	fail := func() (*commandKind, ledger.Command, bool) {
+		d.pos, d.depth, d.path = start, depth, d.path[:path]
+		return nil, nil, false
+	}
+	d.pos++ // '{'
+	d.skipSpace()
+	if d.pos >= len(d.data) || d.data[d.pos] != '"' {
+		return fail()
+	}
+	if name, err := d.strBytes(); err != nil || string(name) != "type" {
+		return fail()
+	}
+	if d.expect(':', "") != nil {
+		return fail()
+	}
+	d.skipSpace()
+	if d.pos >= len(d.data) || d.data[d.pos] != '"' {
+		return fail()
+	}
+	typ, err := d.str()
+	if err != nil {
+		return fail()
+	}
+	k := batchKinds[typ]
+	if k == nil {
+		return fail()
+	}
+	cmd := k.new()
+	if d.objectAfterSkip(reflect.ValueOf(cmd).Elem(), "type") != nil {
+		return fail()
+	}
+	return k, cmd, true
 }
 
 // scanType consumes the object at d.pos and returns the string value of its top-level

@@ -21,6 +21,25 @@ import (
 // recordedAtLayout is the canonical form of recorded_at: UTC, always six fractional digits.
 const recordedAtLayout = "2006-01-02T15:04:05.000000Z"
 
+// appendRecordedAt appends t in recordedAtLayout, as t.UTC().AppendFormat would, without
+// the layout interpreter for years 0 to 9999 (every event of the ledger's life).
+func appendRecordedAt(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	y, mo, d := t.Date()
+	if y < 0 || y > 9999 {
+		return t.AppendFormat(b, recordedAtLayout)
+	}
+	h, mi, s := t.Clock()
+	us := t.Nanosecond() / 1000
+	b = append(b, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+		byte('0'+int(mo)/10), byte('0'+int(mo)%10), '-', byte('0'+d/10), byte('0'+d%10), 'T',
+		byte('0'+h/10), byte('0'+h%10), ':', byte('0'+mi/10), byte('0'+mi%10), ':', byte('0'+s/10), byte('0'+s%10), '.')
+	for div := 100000; div > 0; div /= 10 {
+		b = append(b, byte('0'+us/div%10))
+	}
+	return append(b, 'Z')
+}
+
 // AppendCanonical appends the canonical bytes of e (everything but the hashes) to b.
 func AppendCanonical(b []byte, e *Event) []byte {
 	b = append(b, `{"data":`...)
@@ -35,7 +54,7 @@ func AppendCanonical(b []byte, e *Event) []byte {
 	b = append(b, `,"position":`...)
 	b = strconv.AppendInt(b, e.Position, 10)
 	b = append(b, `,"recorded_at":"`...)
-	b = e.RecordedAt.UTC().AppendFormat(b, recordedAtLayout)
+	b = appendRecordedAt(b, e.RecordedAt)
 	b = append(b, `","type":`...)
 	b = appendString(b, string(e.Type))
 	return append(b, '}')

@@ -30,7 +30,7 @@ func (e *Event) AppendJSON(b []byte) []byte {
 	b = append(b, `,"effective_date":"`...)
 	b = e.EffectiveDate.AppendTo(b)
 	b = append(b, `","recorded_at":"`...)
-	b = e.RecordedAt.UTC().AppendFormat(b, recordedAtLayout)
+	b = appendRecordedAt(b, e.RecordedAt)
 	b = append(b, `","data":`...)
 	start := len(b)
 	b = appendData(b, &e.Data)
