@@ -338,15 +338,35 @@ func (d *decoder) object(v reflect.Value, skip string) error {
 		return d.fail("is nested too deeply")
 	}
 	defer func() { d.depth-- }()
-	info := structInfoOf(v.Type())
-	var seen uint64 // bit i: member i seen; structInfoOf keeps structs at ≤ 63 members
-	const skipBit = 1 << 63
 	d.pos++ // '{'
 	d.skipSpace()
 	if d.pos < len(d.data) && d.data[d.pos] == '}' {
 		d.pos++
 		return nil
 	}
+	return d.members(v, skip, 0)
+}
+
+// skipBit marks, in members' seen set, the member skip as seen.
+const skipBit = 1 << 63
+
+// objectAfterSkip decodes into v the rest of an object whose first member, skip, the
+// caller has consumed: d.pos is just after its value.
+func (d *decoder) objectAfterSkip(v reflect.Value, skip string) error {
+	if d.depth++; d.depth > decodeMaxDepth {
+		return d.fail("is nested too deeply")
+	}
+	defer func() { d.depth-- }()
+	if done, err := d.next('}'); done || err != nil {
+		return err
+	}
+	return d.members(v, skip, skipBit)
+}
+
+// members decodes the members of an object into v, from the one at d.pos to the
+// closing '}'; seen holds the members already consumed.
+func (d *decoder) members(v reflect.Value, skip string, seen uint64) error {
+	info := structInfoOf(v.Type()) // bit i of seen: member i; structInfoOf keeps structs at ≤ 63 members
 	for {
 		d.skipSpace()
 		if d.pos >= len(d.data) || d.data[d.pos] != '"' {

@@ -63,6 +63,8 @@ type problem struct {
 	// Errors lists every refusal of a non-atomic batch that was refused whole.
 	Errors    []batchResult `json:"errors,omitempty"`
 	RequestID string        `json:"request_id,omitempty"`
+	// StreamLine is, for a refused JSON Lines batch, the line of the stream it names.
+	StreamLine int `json:"stream_line,omitempty"`
 }
 
 // problemFor builds the problem for an application error. Errors without a code are

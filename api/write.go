@@ -333,35 +333,9 @@ func (d *decoder) batchCommands(br *batchRequest) error {
 				Message: fmt.Sprintf("a batch holds at most %d commands", BatchMaxCommands)}
 		}
 		d.push(pathElem{index: i})
-		d.skipSpace()
-		if d.pos >= len(d.data) {
-			return d.syntax("a command object")
-		}
-		if d.data[d.pos] != '{' {
-			return d.wrongType("a JSON object")
-		}
-		start := d.pos
-		typ, found, err := d.scanType()
+		k, cmd, err := d.typedCommand()
 		if err != nil {
 			return err
-		}
-		d.push(pathElem{name: "type"})
-		if !found {
-			return d.fail("is required: one of %s", batchTypeList)
-		}
-		k := batchKinds[typ]
-		if k == nil {
-			return d.fail("must be one of %s, got %q", batchTypeList, typ)
-		}
-		d.pop()
-		cmd := k.new()
-		end := d.pos
-		d.pos = start
-		if err := d.object(reflect.ValueOf(cmd).Elem(), "type"); err != nil {
-			return err
-		}
-		if d.pos != end {
-			panic("api: batch element decoded to another end than it was scanned to")
 		}
 		br.kinds = append(br.kinds, k)
 		br.commands = append(br.commands, cmd)
@@ -370,6 +344,86 @@ func (d *decoder) batchCommands(br *batchRequest) error {
 			return err
 		}
 	}
+}
+
+// typedCommand decodes the command object at d.pos, whose "type" member (anywhere in
+// it) names its kind: the object is scanned once for its type, then decoded into that
+// command.
+func (d *decoder) typedCommand() (*commandKind, ledger.Command, error) {
+	d.skipSpace()
+	if d.pos >= len(d.data) {
+		return nil, nil, d.syntax("a command object")
+	}
+	if d.data[d.pos] != '{' {
+		return nil, nil, d.wrongType("a JSON object")
+	}
+	start := d.pos
+	if k, cmd, ok := d.leadingType(); ok {
+		return k, cmd, nil
+	}
+	typ, found, err := d.scanType()
+	if err != nil {
+		return nil, nil, err
+	}
+	d.push(pathElem{name: "type"})
+	if !found {
+		return nil, nil, d.fail("is required: one of %s", batchTypeList)
+	}
+	k := batchKinds[typ]
+	if k == nil {
+		return nil, nil, d.fail("must be one of %s, got %q", batchTypeList, typ)
+	}
+	d.pop()
+	cmd := k.new()
+	end := d.pos
+	d.pos = start
+	if err := d.object(reflect.ValueOf(cmd).Elem(), "type"); err != nil {
+		return nil, nil, err
+	}
+	if d.pos != end {
+		panic("api: batch element decoded to another end than it was scanned to")
+	}
+	return k, cmd, nil
+}
+
+// leadingType is the one-pass decode of the usual command object, whose first member is
+// its "type": it reads the type, then decodes the rest of the object into that command.
+// On any error it restores the decoder and reports !ok, and typedCommand decodes the
+// object the general way, which names the error as it always has.
+func (d *decoder) leadingType() (*commandKind, ledger.Command, bool) {
+	start, depth, path := d.pos, d.depth, len(d.path)
+	fail := func() (*commandKind, ledger.Command, bool) {
+		d.pos, d.depth, d.path = start, depth, d.path[:path]
+		return nil, nil, false
+	}
+	d.pos++ // '{'
+	d.skipSpace()
+	if d.pos >= len(d.data) || d.data[d.pos] != '"' {
+		return fail()
+	}
+	if name, err := d.strBytes(); err != nil || string(name) != "type" {
+		return fail()
+	}
+	if d.expect(':', "") != nil {
+		return fail()
+	}
+	d.skipSpace()
+	if d.pos >= len(d.data) || d.data[d.pos] != '"' {
+		return fail()
+	}
+	typ, err := d.str()
+	if err != nil {
+		return fail()
+	}
+	k := batchKinds[typ]
+	if k == nil {
+		return fail()
+	}
+	cmd := k.new()
+	if d.objectAfterSkip(reflect.ValueOf(cmd).Elem(), "type") != nil {
+		return fail()
+	}
+	return k, cmd, true
 }
 
 // scanType consumes the object at d.pos and returns the string value of its top-level
@@ -437,6 +491,9 @@ func (s *Server) handleBatch(c echo.Context) error {
 	key, err := idempotencyKey(c)
 	if err != nil {
 		return err
+	}
+	if isJSONLines(c) {
+		return s.handleBatchStream(c, key)
 	}
 	body, err := readBody(c, s.cfg.BatchBodyMaxBytes)
 	if err != nil {

@@ -21,6 +21,25 @@ import (
 // recordedAtLayout is the canonical form of recorded_at: UTC, always six fractional digits.
 const recordedAtLayout = "2006-01-02T15:04:05.000000Z"
 
+// appendRecordedAt appends t in recordedAtLayout, as t.UTC().AppendFormat would, without
+// the layout interpreter for years 0 to 9999 (every event of the ledger's life).
+func appendRecordedAt(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	y, mo, d := t.Date()
+	if y < 0 || y > 9999 {
+		return t.AppendFormat(b, recordedAtLayout)
+	}
+	h, mi, s := t.Clock()
+	us := t.Nanosecond() / 1000
+	b = append(b, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+		byte('0'+int(mo)/10), byte('0'+int(mo)%10), '-', byte('0'+d/10), byte('0'+d%10), 'T',
+		byte('0'+h/10), byte('0'+h%10), ':', byte('0'+mi/10), byte('0'+mi%10), ':', byte('0'+s/10), byte('0'+s%10), '.')
+	for div := 100000; div > 0; div /= 10 {
+		b = append(b, byte('0'+us/div%10))
+	}
+	return append(b, 'Z')
+}
+
 // AppendCanonical appends the canonical bytes of e (everything but the hashes) to b.
 func AppendCanonical(b []byte, e *Event) []byte {
 	b = append(b, `{"data":`...)
@@ -35,7 +54,7 @@ func AppendCanonical(b []byte, e *Event) []byte {
 	b = append(b, `,"position":`...)
 	b = strconv.AppendInt(b, e.Position, 10)
 	b = append(b, `,"recorded_at":"`...)
-	b = e.RecordedAt.UTC().AppendFormat(b, recordedAtLayout)
+	b = appendRecordedAt(b, e.RecordedAt)
 	b = append(b, `","type":`...)
 	b = appendString(b, string(e.Type))
 	return append(b, '}')
@@ -320,32 +339,51 @@ const hexDigits = "0123456789abcdef"
 // lower-case hex (surrogate pairs above U+FFFF). Invalid UTF-8 becomes U+FFFD.
 func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
-	for _, r := range s {
-		switch {
-		case r == '"':
-			b = append(b, '\\', '"')
-		case r == '\\':
-			b = append(b, '\\', '\\')
-		case r >= 0x20 && r < 0x7f:
-			b = append(b, byte(r))
-		case r == '\b':
-			b = append(b, '\\', 'b')
-		case r == '\f':
-			b = append(b, '\\', 'f')
-		case r == '\n':
-			b = append(b, '\\', 'n')
-		case r == '\r':
-			b = append(b, '\\', 'r')
-		case r == '\t':
-			b = append(b, '\\', 't')
-		case r > 0xffff:
-			r -= 0x10000
-			b = appendU(b, 0xd800+(r>>10))
-			b = appendU(b, 0xdc00+(r&0x3ff))
-		default:
-			b = appendU(b, r)
+	// Runs of printable ASCII other than '"' and '\\' are copied as they stand; every
+	// other byte or rune is escaped exactly as a rune-by-rune loop would (invalid UTF-8
+	// becomes \ufffd, as ranging over the string gives U+FFFD).
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c < 0x7f && c != '"' && c != '\\' {
+			i++
+			continue
 		}
+		b = append(b, s[start:i]...)
+		if c < utf8.RuneSelf {
+			switch c {
+			case '"':
+				b = append(b, '\\', '"')
+			case '\\':
+				b = append(b, '\\', '\\')
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = appendU(b, rune(c))
+			}
+			i++
+		} else {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r > 0xffff {
+				r -= 0x10000
+				b = appendU(b, 0xd800+(r>>10))
+				b = appendU(b, 0xdc00+(r&0x3ff))
+			} else {
+				b = appendU(b, r)
+			}
+			i += size
+		}
+		start = i
 	}
+	b = append(b, s[start:]...)
 	return append(b, '"')
 }
 

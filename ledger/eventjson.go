@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -30,7 +31,7 @@ func (e *Event) AppendJSON(b []byte) []byte {
 	b = append(b, `,"effective_date":"`...)
 	b = e.EffectiveDate.AppendTo(b)
 	b = append(b, `","recorded_at":"`...)
-	b = e.RecordedAt.UTC().AppendFormat(b, recordedAtLayout)
+	b = appendRecordedAt(b, e.RecordedAt)
 	b = append(b, `","data":`...)
 	start := len(b)
 	b = appendData(b, &e.Data)
@@ -97,8 +98,12 @@ func decodeHash(dst *[32]byte, s string) error {
 // they are; so do \\ and \". A UTF-8 encoding is never longer than its escape, so the
 // output never overtakes the input.
 func unescapeNonASCII(b []byte) []byte {
-	w := 0
-	for r := 0; r < len(b); {
+	// Everything before the first backslash stays where it is.
+	w := bytes.IndexByte(b, '\\')
+	if w < 0 {
+		return b
+	}
+	for r := w; r < len(b); {
 		if b[r] != '\\' || r+1 >= len(b) {
 			b[w] = b[r]
 			w, r = w+1, r+1

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/vnntp/ledger/ledger"
 )
@@ -277,13 +278,28 @@ var eventCopyColumns = []string{"position", "id", "type", "effective_date", "rec
 	"data", "metadata", "prev_hash", "hash", "voucher_key"}
 
 // eventRows is a pgx.CopyFromSource over events that reuses one row of values and the
-// JSON buffers: pgx encodes each row before asking for the next.
+// JSON buffers: pgx encodes each row before asking for the next. The values are pointers
+// into row, of pgtype types whose valuer methods pgx calls directly: filling a row then
+// allocates nothing (an int64 or a time stored in an interface is copied to the heap, a
+// *int64 is dereferenced by reflection, and a uuid.UUID, a driver.Valuer, is formatted
+// as text, fails to encode as binary and is parsed back).
 type eventRows struct {
-	events     []*ledger.Event
-	i          int
-	values     []any
-	data, meta []byte
-	err        error
+	events []*ledger.Event
+	i      int
+	values []any
+	row    copyRow
+	err    error
+}
+
+// copyRow holds the column values of the row being encoded.
+type copyRow struct {
+	position, amount                              pgtype.Int8
+	id, originalID                                pgtype.UUID
+	typ, line, counterLine, office, vType, number pgtype.Text
+	vKey                                          pgtype.Text
+	effective, vDate                              pgtype.Date
+	recorded                                      pgtype.Timestamptz
+	data, meta                                    []byte
 }
 
 func (r *eventRows) reset(events []*ledger.Event) {
@@ -300,21 +316,30 @@ func (r *eventRows) Next() bool {
 
 func (r *eventRows) Err() error { return r.err }
 
+func text(t *pgtype.Text, s string) *pgtype.Text {
+	*t = pgtype.Text{String: s, Valid: true}
+	return t
+}
+
 func (r *eventRows) Values() ([]any, error) {
 	e := r.events[r.i]
-	v := r.values
+	v, w := r.values, &r.row
 	clear(v)
-	v[0], v[1], v[2] = e.Position, e.ID, string(e.Type)
-	v[3], v[4] = e.EffectiveDate.Time(), e.RecordedAt
+	w.position = pgtype.Int8{Int64: e.Position, Valid: true}
+	w.id = pgtype.UUID{Bytes: e.ID, Valid: true}
+	w.effective = pgtype.Date{Time: e.EffectiveDate.Time(), Valid: true}
+	w.recorded = pgtype.Timestamptz{Time: e.RecordedAt, Valid: true}
+	v[0], v[1], v[2], v[3], v[4] = &w.position, &w.id, text(&w.typ, string(e.Type)), &w.effective, &w.recorded
 	d := &e.Data
 	if l := e.MainLine(); l != nil {
-		v[6] = l.ID()
+		v[6] = text(&w.line, l.ID())
 		if e.Type != ledger.TypeDeadlineExtended { // it names a line and moves no money: no amount
-			v[5] = d.Amount
+			w.amount = pgtype.Int8{Int64: d.Amount, Valid: true}
+			v[5] = &w.amount
 		}
 	}
 	if d.To != nil {
-		v[7] = d.To.ID()
+		v[7] = text(&w.counterLine, d.To.ID())
 	}
 	if d.EventID != "" {
 		id, err := uuid.Parse(d.EventID)
@@ -322,20 +347,22 @@ func (r *eventRows) Values() ([]any, error) {
 			r.err = fmt.Errorf("event at position %d: event_id: %w", e.Position, err)
 			return nil, r.err
 		}
-		v[8] = id
+		w.originalID = pgtype.UUID{Bytes: id, Valid: true}
+		v[8] = &w.originalID
 	}
 	if vo := d.Voucher; vo != nil {
-		v[9], v[10], v[11] = vo.Office, vo.Type, vo.Number
+		v[9], v[10], v[11] = text(&w.office, vo.Office), text(&w.vType, vo.Type), text(&w.number, vo.Number)
 		if vo.Date != 0 {
-			v[12] = vo.Date.Time()
+			w.vDate = pgtype.Date{Time: vo.Date.Time(), Valid: true}
+			v[12] = &w.vDate
 		}
 	}
-	r.data = ledger.AppendCanonicalData(r.data[:0], d)
-	r.meta = ledger.AppendCanonicalMeta(r.meta[:0], &e.Meta)
-	v[13], v[14] = r.data, r.meta
+	w.data = ledger.AppendCanonicalData(w.data[:0], d)
+	w.meta = ledger.AppendCanonicalMeta(w.meta[:0], &e.Meta)
+	v[13], v[14] = w.data, w.meta
 	v[15], v[16] = e.PrevHash[:], e.Hash[:]
 	if vo := d.Voucher; vo != nil {
-		v[17] = vo.Identity()
+		v[17] = text(&w.vKey, vo.Identity())
 	}
 	return v, nil
 }
