@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/vnntp/ledger/ledger"
+	"github.com/vnntp/ledger/ledger/ledgertest"
 )
 
 // EventReader is the API's read interface (api.EventReader), declared again here so that
@@ -98,26 +99,9 @@ func testContext(t *testing.T) context.Context {
 	return ctx
 }
 
-// chain gives events the positions after head, recording times, ids and effective dates
-// where missing, and links their hashes from prev, as the sequencer does.
+// chain is ledgertest.Chain with this package's clock and day.
 func chain(head int64, prev [32]byte, events ...*ledger.Event) []*ledger.Event {
-	var buf []byte
-	for i, e := range events {
-		e.Position = head + int64(i) + 1
-		if e.ID == uuid.Nil {
-			e.ID = uuid.Must(uuid.NewV7())
-		}
-		if e.RecordedAt.IsZero() {
-			e.RecordedAt = clock.Add(time.Duration(e.Position) * time.Millisecond)
-		}
-		if e.EffectiveDate == 0 {
-			e.EffectiveDate = day
-		}
-		e.PrevHash = prev
-		e.Hash, buf = ledger.ChainHash(buf, prev, e)
-		prev = e.Hash
-	}
-	return events
+	return ledgertest.Chain(head, prev, clock, day, events...)
 }
 
 // after chains events after the last of stored (after the genesis when it is empty).

@@ -133,3 +133,26 @@ func CheckConsumer(t testing.TB, consumer string, apply func(e *ledger.Event)) {
 		}()
 	}
 }
+
+// Chain gives events the positions after head and links their hashes from prev, as the
+// sequencer does; an event without an id, a recording time or an effective date gets a
+// new UUIDv7, clock plus its position in milliseconds, and day.
+func Chain(head int64, prev [32]byte, clock time.Time, day ledger.Date, events ...*ledger.Event) []*ledger.Event {
+	var buf []byte
+	for i, e := range events {
+		e.Position = head + int64(i) + 1
+		if e.ID == uuid.Nil {
+			e.ID = uuid.Must(uuid.NewV7())
+		}
+		if e.RecordedAt.IsZero() {
+			e.RecordedAt = clock.Add(time.Duration(e.Position) * time.Millisecond)
+		}
+		if e.EffectiveDate == 0 {
+			e.EffectiveDate = day
+		}
+		e.PrevHash = prev
+		e.Hash, buf = ledger.ChainHash(buf, prev, e)
+		prev = e.Hash
+	}
+	return events
+}

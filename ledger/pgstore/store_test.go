@@ -15,6 +15,7 @@ import (
 
 	"github.com/vnntp/ledger/internal/testenv"
 	"github.com/vnntp/ledger/ledger"
+	"github.com/vnntp/ledger/ledger/ledgertest"
 	"github.com/vnntp/ledger/ledger/pgstore"
 )
 
@@ -58,26 +59,9 @@ var (
 	clock = time.Date(2024, time.March, 15, 8, 30, 0, 123456000, time.UTC)
 )
 
-// chain gives events positions after head, recording times and ids where missing, and
-// links their hashes.
+// chain is ledgertest.Chain with this package's clock and day.
 func chain(head int64, prev [32]byte, events ...*ledger.Event) []*ledger.Event {
-	var buf []byte
-	for i, e := range events {
-		e.Position = head + int64(i) + 1
-		if e.ID == uuid.Nil {
-			e.ID = uuid.Must(uuid.NewV7())
-		}
-		if e.RecordedAt.IsZero() {
-			e.RecordedAt = clock.Add(time.Duration(e.Position) * time.Millisecond)
-		}
-		if e.EffectiveDate == 0 {
-			e.EffectiveDate = day
-		}
-		e.PrevHash = prev
-		e.Hash, buf = ledger.ChainHash(buf, prev, e)
-		prev = e.Hash
-	}
-	return events
+	return ledgertest.Chain(head, prev, clock, day, events...)
 }
 
 func allocation(l ledger.Line, amount int64) *ledger.Event {
