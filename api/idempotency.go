@@ -1,6 +1,10 @@
 package api
 
-import "github.com/vnntp/ledger/ledger"
+import (
+	"github.com/labstack/echo/v4"
+
+	"github.com/vnntp/ledger/ledger"
+)
 
 // Idempotency keys are namespaced by the scope of the principal that sends them: the
 // writer keeps (idempotency_keys.key) "<role>:<unit>:<Idempotency-Key>", with
@@ -27,4 +31,12 @@ func scopedKey(p *ledger.Principal, key string) string {
 		unit = NationalScopeKey
 	}
 	return string(p.Role) + ":" + unit + ":" + key
+}
+
+// newRequest is the writer request of client c for cmds: its principal, the metadata
+// of c, and the Idempotency-Key key (raw; "" for none) namespaced by the principal's
+// scope. Every write route builds its request here, so none can forget the scope.
+func newRequest(c echo.Context, key string, atomic bool, cmds ...ledger.Command) *ledger.Request {
+	p := principalOf(c)
+	return &ledger.Request{Commands: cmds, Atomic: atomic, Key: scopedKey(p, key), Meta: meta(c, key), Principal: p}
 }

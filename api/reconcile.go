@@ -94,7 +94,7 @@ func (s *Server) handleReconciliation(c echo.Context) error {
 	if err := cmd.Validate(); err != nil {
 		return err
 	}
-	req := &ledger.Request{Commands: []ledger.Command{cmd}, Atomic: true, Key: key, Meta: meta(c, key), Principal: principalOf(c)}
+	req := newRequest(c, key, true, cmd)
 	if key != "" {
 		// The request is the statement and what it is reconciled for, not the counts: a
 		// retry after more vouchers were recorded is still the same request.

@@ -109,14 +109,13 @@ func (s *Server) handleBatchStream(c echo.Context, key string) error {
 		if len(cmds) == 0 {
 			return nil
 		}
-		req := &ledger.Request{Commands: cmds, Atomic: true, Principal: principalOf(c)}
+		ck := ""
 		if key != "" {
-			ck := key + streamChunkKeySep + strconv.Itoa(chunk)
-			req.Key = scopedKey(principalOf(c), ck)
-			req.Meta = meta(c, ck)
+			ck = key + streamChunkKeySep + strconv.Itoa(chunk)
+		}
+		req := newRequest(c, ck, true, cmds...)
+		if ck != "" {
 			req.Hash = fingerprint(c.Path()+" "+MIMEJSONLines, &batchRequest{kinds: kinds, commands: cmds, atomic: true})
-		} else {
-			req.Meta = meta(c, "")
 		}
 		res, err := s.submit(c, req)
 		if err != nil {

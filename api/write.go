@@ -87,7 +87,7 @@ func (s *Server) handleWrite(k *commandKind) echo.HandlerFunc {
 		if err := cmd.Validate(); err != nil {
 			return err
 		}
-		req := &ledger.Request{Commands: []ledger.Command{cmd}, Atomic: true, Key: scopedKey(principalOf(c), key), Meta: meta(c, key), Principal: principalOf(c)}
+		req := newRequest(c, key, true, cmd)
 		if key != "" {
 			req.Hash = fingerprint(k.path, cmd)
 		}
@@ -517,7 +517,7 @@ func (s *Server) handleBatch(c echo.Context) error {
 			}
 		}
 	}
-	req := &ledger.Request{Commands: cmds, Atomic: br.atomic, Key: scopedKey(principalOf(c), key), Meta: meta(c, key), Principal: principalOf(c)}
+	req := newRequest(c, key, br.atomic, cmds...)
 	if key != "" {
 		req.Hash = fingerprint(c.Path(), br)
 	}

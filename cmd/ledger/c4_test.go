@@ -193,6 +193,12 @@ func TestC4OverHTTP(t *testing.T) {
 // upload posts a multipart form to path as who: the statement file and the fields.
 func (a *acNode) upload(who, path string, statement []byte, fields ...string) *httptest.ResponseRecorder {
 	a.t.Helper()
+	return a.uploadKeyed(who, path, "", statement, fields...)
+}
+
+// uploadKeyed is upload with an Idempotency-Key ("" for none).
+func (a *acNode) uploadKeyed(who, path, key string, statement []byte, fields ...string) *httptest.ResponseRecorder {
+	a.t.Helper()
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
 	for i := 0; i+1 < len(fields); i += 2 {
@@ -206,6 +212,10 @@ func (a *acNode) upload(who, path string, statement []byte, fields ...string) *h
 	req := httptest.NewRequest(http.MethodPost, path, &body)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	req.Header.Set("Authorization", a.auth[who])
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+	}
+	req.RemoteAddr = clientAddrOf(who)
 	rec := httptest.NewRecorder()
 	a.n.handler.ServeHTTP(rec, req)
 	return rec
@@ -380,4 +390,31 @@ func c4StatementXLSX(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return b.Bytes()
+}
+
+// TestReconciliationKeysScopedByPrincipal: an Idempotency-Key on a reconciliation is the
+// sender's, like every write's: an officer of another scope sending the same key
+// records a reconciliation of its own (no replay of another's, no conflict), and the
+// same sender's retry is a replay.
+func TestReconciliationKeysScopedByPrincipal(t *testing.T) {
+	a := startACNode(t, testenv.DB(t))
+	now := time.Now()
+	a.auth["officer"] = "Bearer " + a.createToken("c4 officer", ledger.RoleOfficer, "", now, now.Add(time.Hour))
+	a.auth["officerTN"] = "Bearer " + a.createToken("officer TN", ledger.RoleOfficer, c4Province, now, now.Add(time.Hour))
+	period := []string{"office", demo.C4Office, "from", "2026-02-01", "to", "2026-06-30"}
+	const key = "doi-chieu-06-2026"
+	first := a.uploadKeyed("officer", "/v1/reconciliations", key, demo.C4Statement, period...)
+	if first.Code != http.StatusCreated || first.Header().Get("Idempotent-Replayed") != "" {
+		t.Fatalf("first reconciliation: %d %s", first.Code, first.Body)
+	}
+	head := a.head()
+	other := a.uploadKeyed("officerTN", "/v1/reconciliations", key, append([]byte(nil), demo.C4Statement...), append(period, "note", "another office's own")...)
+	if other.Code != http.StatusCreated || other.Header().Get("Idempotent-Replayed") != "" || a.head() != head+1 {
+		t.Errorf("the same key from another scope: %d replayed=%q head %d→%d: %s", other.Code,
+			other.Header().Get("Idempotent-Replayed"), head, a.head(), other.Body)
+	}
+	again := a.uploadKeyed("officer", "/v1/reconciliations", key, demo.C4Statement, period...)
+	if again.Code != http.StatusCreated || again.Header().Get("Idempotent-Replayed") != "true" {
+		t.Errorf("the sender's retry: %d replayed=%q: %s", again.Code, again.Header().Get("Idempotent-Replayed"), again.Body)
+	}
 }
