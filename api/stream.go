@@ -43,8 +43,9 @@ func isJSONLines(c echo.Context) bool {
 	return err == nil && mt == MIMEJSONLines
 }
 
-// streamChunkAnswer is the answer line of one recorded chunk.
-type streamChunkAnswer struct {
+// StreamChunkAnswer is the answer line of one recorded chunk of a JSON Lines batch (the
+// wire shape clients such as `ledger import` read back).
+type StreamChunkAnswer struct {
 	Chunk     int   `json:"chunk"`
 	FirstLine int   `json:"first_line"`
 	LastLine  int   `json:"last_line"`
@@ -125,7 +126,7 @@ func (s *Server) handleBatchStream(c echo.Context, key string) error {
 			n, prefix, err := streamLineError(res.Err, lines)
 			return refuse(err, n, prefix)
 		}
-		a := streamChunkAnswer{Chunk: chunk, FirstLine: lines[0], LastLine: lines[len(lines)-1], Replayed: res.Replayed, First: res.First, Last: res.Last}
+		a := StreamChunkAnswer{Chunk: chunk, FirstLine: lines[0], LastLine: lines[len(lines)-1], Replayed: res.Replayed, First: res.First, Last: res.Last}
 		if !res.Replayed && len(res.Events) > 0 {
 			a.First, a.Last = res.Events[0].Position, res.Events[len(res.Events)-1].Position
 		}
@@ -195,7 +196,7 @@ func (s *Server) handleBatchStream(c echo.Context, key string) error {
 }
 
 // appendChunkAnswer appends a's answer line.
-func appendChunkAnswer(b []byte, a *streamChunkAnswer) []byte {
+func appendChunkAnswer(b []byte, a *StreamChunkAnswer) []byte {
 	b = append(b, `{"chunk":`...)
 	b = strconv.AppendInt(b, int64(a.Chunk), 10)
 	b = append(b, `,"first_line":`...)

@@ -15,12 +15,13 @@ import (
 	"os"
 	"strconv"
 	"time"
+
+	"github.com/vnntp/ledger/api"
 )
 
 // Bounds of `ledger import --commands`.
 const (
-	submitLineMax     = 64 << 10 // one command line (the API's StreamLineMaxBytes)
-	submitRetries     = 8        // attempts of one stream or batch on 503 or a lost connection
+	submitRetries     = 8 // attempts of one stream or batch on 503 or a lost connection
 	submitRetryDelay  = 500 * time.Millisecond
 	submitHTTPTimeout = 2 * time.Minute // a whole batch (xlsx), or the wait for one chunk's answer
 )
@@ -72,12 +73,12 @@ func submitCommands(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	}
 	hc := &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, ResponseHeaderTimeout: submitHTTPTimeout}}
 	bar := newProgress(cfg.Audit.stderr(), "import (lines)")
-	chunks := map[int]streamChunk{} // by chunk index, as first answered
+	chunks := map[int]api.StreamChunkAnswer{} // by chunk index, as first answered
 	for attempt := 1; ; attempt++ {
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
 			return fmt.Errorf("import: %w", err)
 		}
-		done, err := postStream(ctx, hc, s, key, f, func(c streamChunk) {
+		done, err := postStream(ctx, hc, s, key, f, func(c api.StreamChunkAnswer) {
 			if _, ok := chunks[c.Chunk]; !ok {
 				chunks[c.Chunk] = c
 			}
@@ -118,7 +119,7 @@ func submitCommands(ctx context.Context, cfg *Config, stdout io.Writer) error {
 // default key from the first command.
 func scanCommandsFile(f io.Reader) (lines int, key string, err error) {
 	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 64<<10), submitLineMax)
+	sc.Buffer(make([]byte, 0, 64<<10), api.StreamLineMaxBytes)
 	for sc.Scan() {
 		lines++
 		b := bytes.TrimSpace(sc.Bytes())
@@ -142,20 +143,10 @@ func scanCommandsFile(f io.Reader) (lines int, key string, err error) {
 	return lines, key, nil
 }
 
-// streamChunk is the server's answer line for one recorded chunk.
-type streamChunk struct {
-	Chunk     int   `json:"chunk"`
-	FirstLine int   `json:"first_line"`
-	LastLine  int   `json:"last_line"`
-	First     int64 `json:"first"`
-	Last      int64 `json:"last"`
-	Replayed  bool  `json:"replayed"`
-}
-
 // postStream sends body as one JSON Lines batch and reads the answer lines, calling
 // chunk for each recorded chunk. done is true when the server answered the end of the
 // stream; a refusal is a *chunkError naming the stream line.
-func postStream(ctx context.Context, hc *http.Client, s *SubmitConfig, key string, body io.Reader, chunk func(streamChunk)) (done bool, err error) {
+func postStream(ctx context.Context, hc *http.Client, s *SubmitConfig, key string, body io.Reader, chunk func(api.StreamChunkAnswer)) (done bool, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL+"/v1/batch", io.NopCloser(body))
 	if err != nil {
 		return false, err
@@ -176,7 +167,7 @@ func postStream(ctx context.Context, hc *http.Client, s *SubmitConfig, key strin
 	sc.Buffer(make([]byte, 0, 4<<10), 1<<20)
 	for sc.Scan() {
 		var a struct {
-			streamChunk
+			api.StreamChunkAnswer
 			Done  bool            `json:"done"`
 			Error json.RawMessage `json:"error"`
 		}
@@ -193,7 +184,7 @@ func postStream(ctx context.Context, hc *http.Client, s *SubmitConfig, key strin
 		case a.Done:
 			return true, nil
 		default:
-			chunk(a.streamChunk)
+			chunk(a.StreamChunkAnswer)
 		}
 	}
 	if err := sc.Err(); err != nil {
