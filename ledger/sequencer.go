@@ -168,6 +168,18 @@ func (s *Sequencer) Load(ctx context.Context) error {
 	return s.sync(ctx)
 }
 
+// LoadFrom makes st, the write model folded up to some position (a snapshot's), the
+// sequencer's, then reads the events after it from the store as Load does. st must be
+// a full write model (not LinesOnly) and is not to be used afterwards.
+func (s *Sequencer) LoadFrom(ctx context.Context, st *State) error {
+	if st.LinesOnly || st.AvailabilityAtHeadOnly != s.cfg.AvailabilityAtHeadOnly {
+		return errors.New("load the write model: the snapshot's state is not a write model of this sequencer's mode")
+	}
+	s.state = *st
+	s.publishHead()
+	return s.sync(ctx)
+}
+
 // Head returns the last committed position, hash and time. It is safe for concurrent use.
 func (s *Sequencer) Head() Head { return *s.head.Load() }
 

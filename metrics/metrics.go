@@ -21,6 +21,10 @@ const (
 	ReadModelLag     = "ledger_read_model_lag_events"
 	ProjectionLag    = "ledger_projection_lag_events"
 	HTTPDuration     = "ledger_http_request_duration_seconds"
+	SnapshotPosition = "ledger_snapshot_position"
+	SnapshotTime     = "ledger_snapshot_timestamp_seconds"
+	SnapshotBytes    = "ledger_snapshot_bytes"
+	SnapshotDuration = "ledger_snapshot_duration_seconds"
 	unmatchedRoute   = "unmatched" // the route label of a request that matched no route
 	commitBatchMax   = 8192        // the largest bucket bound: ledger.BatchMaxEvents
 	commitBatchStart = 1
@@ -51,6 +55,8 @@ type Metrics struct {
 	commit   prometheus.Histogram
 	refusals *prometheus.CounterVec
 	http     *prometheus.HistogramVec
+	// The newest snapshot loaded or taken (all 0 until there is one).
+	snapPos, snapTime, snapBytes, snapDuration prometheus.Gauge
 }
 
 // New returns the metrics of one server reading src, with Go's runtime and process
@@ -71,8 +77,15 @@ func New(src Sources) *Metrics {
 			Help:    "HTTP request latency by route pattern, method and status.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}, []string{"route", "method", "status"}),
 	}
+	gauge := func(name, help string) prometheus.Gauge {
+		return prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
+	}
+	m.snapPos = gauge(SnapshotPosition, "Position of the newest snapshot loaded or taken.")
+	m.snapTime = gauge(SnapshotTime, "When the newest snapshot was taken (Unix seconds); its age is time() minus this.")
+	m.snapBytes = gauge(SnapshotBytes, "Size of the newest snapshot.")
+	m.snapDuration = gauge(SnapshotDuration, "Time the newest snapshot took to fold and encode.")
 	m.reg.MustRegister(m.batch, m.commit, m.refusals, m.http, &positions{src: src},
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		m.snapPos, m.snapTime, m.snapBytes, m.snapDuration, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
@@ -95,6 +108,15 @@ func (m *Metrics) Request(route, method string, status int, d time.Duration) {
 		route = unmatchedRoute
 	}
 	m.http.WithLabelValues(route, method, strconv.Itoa(status)).Observe(d.Seconds())
+}
+
+// Snapshot records the newest snapshot: its position, when it was taken, its size and
+// how long it took.
+func (m *Metrics) Snapshot(position int64, takenAt time.Time, size int64, took time.Duration) {
+	m.snapPos.Set(float64(position))
+	m.snapTime.Set(float64(takenAt.UnixNano()) / 1e9)
+	m.snapBytes.Set(float64(size))
+	m.snapDuration.Set(took.Seconds())
 }
 
 // Refused counts one request answered with the problem code.

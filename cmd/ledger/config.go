@@ -55,7 +55,8 @@ type Config struct {
 	Secure SecureConfig // serve's TLS, NATS credentials (secure.go)
 	// Reconcile: `ledger reconcile`, a Treasury statement through the API (reconcile.go)
 	Reconcile ReconcileConfig
-	Args      []string // positional arguments of commands that take them (token)
+	Snapshot  SnapshotConfig // serve's snapshots, ledger snapshot, replay --from-scratch (snapshot.go)
+	Args      []string       // positional arguments of commands that take them (token)
 
 	Logger *slog.Logger
 	envs   map[string]string // flag name → variable name
@@ -85,6 +86,7 @@ func newConfig(fs *flag.FlagSet, cmd string) *Config {
 	c.Submit.register(fs, c, cmd)
 	c.Secure.register(fs, c, cmd)
 	c.Reconcile.register(fs, c, cmd)
+	c.Snapshot.register(fs, c, cmd)
 	c.cmd = cmd
 	if cmd == "bench" {
 		fs.DurationVar(&c.BenchDuration, "duration", 10*time.Second, "how long each measurement runs [LEDGER_BENCH_DURATION]")

@@ -33,6 +33,7 @@ Commands:
             (--statement FILE --office KB --from D --to D --url --token [--xlsx OUT])
   keys      generate a checkpoint signing key (--generate --out FILE) or list the registered keys
   token     create, list or revoke access tokens: ledger token create --role officer --unit 062 --name NAME
+  snapshot  take, list or verify snapshots of the write model and projections: ledger snapshot take
   bench     measure the write path against a same-run baseline (scratch databases)
   help      show help for a command: ledger help serve (ledger help help)
 
@@ -109,6 +110,7 @@ var commands = []command{
 	{name: "reconcile", summary: "Compare a State Treasury statement (CSV or XLSX) with the ledger's vouchers of an office and period through a running server, which records the reconciliation; print the differences, --xlsx saves the report.", run: reconcileCmd},
 	{name: "keys", summary: "Generate a checkpoint signing key, or list the registered public keys.", run: keys},
 	{name: "token", summary: "Create (create --role R --name N [--unit U] [--expires 720h]), list, or revoke (revoke ID) access tokens.", run: token, args: true},
+	{name: "snapshot", summary: "Take (take [--from-scratch]), list (list) or verify (verify [ID ...] [--quick]) snapshots of the write model and projections, from which a server starts.", run: snapshotCmd, args: true},
 	{name: "bench", summary: "Measure the write path over HTTP against a same-run PostgreSQL baseline.", run: bench},
 }
 

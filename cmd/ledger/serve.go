@@ -19,6 +19,7 @@ import (
 	"github.com/vnntp/ledger/ledger/pgstore"
 	"github.com/vnntp/ledger/metrics"
 	"github.com/vnntp/ledger/projections"
+	"github.com/vnntp/ledger/snapshot"
 )
 
 // Server timeouts and shutdown grace. Named so that operations can find them.
@@ -55,6 +56,14 @@ type node struct {
 	metrics  *metrics.Metrics
 	// tokDone ends with the goroutine that records token events (runTokenSync).
 	tokDone chan struct{}
+	// snapDone ends with the goroutine that takes snapshots in the background.
+	snapDone chan struct{}
+	snapInfo pgstore.SnapshotInfo // the snapshot loaded at start, for the metrics
+}
+
+// snapshotTaken shows the newest snapshot in the metrics.
+func (n *node) snapshotTaken(i pgstore.SnapshotInfo) {
+	n.metrics.Snapshot(i.Position, i.TakenAt, i.Size, i.Duration)
 }
 
 // onCommit hands every committed batch, in position order, to the in-memory projections,
@@ -78,13 +87,28 @@ func startNode(ctx context.Context, cfg *Config) (*node, error) {
 		return nil, err
 	}
 	n := &node{store: store, balances: &projections.Balances{}, progress: &projections.Progress{}, seqDone: make(chan error, 1),
-		readModel: store.NewReadModelWriter(log), rmDone: make(chan error, 1), fanDone: make(chan error, 1)}
-	n.fanout = projections.NewFanout(store, log, n.balances, n.progress)
+		readModel: store.NewReadModelWriter(log), rmDone: make(chan error, 1), fanDone: make(chan error, 1),
+		snapDone: make(chan struct{})}
 	log.Info("acquiring the writer lock; a standby waits here while another server writes")
 	if n.session, err = store.AcquireWriter(ctx); err != nil {
 		store.Close()
 		return nil, fmt.Errorf("acquire writer lock: %w", err)
 	}
+	start := time.Now()
+	var snap *snapshot.Set
+	if !cfg.Snapshot.FromScratch {
+		var info pgstore.SnapshotInfo
+		if snap, info, err = snapshot.Load(ctx, store, log); err != nil {
+			n.session.Close()
+			store.Close()
+			return nil, fmt.Errorf("load a snapshot: %w", err)
+		}
+		if snap != nil {
+			n.balances, n.progress, n.snapInfo = snap.Balances, snap.Progress, info
+			log.Info("snapshot loaded", "snapshot", info.ID, "position", info.Position, "duration", time.Since(start).Round(time.Millisecond))
+		}
+	}
+	n.fanout = projections.NewFanout(store, log, n.balances, n.progress)
 	// NATS starts after the lock, so that a standby never relays.
 	if n.bus, err = connectBus(cfg, log); err != nil {
 		n.session.Close()
@@ -92,6 +116,9 @@ func startNode(ctx context.Context, cfg *Config) (*node, error) {
 		return nil, err
 	}
 	n.metrics = nodeMetrics(n)
+	if n.snapInfo.ID != 0 {
+		n.snapshotTaken(n.snapInfo)
+	}
 	n.seq = ledger.NewSequencer(ledger.SequencerConfig{Store: n.session, OnCommit: n.onCommit, OnBatch: n.metrics.Batch, Logger: log,
 		AvailabilityAtHeadOnly: cfg.availabilityAtHeadOnly})
 	var runCtx context.Context
@@ -105,8 +132,11 @@ func startNode(ctx context.Context, cfg *Config) (*node, error) {
 		n.session.Close()
 		store.Close()
 	}
-	start := time.Now()
-	if err := n.seq.Load(ctx); err != nil {
+	load := n.seq.Load
+	if snap != nil {
+		load = func(ctx context.Context) error { return n.seq.LoadFrom(ctx, snap.State) }
+	}
+	if err := load(ctx); err != nil {
 		stopFanout()
 		return nil, fmt.Errorf("load the write model: %w", err)
 	}
@@ -133,11 +163,17 @@ func startNode(ctx context.Context, cfg *Config) (*node, error) {
 	}
 	n.tokDone = make(chan struct{})
 	go func() { runTokenSync(runCtx, store, n.seq, tokAfter, log); close(n.tokDone) }()
+	sch := snapshot.Schedule{Every: cfg.Snapshot.Every, Interval: cfg.Snapshot.Interval}
+	go func() {
+		snapshot.Run(runCtx, store, log, sch, func() int64 { return n.seq.Head().Position }, n.snapshotTaken)
+		close(n.snapDone)
+	}()
 	if n.stopCP, err = startCheckpointer(cfg, store, n.seq.Head, n.bus.publishCheckpoint(cfg, log)); err != nil {
 		n.cancel()
 		<-n.seqDone
 		<-n.rmDone
 		<-n.tokDone
+		<-n.snapDone
 		stopFanout()
 		return nil, err
 	}
@@ -184,6 +220,7 @@ func httpHandler(cfg api.Config) http.Handler {
 func (n *node) Close() {
 	n.cancel()
 	<-n.tokDone
+	<-n.snapDone
 	<-n.seqDone
 	<-n.rmDone
 	<-n.fanDone
