@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,6 +27,7 @@ import (
 	"github.com/vnntp/ledger/ledger/natsbus"
 	"github.com/vnntp/ledger/ledger/pgstore"
 	"github.com/vnntp/ledger/projections"
+	"github.com/vnntp/ledger/snapshot"
 )
 
 // benchPoll spaces the checks of the relay's progress.
@@ -41,6 +43,9 @@ type bigResult struct {
 	qHTTPP50, qHTTPP99     float64 // ms
 	linesAtP50, linesAtP99 float64 // ms
 	rssBytes               float64
+	rssAfterBytes          float64 // after the queries over HTTP
+	snapTake, snapStore    time.Duration
+	snapBytes              int64
 }
 
 // benchGenerated appends mode.events generated events to the scratch database dbURL,
@@ -102,6 +107,18 @@ func benchGenerated(ctx context.Context, cfg *Config, dbURL string, mode benchMo
 	}
 	progress = nil
 	runtime.GC()
+
+	if mode.runs(benchSnapshot) {
+		t := time.Now()
+		info, _, err := snapshot.Take(ctx, st, snapshot.Options{FromScratch: true})
+		if err != nil {
+			return nil, fmt.Errorf("take a snapshot: %w", err)
+		}
+		res.snapTake, res.snapStore, res.snapBytes = info.Duration, time.Since(t)-info.Duration, info.Size
+		fmt.Fprintf(stdout, "snapshot at position %d: %.0f MB, fold + encode %s, store %s\n", info.Position, float64(info.Size)/1e6,
+			res.snapTake.Round(time.Millisecond), res.snapStore.Round(time.Millisecond))
+		debug.FreeOSMemory()
+	}
 
 	if !mode.runs(benchServer) && !mode.runs(benchLinesAt) {
 		return res, nil
@@ -224,7 +241,8 @@ func benchServerProcess(ctx context.Context, dbURL string, events int64, mode be
 	sctx, cancel := context.WithTimeout(ctx, benchStartTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(sctx, exe, "serve", "--database-url", dbURL, "--http-addr", "127.0.0.1:0", "--data-dir", dataDir,
-		"--bootstrap-token", benchAdminToken, "--rate-limit", "-1", "--nats-listen", natsAddr, "--log-level", "warn")
+		"--bootstrap-token", benchAdminToken, "--rate-limit", "-1", "--nats-listen", natsAddr, "--log-level", "warn",
+		"--snapshot-every", "0", "--snapshot-interval", "0") // no background snapshot during the measurements
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -314,6 +332,10 @@ func benchServerProcess(ctx context.Context, dbURL string, events int64, mode be
 		}
 	}
 	res.qHTTPP50, res.qHTTPP99 = percentiles(lat)
+	if res.rssAfterBytes, err = vmRSS(cmd.Process.Pid); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "server VmRSS after the queries %.0f MB\n", res.rssAfterBytes/1e6)
 	return nil
 }
 
