@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -165,6 +166,35 @@ func lineOf(b *ledger.LineBalance, id string) lineJSON {
 		Reversed: b.Reversed(), NetDisbursed: b.NetDisbursed(), Available: b.Available(), Committed: b.Measure(ledger.MeasureCommitted)}
 }
 
+// pageLine is a line selected for a page of GET /v1/lines: its id, its balance (the
+// flows by value: the history index reuses the one it hands out) and the unit that holds
+// it in the view asked.
+type pageLine struct {
+	id      string
+	balance ledger.LineBalance
+	holder  string
+}
+
+// firstLines keeps the n lines of smallest id among those added, so that a page of a
+// national ledger's lines costs a pass over them, not a sort of them all.
+type firstLines struct {
+	n     int
+	lines []pageLine
+}
+
+func (f *firstLines) add(l pageLine) {
+	if f.lines = append(f.lines, l); len(f.lines) >= 2*f.n {
+		f.sorted() // amortised: a sort of 2n lines every n lines added
+	}
+}
+
+// sorted returns the kept lines in id order, at most n of them.
+func (f *firstLines) sorted() []pageLine {
+	slices.SortFunc(f.lines, func(a, b pageLine) int { return strings.Compare(a.id, b.id) })
+	f.lines = f.lines[:min(len(f.lines), f.n)]
+	return f.lines
+}
+
 // handleLines serves GET /v1/lines: lines sorted by id, filtered, one page after the
 // line id "after". unit and project select their whole subtree (a province's lines
 // include its districts' and communes'; DA3 includes DA3.TDA1).
@@ -197,7 +227,7 @@ func (s *Server) handleLines(c echo.Context) error {
 			return ledger.WithFieldPrefix(err, "after")
 		}
 	}
-	var lines []lineJSON
+	page := firstLines{n: limit + 1} // a page, and one more line to know whether another follows
 	scope := scopeOf(c)
 	var refused error
 	collect := func(cat *ledger.Catalog, eachLine func(func(*ledger.LineBalance))) {
@@ -222,11 +252,7 @@ func (s *Server) handleLines(c echo.Context) error {
 				return
 			}
 			if id := l.ID(); id > after {
-				lj := lineOf(b, id)
-				if current {
-					lj.CurrentUnit = holder
-				}
-				lines = append(lines, lj)
+				page.add(pageLine{id: id, balance: *b, holder: holder})
 			}
 		})
 	}
@@ -245,7 +271,14 @@ func (s *Server) handleLines(c echo.Context) error {
 	if refused != nil {
 		return refused
 	}
-	sort.Slice(lines, func(i, j int) bool { return lines[i].ID < lines[j].ID })
+	lines := make([]lineJSON, 0, limit+1)
+	for _, pl := range page.sorted() {
+		lj := lineOf(&pl.balance, pl.id)
+		if current {
+			lj.CurrentUnit = pl.holder
+		}
+		lines = append(lines, lj)
+	}
 	out := struct {
 		Lines []lineJSON `json:"lines"`
 		Next  *string    `json:"next"` // the after of the next page; null on the last one
