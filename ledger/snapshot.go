@@ -3,6 +3,7 @@ package ledger
 import (
 	"bytes"
 	"cmp"
+	"encoding/binary"
 	"maps"
 	"math"
 	"slices"
@@ -64,11 +65,11 @@ func (s *State) EncodeSnapshot(e *snapcodec.Encoder) {
 	}
 
 	e.Section("disbursements")
-	ids := sortedUUIDs(s.disbursements)
-	mapHeader(e, s.disbursements == nil, len(ids))
-	for _, id := range ids {
-		d := s.disbursements[id]
-		e.UUID(id)
+	disbursements := sortedEntries(s.disbursements)
+	mapHeader(e, s.disbursements == nil, len(disbursements))
+	for _, x := range disbursements {
+		d := x.v
+		e.UUID(x.key.bytes())
 		e.Len(lineIndex[d.line])
 		e.Uvarint(uint64(d.date))
 		e.Bool(d.advance)
@@ -78,14 +79,10 @@ func (s *State) EncodeSnapshot(e *snapcodec.Encoder) {
 	}
 
 	e.Section("vouchers")
-	keys := make([]voucherKey, 0, len(s.vouchers))
-	for k := range s.vouchers {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b voucherKey) int { return bytes.Compare(a[:], b[:]) })
-	mapHeader(e, s.vouchers == nil, len(keys))
-	for _, k := range keys {
-		e.UUID(uuid.UUID(k)) // 16 bytes, as a UUID is
+	vouchers := sortedEntries(s.vouchers)
+	mapHeader(e, s.vouchers == nil, len(vouchers))
+	for _, x := range vouchers {
+		e.UUID(x.key.bytes()) // 16 bytes, as a UUID is
 	}
 
 	s.deadlines.encodeSnapshot(e)
@@ -272,13 +269,51 @@ func lineAt(d *snapcodec.Decoder, byIndex []*LineBalance, what string) *LineBala
 	return byIndex[i]
 }
 
-func sortedUUIDs[V any](m map[uuid.UUID]V) []uuid.UUID {
-	ids := make([]uuid.UUID, 0, len(m))
-	for id := range m {
-		ids = append(ids, id)
+// key16 is a 16-byte key (a UUID, a voucher fingerprint) as two big-endian halves,
+// which sort in the byte order of the key faster than bytes.Compare does.
+type key16 struct{ hi, lo uint64 }
+
+func keyOf(b [16]byte) key16 {
+	return key16{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])}
+}
+
+func (k key16) bytes() (b [16]byte) {
+	binary.BigEndian.PutUint64(b[:8], k.hi)
+	binary.BigEndian.PutUint64(b[8:], k.lo)
+	return b
+}
+
+// compareKeys is written out, not cmp.Or of cmp.Compare: sorting the disbursements is
+// most of the encoder's time, and this form is inlined.
+func compareKeys(a, b key16) int {
+	switch {
+	case a.hi < b.hi:
+		return -1
+	case a.hi > b.hi:
+		return 1
+	case a.lo < b.lo:
+		return -1
+	case a.lo > b.lo:
+		return 1
 	}
-	slices.SortFunc(ids, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
-	return ids
+	return 0
+}
+
+// entry16 is an entry of a map keyed by 16 bytes.
+type entry16[V any] struct {
+	key key16
+	v   V
+}
+
+// sortedEntries returns m's entries in key order, with their values: one allocation,
+// and no lookup per key afterwards.
+func sortedEntries[K ~[16]byte, V any](m map[K]V) []entry16[V] {
+	es := make([]entry16[V], 0, len(m))
+	for k, v := range m {
+		es = append(es, entry16[V]{keyOf(k), v})
+	}
+	slices.SortFunc(es, func(a, b entry16[V]) int { return compareKeys(a.key, b.key) })
+	return es
 }
 
 func compareLines(a, b *Line) int {
@@ -307,9 +342,11 @@ func encodeLineBalance(e *snapcodec.Encoder, b *LineBalance) {
 	}
 	e.Int(b.events)
 	e.Len(len(b.carriedInto))
-	for _, y := range slices.Sorted(maps.Keys(b.carriedInto)) {
-		e.Int(y)
-		e.Varint(b.carriedInto[y])
+	if len(b.carriedInto) > 0 { // slices.Sorted allocates even for no keys
+		for _, y := range slices.Sorted(maps.Keys(b.carriedInto)) {
+			e.Int(y)
+			e.Varint(b.carriedInto[y])
+		}
 	}
 	e.Len(b.days.dayCount())
 	var prev Date
@@ -678,21 +715,16 @@ func (ds *Deadlines) decodeSnapshot(d *snapcodec.Decoder) {
 // the advance limits in the order recorded.
 func (s *State) encodeContracts(e *snapcodec.Encoder, lineIndex map[*LineBalance]int) {
 	e.Section("contracts")
-	ids := sortedUUIDs(s.contracts)
-	index := make(map[*contract]int, len(ids))
-	mapHeader(e, s.contracts == nil, len(ids))
-	for i, id := range ids {
-		k := s.contracts[id]
+	contracts := sortedEntries(s.contracts)
+	index := make(map[*contract]int, len(contracts))
+	mapHeader(e, s.contracts == nil, len(contracts))
+	for i, x := range contracts {
+		k := x.v
 		index[k] = i
-		e.UUID(id)
-		e.UUID(k.id)
-		// 0 for no line: a contract is signed on a line that holds capital, but the
-		// snapshot does not depend on it.
-		if k.line == nil {
-			e.Len(0)
-		} else {
-			e.Len(lineIndex[k.line] + 1)
-		}
+		// A contract's id is its key; it is signed on a line that holds capital.
+		invariant(keyOf(k.id) == x.key && k.line != nil, "a contract filed under another id, or without its line")
+		e.UUID(x.key.bytes())
+		e.Len(lineIndex[k.line])
 		e.String(k.number)
 		e.String(k.contractor)
 		e.Uvarint(uint64(k.signed))
@@ -709,11 +741,11 @@ func (s *State) encodeContracts(e *snapcodec.Encoder, lineIndex map[*LineBalance
 		e.String(k.number)
 		e.Bool(s.contractNumbers[k])
 	}
-	of := sortedUUIDs(s.contractOf)
+	of := sortedEntries(s.contractOf)
 	mapHeader(e, s.contractOf == nil, len(of))
-	for _, id := range of {
-		e.UUID(id)
-		k, ok := index[s.contractOf[id]]
+	for _, x := range of {
+		e.UUID(x.key.bytes())
+		k, ok := index[x.v]
 		invariant(ok, "a disbursement names a contract that is not among the contracts")
 		e.Len(k)
 	}
@@ -736,13 +768,7 @@ func (s *State) decodeContracts(d *snapcodec.Decoder, lines []*LineBalance) {
 	byIndex := make([]*contract, n)
 	for i := 0; i < n && d.Err() == nil; i++ {
 		id := d.UUID()
-		k := &contract{id: d.UUID()}
-		switch li := d.Uvarint(); {
-		case li > uint64(len(lines)):
-			d.Fail("contract %s names line %d of %d", id, li-1, len(lines))
-		case li > 0:
-			k.line = lines[li-1]
-		}
+		k := &contract{id: id, line: lineAt(d, lines, "contract")}
 		k.number = d.String()
 		k.contractor = d.String()
 		k.signed = decodeDate(d)
