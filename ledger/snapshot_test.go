@@ -278,8 +278,9 @@ func TestSnapshotCorrupt(t *testing.T) {
 // FuzzDecodeSnapshot: no input makes DecodeSnapshot panic, and a state it accepts
 // encodes to bytes it decodes again to the same bytes.
 func FuzzDecodeSnapshot(f *testing.F) {
-	st := &State{}
-	st.Apply(&Event{Position: 1, ID: testEventID(1), Type: TypeProgramRegistered, Data: EventData{Program: &Program{Code: "P"}}})
+	l := ln("062", "DA1")
+	st, _ := given(f, allocate(l, 1_000_000, day(2024, 1, 2)), pay(l, 1000, day(2024, 2, 1), "1"),
+		advance(l, 5000, day(2024, 3, 1), "2"), &CarryOver{Line: l, Amount: 100, IntoYear: 2025, EffectiveDate: day(2024, 12, 1), Decision: "QĐ"})
 	f.Add(encodeState(st))
 	f.Add(encodeState(&State{}))
 	f.Fuzz(func(t *testing.T, b []byte) {
