@@ -68,9 +68,11 @@ func (s *State) EncodeSnapshot(e *snapcodec.Encoder) {
 	disbursements := sortedEntries(s.disbursements)
 	mapHeader(e, s.disbursements == nil, len(disbursements))
 	for _, x := range disbursements {
+		li, ok := lineIndex[x.v.line]
+		invariant(ok, "a disbursement's line is not among the state's lines")
 		d := x.v
 		e.UUID(x.key.bytes())
-		e.Len(lineIndex[d.line])
+		e.Len(li)
 		e.Uvarint(uint64(d.date))
 		e.Bool(d.advance)
 		e.Varint(d.amount)
@@ -722,9 +724,10 @@ func (s *State) encodeContracts(e *snapcodec.Encoder, lineIndex map[*LineBalance
 		k := x.v
 		index[k] = i
 		// A contract's id is its key; it is signed on a line that holds capital.
-		invariant(keyOf(k.id) == x.key && k.line != nil, "a contract filed under another id, or without its line")
+		li, ok := lineIndex[k.line]
+		invariant(keyOf(k.id) == x.key && ok, "a contract filed under another id, or its line not among the state's lines")
 		e.UUID(x.key.bytes())
-		e.Len(lineIndex[k.line])
+		e.Len(li)
 		e.String(k.number)
 		e.String(k.contractor)
 		e.Uvarint(uint64(k.signed))
