@@ -81,9 +81,10 @@ func (s *Set) apply(events []*ledger.Event) {
 }
 
 // encode returns the set's bytes: deterministic, so two folds of the same events give
-// the same bytes.
-func (s *Set) encode() []byte {
+// the same bytes. sizeHint is about how many there will be (0: unknown).
+func (s *Set) encode(sizeHint int64) []byte {
 	var e snapcodec.Encoder
+	e.Grow(int(sizeHint))
 	s.State.EncodeSnapshot(&e)
 	s.Balances.EncodeSnapshot(&e)
 	s.Progress.EncodeSnapshot(&e)
@@ -265,7 +266,8 @@ func Take(ctx context.Context, store *pgstore.Store, opt Options) (info pgstore.
 	if err := fold(ctx, store, s, head, progress); err != nil {
 		return info, false, err
 	}
-	data := s.encode()
+	// The new snapshot is about the size of the one it grew from, plus its tail.
+	data := s.encode(info.Size + info.Size/8)
 	info = pgstore.SnapshotInfo{Position: s.Position(), Hash: s.State.HeadHash, Format: Format, Fingerprint: fingerprint,
 		TakenAt: time.Now(), Duration: time.Since(start)}
 	if info, err = store.SaveSnapshot(ctx, info, data); err != nil {
@@ -321,7 +323,7 @@ func Verify(ctx context.Context, store *pgstore.Store, infos []pgstore.SnapshotI
 		if err := foldTo(infos[i].Position); err != nil {
 			return nil, nil, err
 		}
-		if !bytes.Equal(s.encode(), data[i]) {
+		if !bytes.Equal(s.encode(int64(len(data[i]))), data[i]) {
 			findings[i].Err = fmt.Errorf("a replay from the first event to position %d gives other folds", infos[i].Position)
 		}
 	}

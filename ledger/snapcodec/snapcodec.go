@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -29,6 +30,10 @@ import (
 
 // Encoder appends values to its buffer. The zero Encoder is ready to use.
 type Encoder struct{ buf []byte }
+
+// Grow makes room for n more bytes: an encoder that knows about how much it will write
+// (the previous snapshot's size) copies its buffer once instead of at every doubling.
+func (e *Encoder) Grow(n int) { e.buf = slices.Grow(e.buf, n) }
 
 // Bytes returns the encoded values.
 func (e *Encoder) Bytes() []byte { return e.buf }
