@@ -15,6 +15,7 @@ import (
 	"github.com/vnntp/ledger/ledger/pgstore"
 	"github.com/vnntp/ledger/metrics"
 	"github.com/vnntp/ledger/projections"
+	"github.com/vnntp/ledger/snapshot"
 )
 
 // replicaLagMax is how far behind the stream a replica may fall and still call itself
@@ -60,8 +61,21 @@ func serveReplica(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	r.head.Store(&ledger.Head{})
 
 	start := time.Now()
+	if !cfg.Snapshot.FromScratch {
+		// The projections of the newest snapshot that checks; the write model in it is
+		// not needed here.
+		snap, info, err := snapshot.Load(ctx, store, log)
+		if err != nil {
+			return fmt.Errorf("load a snapshot: %w", err)
+		}
+		if snap != nil {
+			r.balances, r.progress = snap.Balances, snap.Progress
+			r.head.Store(&ledger.Head{Position: snap.State.Head, Hash: snap.State.HeadHash, RecordedAt: snap.State.HeadTime})
+			log.Info("snapshot loaded", "snapshot", info.ID, "position", info.Position, "duration", time.Since(start).Round(time.Millisecond))
+		}
+	}
 	chunk := make([]*ledger.Event, 0, replicaChunk)
-	err = store.ReadFrom(ctx, 0, func(e *ledger.Event) error {
+	err = store.ReadFrom(ctx, r.Head().Position, func(e *ledger.Event) error {
 		if chunk = append(chunk, e); len(chunk) == replicaChunk {
 			r.apply(chunk)
 			chunk = make([]*ledger.Event, 0, replicaChunk)
