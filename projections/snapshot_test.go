@@ -437,6 +437,9 @@ func TestBalancesSnapshot(t *testing.T) {
 	}
 }
 
+// snapCompareAts bounds the positions compareBalances reads at.
+const snapCompareAts = 120
+
 // compareBalances requires the same reads from a and b at every position of events:
 // every line with its flows and the catalog (ReadAt), each line's balance (LineAt, the
 // running balance GET /v1/lines/{id}/events shows after each of its events), and the
@@ -463,7 +466,12 @@ func compareBalances(t *testing.T, what string, events []*ledger.Event, a, b *Ba
 		slices.Sort(rows)
 		return strings.Join(rows, "\n"), cat
 	}
-	for at := int64(0); at <= int64(len(events)); at++ {
+	// Every position of a short log; about snapCompareAts of a long one, and its last.
+	step := max(1, len(events)/snapCompareAts)
+	for at := int64(0); at <= int64(len(events)); at += int64(step) {
+		if at+int64(step) > int64(len(events)) {
+			at = int64(len(events))
+		}
 		ra, ca := readAt(a, at)
 		rb, cb := readAt(b, at)
 		if ra != rb {
@@ -491,6 +499,10 @@ func compareBalances(t *testing.T, what string, events []*ledger.Event, a, b *Ba
 		t.Fatalf("%s: the head's lines differ", what)
 	}
 }
+
+// snapAlterations is how many altered copies of each snapshot TestSnapshotCorruption
+// decodes.
+const snapAlterations = 1500
 
 // TestSnapshotCorruption decodes truncated and altered snapshots: a truncated one is
 // refused, an altered one is refused or decodes to a projection that answers queries and
@@ -557,14 +569,14 @@ func corrupt(t *testing.T, hist string, events []*ledger.Event, fresh func() sna
 		if err := decode(snap); err != nil {
 			t.Fatalf("%s: the intact snapshot: %v", c.name, err)
 		}
-		step := max(1, len(snap)/1500)
+		step := max(1, len(snap)/800)
 		for n := 0; n < len(snap); n += step {
 			if err := decode(snap[:n]); err == nil {
 				t.Fatalf("%s: a snapshot cut to %d of %d bytes decoded without error", c.name, n, len(snap))
 			}
 		}
 		refused := 0
-		for i := range 3000 {
+		for i := range snapAlterations {
 			b := slices.Clone(snap)
 			at := rng.IntN(len(b))
 			b[at] ^= byte(1 + rng.IntN(255))
@@ -575,7 +587,7 @@ func corrupt(t *testing.T, hist string, events []*ledger.Event, fresh func() sna
 				refused++
 			}
 		}
-		t.Logf("%s: %d-byte snapshot, %d of 3000 altered copies refused", c.name, len(snap), refused)
+		t.Logf("%s: %d-byte snapshot, %d of %d altered copies refused", c.name, len(snap), refused, snapAlterations)
 	}
 }
 
