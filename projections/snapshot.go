@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"errors"
 	"math"
+	"math/bits"
+	"slices"
 
 	"github.com/vnntp/ledger/ledger"
 	"github.com/vnntp/ledger/ledger/snapcodec"
@@ -84,11 +86,21 @@ func (b *Balances) DecodeSnapshot(d *snapcodec.Decoder) error {
 
 func (h *lineHistory) encode(e *snapcodec.Encoder) {
 	e.Section("history")
-	keys := snapcodec.SortedKeys(h.lines, lineLess)
-	e.Len(len(keys))
-	for i := range keys {
-		ls := h.lines[keys[i]]
-		encodeLineKey(e, &keys[i])
+	// Sorted with their series, not as keys to look up again: a lookup hashes the key's
+	// five fields, which costs more than writing the line.
+	type entry struct {
+		l  ledger.Line
+		ls *lineSeries
+	}
+	lines := make([]entry, 0, len(h.lines))
+	for l, ls := range h.lines {
+		lines = append(lines, entry{l, ls})
+	}
+	slices.SortFunc(lines, func(a, b entry) int { return compareLines(&a.l, &b.l) })
+	e.Len(len(lines))
+	for i := range lines {
+		ls := lines[i].ls
+		encodeLineKey(e, &lines[i].l)
 		e.Varint(ls.firstEvent)
 		e.Varint(ls.firstPosting)
 		var flows uint64
@@ -130,7 +142,7 @@ func (h *lineHistory) decode(d *snapcodec.Decoder, head int64) {
 	var prev ledger.Line
 	for i := 0; i < n && d.Err() == nil; i++ {
 		l := decodeLineKey(d, in)
-		if i > 0 && !lineLess(prev, l) {
+		if i > 0 && compareLines(&prev, &l) >= 0 {
 			d.Fail("history: line %s out of order", l.ID())
 		}
 		prev = l
@@ -142,12 +154,18 @@ func (h *lineHistory) decode(d *snapcodec.Decoder, head int64) {
 		if flows>>ledger.FlowCount != 0 {
 			d.Fail("history: line %s has flows %b beyond the %d flows", l.ID(), flows, ledger.FlowCount)
 		}
+		// One allocation for the line's flows and one for each flow's two arrays: a line
+		// has few flows, and a full slice expression makes an append copy, not overwrite.
+		fss := make([]flowSeries, bits.OnesCount64(flows))
 		for f := range ls.flows {
 			if flows&(1<<f) == 0 || d.Err() != nil {
 				continue
 			}
 			m := d.Len()
-			fs := &flowSeries{pos: make([]int64, m), cum: make([]int64, m)}
+			both := make([]int64, 2*m)
+			fs := &fss[0]
+			fss = fss[1:]
+			fs.pos, fs.cum = both[:m:m], both[m:]
 			var pos, cum int64
 			for j := 0; j < m && d.Err() == nil; j++ {
 				delta := d.Uvarint()
@@ -770,21 +788,21 @@ func decodeLineKey(d *snapcodec.Decoder, in interner) ledger.Line {
 	return ledger.Line{Program: in.string(d), Year: d.Int(), Source: in.string(d), Project: in.string(d), Unit: in.string(d)}
 }
 
-// lineLess orders lines field by field, the order a snapshot writes a map by line in.
-func lineLess(a, b ledger.Line) bool {
+// compareLines orders lines field by field, the order a snapshot writes a map by line in.
+func compareLines(a, b *ledger.Line) int {
 	if c := cmp.Compare(a.Program, b.Program); c != 0 {
-		return c < 0
+		return c
 	}
-	if a.Year != b.Year {
-		return a.Year < b.Year
+	if c := cmp.Compare(a.Year, b.Year); c != 0 {
+		return c
 	}
 	if c := cmp.Compare(a.Source, b.Source); c != 0 {
-		return c < 0
+		return c
 	}
 	if c := cmp.Compare(a.Project, b.Project); c != 0 {
-		return c < 0
+		return c
 	}
-	return a.Unit < b.Unit
+	return cmp.Compare(a.Unit, b.Unit)
 }
 
 // interner returns one copy of each string it reads.
