@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/bits"
 	"slices"
+	"unsafe"
 
 	"github.com/vnntp/ledger/ledger"
 	"github.com/vnntp/ledger/ledger/snapcodec"
@@ -97,10 +98,29 @@ func (h *lineHistory) encode(e *snapcodec.Encoder) {
 		lines = append(lines, entry{l, ls})
 	}
 	slices.SortFunc(lines, func(a, b entry) int { return compareLines(&a.l, &b.l) })
+	// The codes the lines' keys are made of, each written once, in order, and named by
+	// index in the keys: a few thousand codes make hundreds of thousands of lines, and a
+	// reader then makes no string per line.
+	codes := map[string]int{}
+	for i := range lines {
+		l := &lines[i].l
+		codes[l.Program], codes[l.Source], codes[l.Project], codes[l.Unit] = 0, 0, 0, 0
+	}
+	sorted := snapcodec.SortedKeys(codes, func(a, b string) bool { return a < b })
+	e.Len(len(sorted))
+	for i, c := range sorted {
+		e.String(c)
+		codes[c] = i
+	}
 	e.Len(len(lines))
 	for i := range lines {
 		ls := lines[i].ls
-		encodeLineKey(e, &lines[i].l)
+		l := &lines[i].l
+		e.Len(codes[l.Program])
+		e.Int(l.Year)
+		e.Len(codes[l.Source])
+		e.Len(codes[l.Project])
+		e.Len(codes[l.Unit])
 		e.Varint(ls.firstEvent)
 		e.Varint(ls.firstPosting)
 		var flows uint64
@@ -130,18 +150,35 @@ func (h *lineHistory) encode(e *snapcodec.Encoder) {
 	var buf []byte
 	for _, ev := range h.catalogEvents {
 		buf = ev.AppendJSON(buf[:0])
-		e.String(string(buf))
+		// String copies its argument into the snapshot and keeps no reference: a string
+		// over buf, which the next event overwrites, spares a copy per event.
+		e.String(unsafe.String(unsafe.SliceData(buf), len(buf)))
 	}
 }
 
 func (h *lineHistory) decode(d *snapcodec.Decoder, head int64) {
 	d.Section("history")
 	n := d.Len()
+	codes := make([]string, 0, n)
+	for i := 0; i < n && d.Err() == nil; i++ {
+		c := d.String()
+		if i > 0 && c <= codes[i-1] {
+			d.Fail("history: code %q out of order", c)
+		}
+		codes = append(codes, c)
+	}
+	code := func() string {
+		if i := d.Uvarint(); i < uint64(len(codes)) {
+			return codes[i]
+		}
+		d.Fail("history: code beyond the %d written", len(codes))
+		return ""
+	}
+	n = d.Len()
 	h.lines = make(map[ledger.Line]*lineSeries, n)
-	in := interner{}
 	var prev ledger.Line
 	for i := 0; i < n && d.Err() == nil; i++ {
-		l := decodeLineKey(d, in)
+		l := ledger.Line{Program: code(), Year: d.Int(), Source: code(), Project: code(), Unit: code()}
 		if i > 0 && compareLines(&prev, &l) >= 0 {
 			d.Fail("history: line %s out of order", l.ID())
 		}
@@ -647,7 +684,7 @@ func (pd *progressDecoder) line(l *lineRec, k bucketKey, ref lineRef) {
 	}
 	key := p.lineKey(l)
 	if d.Bool() {
-		key = decodeLineKey(d, nil)
+		key = decodeLineKey(d)
 	}
 	if l.anc[levelProvince] != k.province || key.Year != int(k.year) {
 		d.Fail("progress: line %s in bucket %+v", key.ID(), k)
@@ -727,7 +764,7 @@ func (pd *progressDecoder) rules() {
 		r := deadlineRec{deadline: ledger.Deadline{Program: d.String(), Year: d.Int(), Nature: d.String(), Source: d.String(),
 			Unit: d.String(), Until: decodeDate(d), LegalBasis: d.String()}}
 		if d.Bool() {
-			l := decodeLineKey(d, nil)
+			l := decodeLineKey(d)
 			r.line = &l
 		}
 		r.effective = decodeDate(d)
@@ -782,10 +819,9 @@ func encodeLineKey(e *snapcodec.Encoder, l *ledger.Line) {
 	e.String(l.Unit)
 }
 
-// decodeLineKey reads a line written by encodeLineKey; in, when not nil, shares the
-// strings that repeat from line to line (codes), as the fold shares them with the events.
-func decodeLineKey(d *snapcodec.Decoder, in interner) ledger.Line {
-	return ledger.Line{Program: in.string(d), Year: d.Int(), Source: in.string(d), Project: in.string(d), Unit: in.string(d)}
+// decodeLineKey reads a line written by encodeLineKey.
+func decodeLineKey(d *snapcodec.Decoder) ledger.Line {
+	return ledger.Line{Program: d.String(), Year: d.Int(), Source: d.String(), Project: d.String(), Unit: d.String()}
 }
 
 // compareLines orders lines field by field, the order a snapshot writes a map by line in.
@@ -803,19 +839,4 @@ func compareLines(a, b *ledger.Line) int {
 		return c
 	}
 	return cmp.Compare(a.Unit, b.Unit)
-}
-
-// interner returns one copy of each string it reads.
-type interner map[string]string
-
-func (in interner) string(d *snapcodec.Decoder) string {
-	s := d.String()
-	if in == nil {
-		return s
-	}
-	if v, ok := in[s]; ok {
-		return v
-	}
-	in[s] = s
-	return s
 }
