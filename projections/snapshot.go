@@ -220,6 +220,7 @@ func (h *lineHistory) decode(d *snapcodec.Decoder, head int64) {
 	n = d.Len()
 	h.catalogEvents = make([]*ledger.Event, 0, n)
 	var pos int64
+	var buf []byte
 	for i := 0; i < n && d.Err() == nil; i++ {
 		s := d.String()
 		ev := &ledger.Event{}
@@ -229,6 +230,11 @@ func (h *lineHistory) decode(d *snapcodec.Decoder, head int64) {
 		if err := ev.UnmarshalJSON([]byte(s)); err != nil {
 			d.Fail("history: catalog event %d: %v", i, err)
 			break
+		}
+		// Only the form AppendJSON writes: JSON it would write otherwise (a member
+		// missing, another order) is not what a projection encoded.
+		if buf = ev.AppendJSON(buf[:0]); string(buf) != s {
+			d.Fail("history: catalog event %d is not in its JSON form", i)
 		}
 		if ev.Position <= pos || ev.Position > head || !ev.Type.ChangesCatalog() || !hasCatalogPayload(ev) {
 			d.Fail("history: catalog event %d (%s at %d) out of order, beyond the head or without its payload", i, ev.Type, ev.Position)
