@@ -21,7 +21,7 @@ import (
 // crash on: every index is in range, positions do not pass the head and grow where the
 // fold made them grow.
 //
-// Positions, dates and amounts that follow one another in a list are written as
+// Positions, dates and running sums that follow one another in a list are written as
 // differences from the one before, which makes most of them one or two bytes.
 
 // errNotZero is the error of a DecodeSnapshot into a projection that has folded events.
@@ -399,25 +399,6 @@ func (p *Progress) EncodeSnapshot(e *snapcodec.Encoder) {
 	}
 }
 
-// lineKey returns the line a record's catalog indexes name, which is its key unless a
-// part was not registered when the line's first event came (line).
-func (p *Progress) lineKey(l *lineRec) ledger.Line {
-	k := ledger.Line{Year: int(l.year)}
-	if l.program != none {
-		k.Program = p.programs[l.program].code
-	}
-	if l.source != none {
-		k.Source = p.sources[l.source].code
-	}
-	if l.project != none {
-		k.Project = p.projects[l.project].code
-	}
-	if l.unit != none {
-		k.Unit = p.units[l.unit].id
-	}
-	return k
-}
-
 // encodeLine writes a line record without its year and place (its bucket's), its
 // ancestors (its unit's) and its daily sums (a fold of its events).
 func (p *Progress) encodeLine(e *snapcodec.Encoder, l *lineRec, key *ledger.Line) {
@@ -462,6 +443,7 @@ func encodeLineEvents(e *snapcodec.Encoder, evs []lineEvent, from int64) {
 	pos, date := from, int64(0)
 	for i := range evs {
 		ev := &evs[i]
+		invariant(ev.pos >= pos, "progress: a line's events out of position order")
 		packed := uint64(ev.pos-pos) << 1
 		if ev.disb {
 			packed |= 1
