@@ -726,3 +726,38 @@ func FuzzSnapshotDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestSnapshotWhileApplying takes snapshots while batches are applied: each is the
+// projection at one position, equal to the snapshot of a fold of the log up to it.
+func TestSnapshotWhileApplying(t *testing.T) {
+	events := runSteps(t, demo.Steps())
+	for _, fresh := range []func() snapshotter{func() snapshotter { return &Progress{} }, func() snapshotter { return &Balances{} }} {
+		live := fresh()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for lo := 0; lo < len(events); lo += 5 {
+				live.Apply(events[lo:min(lo+5, len(events))])
+			}
+		}()
+		taken := 0
+		for running := true; running; taken++ {
+			select {
+			case <-done:
+				running = false
+			default:
+			}
+			snap := encode(live)
+			restored := fresh()
+			restore(t, restored, snap)
+			folded := fresh()
+			if n := restored.Position(); n > 0 { // Balances.Apply marks its state, even of no events
+				folded.Apply(events[:n])
+			}
+			if string(encode(folded)) != string(snap) {
+				t.Fatalf("%T: the snapshot taken at %d differs from the fold up to it", live, restored.Position())
+			}
+		}
+		t.Logf("%T: %d snapshots taken while applying", live, taken)
+	}
+}
