@@ -22,21 +22,30 @@ func (p *Progress) Lines(q Query) (Report, error) {
 
 // lineRow is the key and name of a line's row in Lines.
 func (p *Progress) lineRow(l *lineRec) Row {
-	line := ledger.Line{Year: int(l.year)}
-	if l.program != none {
-		line.Program = p.programs[l.program].code
-	}
-	if l.source != none {
-		line.Source = p.sources[l.source].code
-	}
-	if l.project != none {
-		line.Project = p.projects[l.project].code
-	}
 	name := ""
 	if l.unit != none {
-		line.Unit, name = p.units[l.unit].id, p.units[l.unit].name
+		name = p.units[l.unit].name
 	}
-	return Row{Key: []string{line.ID()}, Name: []string{name}}
+	return Row{Key: []string{p.lineKey(l).ID()}, Name: []string{name}}
+}
+
+// lineKey returns the line a record's catalog indexes name, which is its key unless a
+// part was not registered when the line's first event came (line).
+func (p *Progress) lineKey(l *lineRec) ledger.Line {
+	k := ledger.Line{Year: int(l.year)}
+	if l.program != none {
+		k.Program = p.programs[l.program].code
+	}
+	if l.source != none {
+		k.Source = p.sources[l.source].code
+	}
+	if l.project != none {
+		k.Project = p.projects[l.project].code
+	}
+	if l.unit != none {
+		k.Unit = p.units[l.unit].id
+	}
+	return k
 }
 
 // ProgramCapital is a program and the plan of its lines in a unit's subtree.

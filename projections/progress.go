@@ -103,10 +103,13 @@ type Progress struct {
 	// report at or after it carries committed capital and advances (commitments.go).
 	firstContract int64
 	// deadlines are the recorded disbursement deadlines (deadline.go), resolved against
-	// cat, which holds the units and sources they are matched on.
-	deadlines ledger.Deadlines
-	cat       ledger.Catalog
-	targets   []targetRec // in position order
+	// cat, which holds the units and sources they are matched on. deadlineLog lists the
+	// deadline events they were built from, which ledger.Deadlines does not show: a
+	// snapshot records them and its reader adds them again (snapshot.go). They are few.
+	deadlines   ledger.Deadlines
+	deadlineLog []deadlineRec
+	cat         ledger.Catalog
+	targets     []targetRec // in position order
 }
 
 type bucketKey struct{ province, year int32 }
@@ -296,7 +299,7 @@ func (p *Progress) apply(e *ledger.Event) {
 			p.cat.Sources[d.Source.Code] = &s
 		}
 	case ledger.TypeDeadlineSet, ledger.TypeDeadlineExtended:
-		p.deadlines.Add(e)
+		p.addDeadline(deadlineRecOf(e))
 	case ledger.TypeTargetSet:
 		p.targets = append(p.targets, targetRec{Target: *d.Target, effective: e.EffectiveDate, pos: pos})
 	case ledger.TypeUnitReorganized:
