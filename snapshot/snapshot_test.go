@@ -180,7 +180,11 @@ func TestSnapshotsThatDoNotVerifyAreIgnored(t *testing.T) {
 	if id := loaded(); id != 0 {
 		t.Fatalf("Load took snapshot %d whose chain hash is not the log's", id)
 	}
-	findings, _, err := snapshot.Verify(ctx, store, []pgstore.SnapshotInfo{newer, older}, false, 0, nil)
+	infos, err := store.Snapshots(ctx)
+	if err != nil || len(infos) != 2 || infos[0].ID != newer.ID {
+		t.Fatalf("stored snapshots: %+v, %v", infos, err)
+	}
+	findings, _, err := snapshot.Verify(ctx, store, infos, false, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
