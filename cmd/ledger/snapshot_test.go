@@ -37,21 +37,20 @@ func TestKillDuringSnapshotRestartsClean(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	landed := 0
-	for cycle := 0; cycle < snapshotKillCycles && landed < snapshotKillsWant; cycle++ {
+	// killUnderLoad kills the server under load once its log says want, restarts it and
+	// retries what is unknown; it reports whether the kill came before "snapshot taken".
+	killUnderLoad := func(prefix, want string) bool {
 		stop := make(chan struct{})
 		done := make(chan struct{})
 		go func() {
-			checker.Load(ctx, rec, c, checker.LoadConfig{Lines: lines, Clients: 8, Prefix: fmt.Sprintf("s%d", cycle), Stop: stop, QuitOnError: true})
+			checker.Load(ctx, rec, c, checker.LoadConfig{Lines: lines, Clients: 8, Prefix: prefix, Stop: stop, QuitOnError: true})
 			close(done)
 		}()
-		log := awaitLog(t, s, "taking a snapshot", 60*time.Second)
+		log := awaitLog(t, s, want, 60*time.Second)
 		s.kill(t)
 		close(stop)
 		<-done
-		if after := s.log.String()[len(log):]; !strings.Contains(after, "snapshot taken") {
-			landed++ // killed before the snapshot was stored
-		}
+		before := !strings.Contains(s.log.String()[len(log):], "snapshot taken")
 		s = startServer(t, dbURL, args...)
 		c.SetBase(s.url)
 		rctx, cancel := context.WithTimeout(ctx, time.Minute)
@@ -60,7 +59,16 @@ func TestKillDuringSnapshotRestartsClean(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		return before
 	}
+	landed := 0
+	for cycle := 0; cycle < snapshotKillCycles && landed < snapshotKillsWant; cycle++ {
+		if killUnderLoad(fmt.Sprintf("s%d", cycle), "taking a snapshot") {
+			landed++ // killed before the snapshot was stored
+		}
+	}
+	// Then once a snapshot is stored: the restart loads it.
+	killUnderLoad("after", "snapshot taken")
 	t.Logf("%d kills landed while a snapshot was being taken", landed)
 	if landed == 0 {
 		t.Errorf("no kill landed while a snapshot was being taken in %d cycles", snapshotKillCycles)
