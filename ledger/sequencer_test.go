@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // memStore is a TEST DOUBLE of the event store, used only to inject commit and read
@@ -155,6 +157,65 @@ func (m *memStore) LookupKeys(ctx context.Context, keys []string) ([]KeyRecord, 
 		if slices.Contains(keys, k.Key) {
 			out = append(out, k)
 		}
+	}
+	return out, nil
+}
+
+func (m *memStore) LookupVouchers(ctx context.Context, vouchers []Voucher) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	want := map[string]bool{}
+	for i := range vouchers {
+		want[vouchers[i].Identity()] = true
+	}
+	var out []string
+	for _, e := range m.events {
+		if v := e.Data.Voucher; v != nil && want[v.Identity()] {
+			out = append(out, v.Identity())
+		}
+	}
+	return out, nil
+}
+
+func (m *memStore) ReadVouchers(ctx context.Context, fn func(string) error) error {
+	m.mu.Lock()
+	evs := slices.Clone(m.events)
+	m.mu.Unlock()
+	for _, e := range evs {
+		if v := e.Data.Voucher; v != nil {
+			if err := fn(v.Identity()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (m *memStore) LookupDisbursements(ctx context.Context, ids []uuid.UUID) ([]DisbursementRecord, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	recs := map[uuid.UUID]*DisbursementRecord{}
+	var out []DisbursementRecord
+	for _, e := range m.events {
+		if e.Type == TypeDisbursed && slices.Contains(ids, e.ID) {
+			c, err := copyEvent(e)
+			if err != nil {
+				return nil, err
+			}
+			recs[e.ID] = &DisbursementRecord{Event: c}
+		}
+		named, _ := uuid.Parse(e.Data.EventID) // uuid.Nil when the event names none
+		if r := recs[named]; r != nil {
+			switch e.Type {
+			case TypeReversed:
+				r.Reversed += e.Data.Amount
+			case TypeAdvanceSettled:
+				r.Settled += e.Data.Amount
+			}
+		}
+	}
+	for _, r := range recs {
+		out = append(out, *r)
 	}
 	return out, nil
 }
