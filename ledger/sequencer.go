@@ -188,8 +188,10 @@ func NewSequencer(cfg SequencerConfig) *Sequencer {
 	return s
 }
 
-// Load rebuilds the write model from the store: every event. Key records are not read:
-// the sequencer looks a key up in the store when its cache does not hold it.
+// Load rebuilds the write model from the store: every event. Key records are not read,
+// and only the most recent disbursements and vouchers stay in memory: the sequencer
+// looks a key, a voucher or a disbursement up in the store when its caches do not hold
+// it (ledger/refcache.go).
 func (s *Sequencer) Load(ctx context.Context) error {
 	return s.sync(ctx)
 }

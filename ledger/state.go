@@ -542,10 +542,10 @@ func (s *State) Revert(e *Event, headTime time.Time) {
 		s.dropDisbursement(e.ID)
 		s.dropVoucher(d.Voucher.key())
 	case TypeAdvanceSettled:
-		s.original(d.EventID).settled -= d.Amount
+		s.revertOriginal(d.EventID).settled -= d.Amount
 		s.dropVoucher(d.Voucher.key())
 	case TypeReversed:
-		s.original(d.EventID).reversed -= d.Amount
+		s.revertOriginal(d.EventID).reversed -= d.Amount
 	case TypeProgramRegistered:
 		delete(s.Catalog.Programs, d.Program.Code)
 	case TypeProjectRegistered:
@@ -617,6 +617,14 @@ func (s *State) original(id string) *disbursement {
 	}
 	d := s.disbursements[u]
 	invariant(d != nil, "settlement or reversal of an unknown disbursement")
+	return d
+}
+
+// revertOriginal is original for Revert, which undoes an event of the batch being
+// decided: its disbursement was looked up for it and is held in the cache.
+func (s *State) revertOriginal(id string) *disbursement {
+	d := s.original(id)
+	invariant(d != nil, "revert of a settlement or reversal whose disbursement is not cached")
 	return d
 }
 
