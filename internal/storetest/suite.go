@@ -1057,7 +1057,7 @@ func testRefsOlderThanCaches(t *testing.T, s Stores) {
 
 	// After a restart, the write model folds the log again with the same caches.
 	seq = ledger.NewSequencer(cfg)
-	defer runSequencer(t, seq)()
+	stop2 := runSequencer(t, seq)
 	refuse("after a restart, the oldest voucher again", again("1"), ledger.CodeInvalidArgument, "voucher", 0)
 	refuse("after a restart, a settlement of the outstanding 10 and 1", settle(11, "S-2"), ledger.CodeInsufficientFunds, "amount", 10)
 	evict()
@@ -1070,4 +1070,20 @@ func testRefsOlderThanCaches(t *testing.T, s Stores) {
 	evict()
 	refuse("after a restart, a reversal of a reversed disbursement", reverse(1), ledger.CodeInsufficientFunds, "amount", 0)
 	refuse("after a restart, the settlement voucher again", again("S-1"), ledger.CodeInvalidArgument, "voucher", 0)
+	stop2()
+
+	// From a snapshot's state, a full fold with every record in memory: the sequencer
+	// drops the records and still finds them in the store.
+	var fold ledger.State
+	if err := s.Store.ReadFrom(ctx, 0, func(e *ledger.Event) error { fold.Apply(e); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	seq = ledger.NewSequencer(cfg)
+	if err := seq.LoadFrom(ctx, &fold); err != nil {
+		t.Fatal(err)
+	}
+	defer runSequencer(t, seq)()
+	refuse("from a snapshot, the oldest voucher again", again("001"), ledger.CodeInvalidArgument, "voucher", 0)
+	refuse("from a snapshot, a reversal of a reversed disbursement", reverse(1), ledger.CodeInsufficientFunds, "amount", 0)
+	refuse("from a snapshot, a settlement of a reversed advance", settle(1, "S-3"), ledger.CodeInsufficientFunds, "amount", 0)
 }
