@@ -99,6 +99,13 @@ type storedRefs struct {
 	filter   *voucherFilter
 }
 
+// NewBoundedState returns an empty write model in the sequencer's bounded mode, for a
+// fold that is to become a sequencer's (Sequencer.LoadFrom): a snapshot taken from it
+// holds no record of each disbursement and voucher, and the fold does not hold them in
+// memory either. Outside a sequencer it must not Decide (the references are not looked
+// up); Apply, the snapshot codec and the read accessors work as on a zero State.
+func NewBoundedState() *State { return &State{refs: newStoredRefs(0, 0)} }
+
 func newStoredRefs(disbursements, vouchers int) *storedRefs {
 	if disbursements <= 0 {
 		disbursements = DisbursementCacheMax

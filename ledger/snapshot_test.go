@@ -208,7 +208,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 		// so they are not written; two folds with other cache sizes, one of them
 		// decoded and folded on, write the same bytes.
 		events := randomHistory(t, 7, 150)
-		small, large := &State{refs: newStoredRefs(2, 2)}, &State{refs: newStoredRefs(1000, 1000)}
+		small, large := &State{refs: newStoredRefs(2, 2)}, NewBoundedState()
 		for _, e := range events[:100] {
 			small.Apply(e)
 			large.Apply(e)
