@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/vnntp/ledger/internal/storetest"
 	"github.com/vnntp/ledger/ledger"
 )
 
@@ -437,6 +438,32 @@ func (m *memStore) LookupKeys(_ context.Context, keys []string) ([]ledger.KeyRec
 		}
 	}
 	return out, nil
+}
+
+func (m *memStore) LookupVouchers(_ context.Context, vouchers []ledger.Voucher) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return storetest.VoucherIdentities(m.events, vouchers), nil
+}
+
+func (m *memStore) ReadVouchers(_ context.Context, fn func(string) error) error {
+	m.mu.Lock()
+	events := m.events
+	m.mu.Unlock()
+	for _, e := range events {
+		if v := e.Data.Voucher; v != nil {
+			if err := fn(v.Identity()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (m *memStore) LookupDisbursements(_ context.Context, ids []uuid.UUID) ([]ledger.DisbursementRecord, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return storetest.DisbursementRecords(m.events, ids), nil
 }
 
 // TestLoad loads the scenario through a sequencer and checks that the ledger it leaves

@@ -59,7 +59,7 @@ func (s *State) authorizeCommand(c Command, scope string) error {
 	}
 	original := func(id uuid.UUID) error {
 		// A reference to no disbursement is refused by Decide (unknown_reference).
-		if d := s.disbursements[id]; d != nil {
+		if d := s.disbursement(id); d != nil {
 			return in(d.line.Line, "event_id")
 		}
 		return nil

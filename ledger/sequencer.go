@@ -54,6 +54,18 @@ type WriterSession interface {
 	// one round trip: the sequencer asks once per batch for the keys its bounded cache
 	// does not hold (KeyCacheMax).
 	LookupKeys(ctx context.Context, keys []string) ([]KeyRecord, error)
+	// LookupVouchers returns the identities (Voucher.Identity) of those of vouchers that
+	// a recorded event carries, in any order, in one round trip: the sequencer asks once
+	// per batch for the vouchers its cache and filter cannot answer for (VoucherCacheMax).
+	LookupVouchers(ctx context.Context, vouchers []Voucher) ([]string, error)
+	// ReadVouchers calls fn with the identity of every voucher a recorded event carries,
+	// in any order (the sequencer fills its voucher filter with it, in the background).
+	ReadVouchers(ctx context.Context, fn func(identity string) error) error
+	// LookupDisbursements returns, of ids, those that are recorded disbursements, with
+	// the sums of the settlements and reversals recorded against each, in any order, in
+	// one round trip: the sequencer asks once per batch for the disbursements its cache
+	// does not hold (DisbursementCacheMax) that a settlement or reversal names.
+	LookupDisbursements(ctx context.Context, ids []uuid.UUID) ([]DisbursementRecord, error)
 }
 
 // Request is what a client asks the sequencer to record: one command, or a batch.
@@ -127,6 +139,11 @@ type SequencerConfig struct {
 	// KeyCacheSize bounds the idempotency key records kept in memory; 0 means KeyCacheMax.
 	// Tests set a small one to reach keys older than the cache.
 	KeyCacheSize int
+	// DisbursementCacheSize and VoucherCacheSize bound the disbursement records and
+	// voucher fingerprints kept in memory (ledger/refcache.go); 0 means
+	// DisbursementCacheMax and VoucherCacheMax. Tests set small ones to reach
+	// disbursements and vouchers older than the caches.
+	DisbursementCacheSize, VoucherCacheSize int
 }
 
 // Sequencer is the single writer. One goroutine (Run) owns the write model; Submit is
@@ -140,6 +157,11 @@ type Sequencer struct {
 	deferred []*Request
 	needSync bool
 	scratch  []byte
+	// Per-batch scratch of lookupRefs, reused.
+	wantVouchers []Voucher
+	wantKeys     map[voucherKey]bool
+	wantIDs      []uuid.UUID
+	wantIDSet    map[uuid.UUID]bool
 	// lastSynced maps positions read by the last sync to their event ids (bounded).
 	lastSynced map[int64]uuid.UUID
 	head       atomic.Pointer[Head]
@@ -157,25 +179,34 @@ func NewSequencer(cfg SequencerConfig) *Sequencer {
 	}
 	s := &Sequencer{cfg: cfg, in: make(chan *Request, QueueMax), keys: newKeyCache(cfg.KeyCacheSize), filter: newKeyFilter(), done: make(chan struct{})}
 	s.state.AvailabilityAtHeadOnly = cfg.AvailabilityAtHeadOnly
+	// The server's write model is bounded (ledger/refcache.go); set before init, which
+	// then makes no full maps.
+	s.state.refs = newStoredRefs(cfg.DisbursementCacheSize, cfg.VoucherCacheSize)
+	s.wantKeys, s.wantIDSet = map[voucherKey]bool{}, map[uuid.UUID]bool{}
 	s.state.init()
 	s.publishHead()
 	return s
 }
 
-// Load rebuilds the write model from the store: every event. Key records are not read:
-// the sequencer looks a key up in the store when its cache does not hold it.
+// Load rebuilds the write model from the store: every event. Key records are not read,
+// and only the most recent disbursements and vouchers stay in memory: the sequencer
+// looks a key, a voucher or a disbursement up in the store when its caches do not hold
+// it (ledger/refcache.go).
 func (s *Sequencer) Load(ctx context.Context) error {
 	return s.sync(ctx)
 }
 
 // LoadFrom makes st, the write model folded up to some position (a snapshot's), the
 // sequencer's, then reads the events after it from the store as Load does. st must be
-// a full write model (not LinesOnly) and is not to be used afterwards.
+// a write model (not LinesOnly) and is not to be used afterwards. A full fold's records
+// of every disbursement and voucher are dropped: the store holds them.
 func (s *Sequencer) LoadFrom(ctx context.Context, st *State) error {
 	if st.LinesOnly || st.AvailabilityAtHeadOnly != s.cfg.AvailabilityAtHeadOnly {
 		return errors.New("load the write model: the snapshot's state is not a write model of this sequencer's mode")
 	}
+	refs := s.state.refs
 	s.state = *st
+	s.state.disbursements, s.state.vouchers, s.state.refs = nil, nil, refs
 	s.publishHead()
 	return s.sync(ctx)
 }
@@ -223,6 +254,7 @@ func (s *Sequencer) Run(ctx context.Context) error {
 	s.running.Store(true)
 	defer func() { s.running.Store(false); close(s.done) }()
 	go s.loadKeyFilter(ctx)
+	go s.loadVoucherFilter(ctx)
 	batch := make([]*Request, 0, 256)
 	for {
 		batch = batch[:0]
@@ -277,6 +309,10 @@ func (s *Sequencer) process(ctx context.Context, batch []*Request) {
 		}
 	}
 	batch = s.lookupKeys(ctx, batch)
+	// What the batch looked up stays cached until it is committed or reverted.
+	s.state.refs.hold()
+	defer s.state.refs.release()
+	batch = s.lookupRefs(ctx, batch)
 	now := s.recordingTime()
 	events := make([]*Event, 0, countCommands(batch))
 	var keys []KeyRecord
@@ -514,6 +550,139 @@ func (s *Sequencer) loadKeyFilter(ctx context.Context) {
 	}
 	s.filter.ready.Store(true)
 	s.cfg.Logger.Debug("idempotency key filter loaded", "keys", n)
+}
+
+// lookupRefs makes the write model able to decide every settlement, reversal and
+// voucher of batch: it looks up, in one query per kind, the disbursements they name and
+// the vouchers they carry that the caches do not hold and (for vouchers) the filter does
+// not rule out, and caches the answers, negative ones included, while the batch is
+// decided (the caches are held). Until the voucher filter is loaded every voucher the
+// cache misses is looked up. When the store cannot answer, the requests that need an
+// answer get ErrUnavailable and are dropped from the batch it returns.
+func (s *Sequencer) lookupRefs(ctx context.Context, batch []*Request) []*Request {
+	refs := s.state.refs
+	ready := refs.filter.ready.Load()
+	vouchers, ids := s.wantVouchers[:0], s.wantIDs[:0]
+	clear(s.wantKeys)
+	clear(s.wantIDSet)
+	for _, r := range batch {
+		for _, c := range r.Commands {
+			v, id := references(c)
+			if v != nil {
+				k := v.key()
+				if _, ok := refs.vouchers.get(k); !ok && !s.wantKeys[k] && (!ready || refs.filter.mayContain(k)) {
+					s.wantKeys[k] = true
+					vouchers = append(vouchers, *v)
+				}
+			}
+			if id != uuid.Nil {
+				if _, ok := refs.disbursements.get(id); !ok && !s.wantIDSet[id] {
+					s.wantIDSet[id] = true
+					ids = append(ids, id)
+				}
+			}
+		}
+	}
+	s.wantVouchers, s.wantIDs = vouchers, ids
+	if len(vouchers) == 0 && len(ids) == 0 {
+		return batch
+	}
+	cctx, cancel := context.WithTimeout(ctx, commitTimeout)
+	defer cancel()
+	var err error
+	if len(vouchers) > 0 {
+		var found []string
+		if found, err = s.cfg.Store.LookupVouchers(cctx, vouchers); err == nil {
+			for i := range vouchers {
+				refs.vouchers.put(vouchers[i].key(), false)
+			}
+			for _, identity := range found {
+				refs.vouchers.put(voucherFingerprint(identity), true)
+			}
+		}
+	}
+	if err == nil && len(ids) > 0 {
+		var recs []DisbursementRecord
+		if recs, err = s.cfg.Store.LookupDisbursements(cctx, ids); err == nil {
+			for _, id := range ids {
+				refs.disbursements.put(id, nil)
+			}
+			for _, rec := range recs {
+				refs.disbursements.put(rec.Event.ID, s.state.disbursementOf(rec))
+			}
+		}
+	}
+	if err == nil {
+		return batch
+	}
+	s.cfg.Logger.Error("vouchers or disbursements cannot be looked up; refusing the requests that name them",
+		"vouchers", len(vouchers), "disbursements", len(ids), "err", err)
+	kept := make([]*Request, 0, len(batch))
+	for _, r := range batch {
+		if s.needsLookup(r) {
+			r.reply <- &Result{Err: ErrUnavailable}
+			continue
+		}
+		kept = append(kept, r)
+	}
+	return kept
+}
+
+// needsLookup reports whether a command of r names a disbursement or voucher the write
+// model cannot decide without the store.
+func (s *Sequencer) needsLookup(r *Request) bool {
+	refs := s.state.refs
+	ready := refs.filter.ready.Load()
+	for _, c := range r.Commands {
+		v, id := references(c)
+		if v != nil {
+			k := v.key()
+			if _, ok := refs.vouchers.get(k); !ok && (!ready || refs.filter.mayContain(k)) {
+				return true
+			}
+		}
+		if id != uuid.Nil {
+			if _, ok := refs.disbursements.get(id); !ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// references returns the voucher c carries and the disbursement it names, if any.
+func references(c Command) (*Voucher, uuid.UUID) {
+	switch c := c.(type) {
+	case *Disburse:
+		return &c.Voucher, uuid.Nil
+	case *SettleAdvance:
+		return &c.Voucher, c.EventID
+	case *Reverse:
+		return nil, c.EventID
+	}
+	return nil, uuid.Nil
+}
+
+// loadVoucherFilter adds every stored voucher to the filter, then makes it ready, as
+// loadKeyFilter does for keys: the write model adds the vouchers it applies itself, from
+// the start, so none committed while the loader reads is missed. If the store cannot be
+// read, the filter stays off and every voucher the cache misses is looked up.
+func (s *Sequencer) loadVoucherFilter(ctx context.Context) {
+	f := s.state.refs.filter
+	n := 0
+	err := s.cfg.Store.ReadVouchers(ctx, func(identity string) error {
+		f.add(voucherFingerprint(identity))
+		n++
+		return nil
+	})
+	if err != nil {
+		if ctx.Err() == nil {
+			s.cfg.Logger.Warn("voucher filter not loaded; every voucher the cache misses is looked up", "err", err)
+		}
+		return
+	}
+	f.ready.Store(true)
+	s.cfg.Logger.Debug("voucher filter loaded", "vouchers", n)
 }
 
 // record validates and decides one command, builds its event at the next position, chains its hash

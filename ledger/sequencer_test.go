@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // memStore is a TEST DOUBLE of the event store, used only to inject commit and read
@@ -159,6 +161,65 @@ func (m *memStore) LookupKeys(ctx context.Context, keys []string) ([]KeyRecord, 
 	return out, nil
 }
 
+func (m *memStore) LookupVouchers(ctx context.Context, vouchers []Voucher) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	want := map[string]bool{}
+	for i := range vouchers {
+		want[vouchers[i].Identity()] = true
+	}
+	var out []string
+	for _, e := range m.events {
+		if v := e.Data.Voucher; v != nil && want[v.Identity()] {
+			out = append(out, v.Identity())
+		}
+	}
+	return out, nil
+}
+
+func (m *memStore) ReadVouchers(ctx context.Context, fn func(string) error) error {
+	m.mu.Lock()
+	evs := slices.Clone(m.events)
+	m.mu.Unlock()
+	for _, e := range evs {
+		if v := e.Data.Voucher; v != nil {
+			if err := fn(v.Identity()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (m *memStore) LookupDisbursements(ctx context.Context, ids []uuid.UUID) ([]DisbursementRecord, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	recs := map[uuid.UUID]*DisbursementRecord{}
+	var out []DisbursementRecord
+	for _, e := range m.events {
+		if e.Type == TypeDisbursed && slices.Contains(ids, e.ID) {
+			c, err := copyEvent(e)
+			if err != nil {
+				return nil, err
+			}
+			recs[e.ID] = &DisbursementRecord{Event: c}
+		}
+		named, _ := uuid.Parse(e.Data.EventID) // uuid.Nil when the event names none
+		if r := recs[named]; r != nil {
+			switch e.Type {
+			case TypeReversed:
+				r.Reversed += e.Data.Amount
+			case TypeAdvanceSettled:
+				r.Settled += e.Data.Amount
+			}
+		}
+	}
+	for _, r := range recs {
+		out = append(out, *r)
+	}
+	return out, nil
+}
+
 func (m *memStore) len() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -236,12 +297,16 @@ type runningSequencer struct {
 
 const seqTestTimeout = 10 * time.Second
 
-func startSequencer(t *testing.T, store *memStore) *runningSequencer {
+func startSequencer(t *testing.T, store *memStore, opts ...func(*SequencerConfig)) *runningSequencer {
 	t.Helper()
 	var tick atomic.Int64
 	commits := &commitLog{}
-	seq := NewSequencer(SequencerConfig{Store: store, OnCommit: commits.onCommit,
-		Now: func() time.Time { return clockBase.Add(time.Duration(tick.Add(1)) * time.Microsecond) }})
+	cfg := SequencerConfig{Store: store, OnCommit: commits.onCommit,
+		Now: func() time.Time { return clockBase.Add(time.Duration(tick.Add(1)) * time.Microsecond) }}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	seq := NewSequencer(cfg)
 	if err := seq.Load(context.Background()); err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -320,9 +385,9 @@ func keyed(key string, hash byte, cmds ...Command) *Request {
 
 // newFundedSequencer starts a sequencer whose store holds the fixture catalog and
 // 1,000,000,000 đồng on each of the lines ln("060","DA1") and ln("062","DA1").
-func newFundedSequencer(t *testing.T) *runningSequencer {
+func newFundedSequencer(t *testing.T, opts ...func(*SequencerConfig)) *runningSequencer {
 	t.Helper()
-	seq := startSequencer(t, &memStore{})
+	seq := startSequencer(t, &memStore{}, opts...)
 	cat := submit(t, seq, &Request{Commands: testCatalog(), Atomic: true})
 	if cat.Err != nil {
 		t.Fatalf("catalog: %v", cat.Err)
@@ -802,4 +867,43 @@ func TestSequencerKeyFilterSparesLookups(t *testing.T) {
 	if n := lookups(); n != 1 {
 		t.Errorf("%d store lookups for a key older than the cache, want 1", n)
 	}
+}
+
+// TestSequencerTinyCaches: with caches of one disbursement and one voucher, a batch
+// still sees what its own earlier commands recorded (a voucher twice, reversals that
+// add up beyond the disbursement), older ones through the store, and a batch whose
+// append fails leaves every cached fact true to the store.
+func TestSequencerTinyCaches(t *testing.T) {
+	seq := newFundedSequencer(t, func(c *SequencerConfig) { c.DisbursementCacheSize, c.VoucherCacheSize = 1, 1 })
+	l, d := ln("062", "DA1"), day(2024, 5, 1)
+	first := submit(t, seq, one(pay(l, 100, d, "V-1")))
+	if first.Err != nil {
+		t.Fatal(first.Err)
+	}
+	id := first.Events[0].ID
+	batch := &Request{Commands: []Command{pay(l, 1, d, "V-2"), pay(l, 1, d, "V-3"), pay(l, 1, d, "V-2"), pay(l, 1, d, "v-1")}}
+	r := submit(t, seq, batch)
+	if len(r.Rejections) != 2 || r.Rejections[0].Index != 2 || Field(r.Rejections[0].Err) != "commands[2].voucher" ||
+		r.Rejections[1].Index != 3 || Field(r.Rejections[1].Err) != "commands[3].voucher" {
+		t.Fatalf("a batch repeating its own voucher and an older one: %+v, want commands 2 and 3 refused on voucher", r)
+	}
+	rev := func(amount int64) *Reverse {
+		return &Reverse{EventID: id, Amount: amount, EffectiveDate: d, Reason: "sai"}
+	}
+	r = submit(t, seq, &Request{Commands: []Command{rev(30), pay(l, 1, d, "V-4"), rev(30), pay(l, 1, d, "V-5"), rev(50)}})
+	var ife *InsufficientFundsError
+	if len(r.Rejections) != 1 || r.Rejections[0].Index != 4 || !errors.As(r.Rejections[0].Err, &ife) || ife.Available != 40 {
+		t.Fatalf("reversals of 30, 30 and 50 of 100 in one batch: %+v, want the third refused with 40 available", r)
+	}
+	seq.store.script(appendStep{err: errConnReset})
+	if r := submit(t, seq, &Request{Atomic: true, Commands: []Command{rev(40), pay(l, 1, d, "V-6")}}); !errors.Is(r.Err, ErrUnavailable) {
+		t.Fatalf("a batch whose append fails: %v, want unavailable", r.Err)
+	}
+	if r := submit(t, seq, one(rev(41))); !errors.As(r.Err, &ife) || ife.Available != 40 {
+		t.Fatalf("after a failed append, a reversal of 41: %v, want 40 available", r.Err)
+	}
+	if r := submit(t, seq, one(pay(l, 1, d, "V-6"))); r.Err != nil {
+		t.Fatalf("after a failed append, its voucher: %v, want recorded", r.Err)
+	}
+	seq.checkState(t)
 }

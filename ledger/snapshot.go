@@ -42,6 +42,10 @@ func (s *State) EncodeSnapshot(e *snapcodec.Encoder) {
 	// The modes first: they say what the rest holds (no treaps without dates tracked).
 	e.Bool(s.LinesOnly)
 	e.Bool(s.AvailabilityAtHeadOnly)
+	// A bounded write model (ledger/refcache.go) is written without its caches and
+	// filter: they hold what was looked up when, not what the events determine, and a
+	// snapshot must be the bytes of a replay. Its disbursement and voucher maps are nil.
+	e.Bool(s.refs != nil)
 	e.Varint(s.Head)
 	e.Bytes32(s.HeadHash)
 	e.Time(s.HeadTime)
@@ -108,6 +112,12 @@ func (s *State) DecodeSnapshot(d *snapcodec.Decoder) error {
 	d.Section("ledger.State")
 	s.LinesOnly = d.Bool()
 	s.AvailabilityAtHeadOnly = d.Bool()
+	bounded := d.Bool()
+	if bounded {
+		// Empty caches and a filter not ready: every reference is looked up until the
+		// sequencer that loads the state puts its own (LoadFrom).
+		s.refs = newStoredRefs(0, 0)
+	}
 	s.Head = d.Varint()
 	s.HeadHash = d.Bytes32()
 	s.HeadTime = d.Time()
@@ -219,6 +229,10 @@ func (s *State) DecodeSnapshot(d *snapcodec.Decoder) error {
 	// A LinesOnly fold keeps none of what only Decide needs.
 	if d.Err() == nil && s.LinesOnly && (len(s.disbursements) > 0 || len(s.vouchers) > 0 || len(s.tokens) > 0) {
 		d.Fail("a LinesOnly state with disbursements, vouchers or tokens")
+	}
+	// A bounded write model keeps them in the store.
+	if d.Err() == nil && bounded && (s.disbursements != nil || s.vouchers != nil) {
+		d.Fail("a bounded write model with disbursement or voucher maps")
 	}
 	return d.Err()
 }

@@ -95,7 +95,11 @@ type State struct {
 	lines         map[Line]*LineBalance
 	disbursements map[uuid.UUID]*disbursement
 	vouchers      map[voucherKey]struct{}
-	deadlines     Deadlines
+	// refs, in the sequencer's bounded mode (ledger/refcache.go), stands for the two maps
+	// above, which then stay nil: recent records and a filter, the rest in the store.
+	// It depends on what was looked up when, so it is not part of a snapshot.
+	refs      *storedRefs
+	deadlines Deadlines
 
 	// Contracts and advance limits (ledger/contract.go): few, kept in every mode.
 	contracts       map[uuid.UUID]*contract
@@ -132,8 +136,10 @@ func (s *State) init() {
 	if s.lines == nil {
 		s.Catalog.init()
 		s.lines = map[Line]*LineBalance{}
-		s.disbursements = map[uuid.UUID]*disbursement{}
-		s.vouchers = map[voucherKey]struct{}{}
+		if s.refs == nil {
+			s.disbursements = map[uuid.UUID]*disbursement{}
+			s.vouchers = map[voucherKey]struct{}{}
+		}
 		s.contracts = map[uuid.UUID]*contract{}
 		s.contractNumbers = map[contractKey]bool{}
 		s.contractOf = map[uuid.UUID]*contract{}
@@ -271,7 +277,7 @@ func (s *State) Decide(cmd Command) (typ EventType, date Date, data EventData, e
 			Voucher: &v, Note: cmd.Note, Contract: data.Contract}, nil
 
 	case *SettleAdvance:
-		d := s.disbursements[cmd.EventID]
+		d := s.disbursement(cmd.EventID)
 		if d == nil {
 			return "", 0, data, unknownRef("event_id", "no disbursement %s", cmd.EventID)
 		}
@@ -295,7 +301,7 @@ func (s *State) Decide(cmd Command) (typ EventType, date Date, data EventData, e
 			Voucher: &v, Note: cmd.Note}, nil
 
 	case *Reverse:
-		d := s.disbursements[cmd.EventID]
+		d := s.disbursement(cmd.EventID)
 		if d == nil {
 			return "", 0, data, unknownRef("event_id", "no disbursement %s", cmd.EventID)
 		}
@@ -436,7 +442,7 @@ func (s *State) checkAvailable(l Line, amount int64, field string, d Date) error
 
 func (s *State) checkVoucher(v Voucher) error {
 	invariant(!s.LinesOnly, "Decide on a LinesOnly state")
-	if _, dup := s.vouchers[v.key()]; dup {
+	if s.voucherRecorded(v.key()) {
 		return invalid("voucher", "treasury voucher %s/%s/%s of %s was already recorded", v.Office, v.Type, v.Number, v.Date)
 	}
 	return nil
@@ -470,17 +476,21 @@ func (s *State) Apply(e *Event) {
 		b.carriedInto[d.IntoYear] += d.Amount
 	case TypeDisbursed:
 		if !s.LinesOnly {
-			s.disbursements[e.ID] = &disbursement{line: s.lines[*d.Line], date: e.EffectiveDate, advance: d.IsAdvance(), amount: d.Amount}
-			s.vouchers[d.Voucher.key()] = struct{}{}
+			s.putDisbursement(e.ID, &disbursement{line: s.lines[*d.Line], date: e.EffectiveDate, advance: d.IsAdvance(), amount: d.Amount})
+			s.putVoucher(d.Voucher.key(), true)
 		}
 	case TypeAdvanceSettled:
 		if !s.LinesOnly {
-			s.original(d.EventID).settled += d.Amount
-			s.vouchers[d.Voucher.key()] = struct{}{}
+			if o := s.original(d.EventID); o != nil {
+				o.settled += d.Amount
+			}
+			s.putVoucher(d.Voucher.key(), true)
 		}
 	case TypeReversed:
 		if !s.LinesOnly {
-			s.original(d.EventID).reversed += d.Amount
+			if o := s.original(d.EventID); o != nil {
+				o.reversed += d.Amount
+			}
 		}
 	case TypeProgramRegistered:
 		s.Catalog.Programs[d.Program.Code] = d.Program
@@ -529,13 +539,13 @@ func (s *State) Revert(e *Event, headTime time.Time) {
 			b.carriedInto = nil // as a fresh fold leaves it
 		}
 	case TypeDisbursed:
-		delete(s.disbursements, e.ID)
-		delete(s.vouchers, d.Voucher.key())
+		s.dropDisbursement(e.ID)
+		s.dropVoucher(d.Voucher.key())
 	case TypeAdvanceSettled:
-		s.original(d.EventID).settled -= d.Amount
-		delete(s.vouchers, d.Voucher.key())
+		s.revertOriginal(d.EventID).settled -= d.Amount
+		s.dropVoucher(d.Voucher.key())
 	case TypeReversed:
-		s.original(d.EventID).reversed -= d.Amount
+		s.revertOriginal(d.EventID).reversed -= d.Amount
 	case TypeProgramRegistered:
 		delete(s.Catalog.Programs, d.Program.Code)
 	case TypeProjectRegistered:
@@ -592,12 +602,103 @@ func (s *State) untouch(l Line) *LineBalance {
 	return b
 }
 
+// original returns the record of the disbursement a settlement or reversal names. In
+// the bounded mode it is nil when the record is not cached: the store then holds it,
+// and the sum of what names it, whole, for the next lookup. A record the batch being
+// decided needs is always cached (the sequencer looked it up and holds the cache), so
+// Revert never meets nil.
 func (s *State) original(id string) *disbursement {
 	u, err := uuid.Parse(id)
 	invariant(err == nil, "event_id is not a UUID")
+	if s.refs != nil {
+		d, ok := s.refs.disbursements.get(u)
+		invariant(!ok || d != nil, "settlement or reversal of a disbursement the store does not hold")
+		return d
+	}
 	d := s.disbursements[u]
 	invariant(d != nil, "settlement or reversal of an unknown disbursement")
 	return d
+}
+
+// revertOriginal is original for Revert, which undoes an event of the batch being
+// decided: its disbursement was looked up for it and is held in the cache.
+func (s *State) revertOriginal(id string) *disbursement {
+	d := s.original(id)
+	invariant(d != nil, "revert of a settlement or reversal whose disbursement is not cached")
+	return d
+}
+
+// disbursementOf returns the write model's record of what the store holds of a
+// disbursement.
+func (s *State) disbursementOf(r DisbursementRecord) *disbursement {
+	d := &r.Event.Data
+	invariant(r.Event.Type == TypeDisbursed && d.Line != nil, "a disbursement record of another event")
+	b := s.lines[*d.Line]
+	invariant(b != nil, "a recorded disbursement on a line the write model does not hold")
+	return &disbursement{line: b, date: r.Event.EffectiveDate, advance: d.IsAdvance(), amount: d.Amount,
+		reversed: r.Reversed, settled: r.Settled}
+}
+
+// disbursement returns the record of the disbursement id, or nil when there is none. In
+// the bounded mode the sequencer must have looked id up first (prepareRefs).
+func (s *State) disbursement(id uuid.UUID) *disbursement {
+	if s.refs == nil {
+		return s.disbursements[id]
+	}
+	d, ok := s.refs.disbursements.get(id)
+	invariant(ok, "a disbursement not looked up before Decide")
+	return d
+}
+
+// voucherRecorded reports whether a recorded event carries the voucher k. In the bounded
+// mode the sequencer must have looked k up first unless the filter rules it out.
+func (s *State) voucherRecorded(k voucherKey) bool {
+	if s.refs == nil {
+		_, ok := s.vouchers[k]
+		return ok
+	}
+	if v, ok := s.refs.vouchers.get(k); ok {
+		return v
+	}
+	invariant(s.refs.filter.ready.Load() && !s.refs.filter.mayContain(k), "a voucher not looked up before Decide")
+	return false
+}
+
+func (s *State) putDisbursement(id uuid.UUID, d *disbursement) {
+	if s.refs != nil {
+		s.refs.disbursements.put(id, d)
+		return
+	}
+	s.disbursements[id] = d
+}
+
+func (s *State) putVoucher(k voucherKey, recorded bool) {
+	if s.refs != nil {
+		s.refs.vouchers.put(k, recorded)
+		// Every voucher the write model applies goes into the filter, so that the loader
+		// (which reads the store once) misses none recorded after it started.
+		s.refs.filter.add(k)
+		return
+	}
+	s.vouchers[k] = struct{}{}
+}
+
+// dropDisbursement and dropVoucher undo putDisbursement and putVoucher. In the bounded
+// mode they leave the negative fact (the event is no longer recorded), which is true.
+func (s *State) dropDisbursement(id uuid.UUID) {
+	if s.refs != nil {
+		s.refs.disbursements.put(id, nil)
+		return
+	}
+	delete(s.disbursements, id)
+}
+
+func (s *State) dropVoucher(k voucherKey) {
+	if s.refs != nil {
+		s.refs.vouchers.put(k, false)
+		return
+	}
+	delete(s.vouchers, k)
 }
 
 // voucherKey is a 128-bit fingerprint of a voucher: the write model remembers every
@@ -609,6 +710,10 @@ type voucherKey [16]byte
 func (v *Voucher) key() voucherKey {
 	// The identity (ledger/voucher.go), so that one voucher spelt two ways is one voucher.
 	var buf [voucherIdentityMax]byte
-	sum := sha256.Sum256(v.appendIdentity(buf[:0]))
+	return fingerprintOf(v.appendIdentity(buf[:0]))
+}
+
+func fingerprintOf(identity []byte) voucherKey {
+	sum := sha256.Sum256(identity)
 	return voucherKey(sum[:16])
 }

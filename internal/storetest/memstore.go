@@ -375,3 +375,84 @@ func (m *MemStore) LineEvents(_ context.Context, lineID string, after int64, lim
 	}
 	return copies(out), nil
 }
+
+// LookupVouchers returns the identities of those of vouchers that a stored event
+// carries (VoucherIdentities).
+func (m *MemStore) LookupVouchers(_ context.Context, vouchers []ledger.Voucher) ([]string, error) {
+	evs, err := m.snapshot()
+	if err != nil {
+		return nil, err
+	}
+	return VoucherIdentities(evs, vouchers), nil
+}
+
+// ReadVouchers calls fn with the identity of every voucher a stored event carries, in
+// position order. It returns fn's first error unwrapped.
+func (m *MemStore) ReadVouchers(_ context.Context, fn func(identity string) error) error {
+	evs, err := m.snapshot()
+	if err != nil {
+		return err
+	}
+	for _, e := range evs {
+		if v := e.Data.Voucher; v != nil {
+			if err := fn(v.Identity()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// LookupDisbursements returns the stored disbursements among ids with what was reversed
+// and settled of them (DisbursementRecords).
+func (m *MemStore) LookupDisbursements(_ context.Context, ids []uuid.UUID) ([]ledger.DisbursementRecord, error) {
+	evs, err := m.snapshot()
+	if err != nil {
+		return nil, err
+	}
+	return DisbursementRecords(evs, ids), nil
+}
+
+// VoucherIdentities returns the identities of those of vouchers that one of events
+// carries, as a store's LookupVouchers does: for the test doubles of ledger.WriterSession.
+func VoucherIdentities(events []*ledger.Event, vouchers []ledger.Voucher) []string {
+	want := map[string]bool{}
+	for i := range vouchers {
+		want[vouchers[i].Identity()] = true
+	}
+	var out []string
+	for _, e := range events {
+		if v := e.Data.Voucher; v != nil && want[v.Identity()] {
+			out = append(out, v.Identity())
+		}
+	}
+	return out
+}
+
+// DisbursementRecords returns, of ids, the disbursements among events (copies) with the
+// sums of the reversals and settlements among events that name them, as a store's
+// LookupDisbursements does: for the test doubles of ledger.WriterSession.
+func DisbursementRecords(events []*ledger.Event, ids []uuid.UUID) []ledger.DisbursementRecord {
+	recs := map[uuid.UUID]*ledger.DisbursementRecord{}
+	var order []uuid.UUID
+	for _, e := range events {
+		if e.Type == ledger.TypeDisbursed && slices.Contains(ids, e.ID) {
+			recs[e.ID] = &ledger.DisbursementRecord{Event: clone(e)}
+			order = append(order, e.ID)
+		}
+		named, err := uuid.Parse(e.Data.EventID)
+		if r := recs[named]; err == nil && r != nil {
+			switch e.Type {
+			case ledger.TypeReversed:
+				r.Reversed += e.Data.Amount
+			case ledger.TypeAdvanceSettled:
+				r.Settled += e.Data.Amount
+			}
+		}
+	}
+	out := make([]ledger.DisbursementRecord, len(order))
+	for i, id := range order {
+		out[i] = *recs[id]
+	}
+	return out
+}

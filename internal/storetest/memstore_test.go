@@ -116,3 +116,60 @@ func assertNoSharing(t *testing.T, path string, a, b reflect.Value) {
 		t.Errorf("%s: a %s field; teach clone to copy it", path, a.Kind())
 	}
 }
+
+// TestSequencerReferenceLookupFails: when the store cannot look up a disbursement the
+// sequencer's cache does not hold, the request naming it is answered unavailable and
+// nothing of it is stored, while requests that need no lookup are still recorded; once
+// the store answers, the same request is decided as usual.
+func TestSequencerReferenceLookupFails(t *testing.T) {
+	ctx := testContext(t)
+	m := &MemStore{}
+	from := ledger.Validity{ValidFrom: ledger.MakeDate(2021, 1, 1)}
+	seq := ledger.NewSequencer(ledger.SequencerConfig{Store: m, Now: func() time.Time { return clock },
+		DisbursementCacheSize: 2, VoucherCacheSize: 2})
+	defer runSequencer(t, seq)()
+	submit := func(c ledger.Command) *ledger.Result {
+		t.Helper()
+		res, err := seq.Submit(ctx, &ledger.Request{Commands: []ledger.Command{c}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	for _, c := range []ledger.Command{
+		&ledger.RegisterProgram{Program: ledger.Program{Code: "GNBV", Name: "Giảm nghèo", Validity: from}},
+		&ledger.RegisterProject{Project: ledger.Project{Program: "GNBV", Code: "DA1", Name: "Dự án 1", Validity: from}},
+		&ledger.RegisterSource{Source: ledger.Source{Code: "NSTW-DTPT", Name: "NSTW", Budget: ledger.BudgetCentral,
+			Nature: ledger.NatureInvestment, Validity: from}},
+		&ledger.RegisterUnit{Unit: ledger.Unit{ID: "062", Code: "062", Name: "Bắc Kạn", Level: ledger.LevelProvince, Validity: from}},
+		&ledger.Allocate{Line: lineA, Amount: 1_000, EffectiveDate: day, Decision: "QĐ 1"},
+	} {
+		if r := submit(c); r.Err != nil {
+			t.Fatal(r.Err)
+		}
+	}
+	var oldest ledger.Result
+	for i := range 5 {
+		r := submit(&ledger.Disburse{Line: lineA, Amount: 10, Kind: ledger.KindPayment, EffectiveDate: day, Payee: "A",
+			Voucher: *voucher(fmt.Sprint(i + 1))})
+		if r.Err != nil {
+			t.Fatal(r.Err)
+		}
+		if i == 0 {
+			oldest = *r
+		}
+	}
+	reverse := &ledger.Reverse{EventID: oldest.Events[0].ID, Amount: 10, EffectiveDate: day, Reason: "sai"}
+	m.FailReads(errors.New("down"))
+	head := seq.Head().Position
+	if r := submit(reverse); !errors.Is(r.Err, ledger.ErrUnavailable) {
+		t.Fatalf("a reversal of a disbursement the cache lost, the store down: %v, want unavailable", r.Err)
+	}
+	if r := submit(&ledger.Allocate{Line: lineA, Amount: 1, EffectiveDate: day, Decision: "QĐ 2"}); r.Err != nil || r.First != head+1 {
+		t.Fatalf("an allocation while lookups fail: %+v, want recorded at %d", r, head+1)
+	}
+	m.FailReads(nil)
+	if r := submit(reverse); r.Err != nil || r.First != head+2 {
+		t.Fatalf("the reversal once the store answers: %+v, want recorded at %d", r, head+2)
+	}
+}

@@ -69,6 +69,9 @@ func Run(t *testing.T, open func(t *testing.T) Stores) {
 		{"SequencerRestartsFromStore", testSequencerRestart},
 		{"LookupKeys", testLookupKeys},
 		{"SequencerKeysOlderThanItsCache", testKeysOlderThanCache},
+		{"LookupVouchers", testLookupVouchers},
+		{"LookupDisbursements", testLookupDisbursements},
+		{"SequencerReferencesOlderThanItsCaches", testRefsOlderThanCaches},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -879,4 +882,208 @@ func testKeysOlderThanCache(t *testing.T, s Stores) {
 	if err != nil || res.Err != nil || res.Replayed || res.First != positions[requests-1]+1 {
 		t.Errorf("a new key after the restart: %+v, %v; want recorded at %d", res, err, positions[requests-1]+1)
 	}
+}
+
+func testLookupVouchers(t *testing.T, s Stores) {
+	ctx := testContext(t)
+	evs := chain(0, ledger.GenesisHash, allocation(lineA, 100), disbursement(lineA, 1, voucher("000123")),
+		disbursement(lineA, 1, &ledger.Voucher{Office: "kb062", Type: "c2-02", Number: "7", Date: ledger.MakeDate(2024, time.March, 16)}))
+	mustAppend(t, s, evs)
+	if got, err := s.Store.LookupVouchers(ctx, nil); err != nil || len(got) != 0 {
+		t.Errorf("LookupVouchers(nil) = %v, %v; want none", got, err)
+	}
+	asked := []ledger.Voucher{
+		{Office: "KB062", Type: "C2-02", Number: "123", Date: day},                                 // the first, re-spelt
+		{Office: "KB062", Type: "C2-02", Number: "7", Date: day},                                   // the second's number, another date
+		{Office: "KB062", Type: "C2-02", Number: "7", Date: ledger.MakeDate(2024, time.March, 16)}, // the second, re-spelt
+		{Office: "KB062", Type: "C2-02", Number: "1230", Date: day},                                // never recorded
+	}
+	got, err := s.Store.LookupVouchers(ctx, asked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got)
+	want := []string{asked[0].Identity(), asked[2].Identity()}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("LookupVouchers = %q, want %q", got, want)
+	}
+	var read []string
+	if err := s.Store.ReadVouchers(ctx, func(id string) error { read = append(read, id); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(read)
+	if !slices.Equal(read, want) {
+		t.Errorf("ReadVouchers read %q, want %q", read, want)
+	}
+}
+
+func testLookupDisbursements(t *testing.T, s Stores) {
+	ctx := testContext(t)
+	paid := disbursement(lineA, 50, voucher("1"))
+	adv := disbursement(lineA, 40, voucher("2"))
+	adv.Data.Kind = string(ledger.KindAdvance)
+	evs := chain(0, ledger.GenesisHash, allocation(lineA, 100), paid, adv)
+	mustAppend(t, s, evs)
+	paid, adv = evs[1], evs[2]
+	l := lineA
+	named := func(typ ledger.EventType, of *ledger.Event, amount int64, v *ledger.Voucher) *ledger.Event {
+		return &ledger.Event{Type: typ, Data: ledger.EventData{Line: &l, EventID: of.ID.String(), Amount: amount, Voucher: v, Reason: "sai"}}
+	}
+	mustAppend(t, s, after(evs, named(ledger.TypeReversed, paid, 5, nil), named(ledger.TypeReversed, paid, 7, nil),
+		named(ledger.TypeAdvanceSettled, adv, 10, voucher("3")), named(ledger.TypeReversed, adv, 3, nil)))
+	if got, err := s.Store.LookupDisbursements(ctx, nil); err != nil || len(got) != 0 {
+		t.Errorf("LookupDisbursements(nil) = %+v, %v; want none", got, err)
+	}
+	// An allocation's id and an unknown id name no disbursement.
+	got, err := s.Store.LookupDisbursements(ctx, []uuid.UUID{adv.ID, evs[0].ID, uuid.New(), paid.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(got, func(a, b ledger.DisbursementRecord) int { return int(a.Event.Position - b.Event.Position) })
+	if len(got) != 2 {
+		t.Fatalf("LookupDisbursements found %d, want the 2 disbursements: %+v", len(got), got)
+	}
+	for i, w := range []struct {
+		e                 *ledger.Event
+		reversed, settled int64
+	}{{paid, 12, 0}, {adv, 3, 10}} {
+		g := got[i]
+		if g.Event.ID != w.e.ID || g.Event.Hash != w.e.Hash || g.Event.Data.Amount != w.e.Data.Amount ||
+			g.Event.Data.Kind != w.e.Data.Kind || *g.Event.Data.Line != lineA || g.Reversed != w.reversed || g.Settled != w.settled {
+			t.Errorf("record %d: %+v (reversed %d, settled %d), want event %d reversed %d settled %d",
+				i, g.Event, g.Reversed, g.Settled, w.e.Position, w.reversed, w.settled)
+		}
+	}
+}
+
+// testRefsOlderThanCaches: a sequencer keeps bounded caches of disbursements and
+// vouchers; a voucher, a settlement and a reversal naming a disbursement that has left
+// the caches are decided as if it had not: the voucher again is refused, the limits of
+// the settlement and the reversal are the disbursement's, before and after a restart.
+func testRefsOlderThanCaches(t *testing.T, s Stores) {
+	ctx := testContext(t)
+	const cache = 3
+	from := ledger.Validity{ValidFrom: ledger.MakeDate(2021, 1, 1)}
+	cfg := ledger.SequencerConfig{Store: s.Store, Now: func() time.Time { return clock },
+		DisbursementCacheSize: cache, VoucherCacheSize: cache}
+	seq := ledger.NewSequencer(cfg)
+	stop := runSequencer(t, seq)
+	submit := func(what string, c ledger.Command) *ledger.Result {
+		t.Helper()
+		res, err := seq.Submit(ctx, &ledger.Request{Commands: []ledger.Command{c}})
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		return res
+	}
+	accept := func(what string, c ledger.Command) *ledger.Result {
+		t.Helper()
+		res := submit(what, c)
+		if res.Err != nil {
+			t.Fatalf("%s: %v", what, res.Err)
+		}
+		return res
+	}
+	refuse := func(what string, c ledger.Command, code, field string, available int64) {
+		t.Helper()
+		res := submit(what, c)
+		var ife *ledger.InsufficientFundsError
+		switch {
+		case ledger.Code(res.Err) != code || ledger.Field(res.Err) != field:
+			t.Errorf("%s: %v, want %s on %s", what, res.Err, code, field)
+		case code == ledger.CodeInsufficientFunds && (!errors.As(res.Err, &ife) || ife.Available != available):
+			t.Errorf("%s: %v, want %d available", what, res.Err, available)
+		}
+	}
+	for _, c := range []ledger.Command{
+		&ledger.RegisterProgram{Program: ledger.Program{Code: "GNBV", Name: "Giảm nghèo", Validity: from}},
+		&ledger.RegisterProject{Project: ledger.Project{Program: "GNBV", Code: "DA1", Name: "Dự án 1", Validity: from}},
+		&ledger.RegisterSource{Source: ledger.Source{Code: "NSTW-DTPT", Name: "NSTW", Budget: ledger.BudgetCentral,
+			Nature: ledger.NatureInvestment, Validity: from}},
+		&ledger.RegisterUnit{Unit: ledger.Unit{ID: "062", Code: "062", Name: "Bắc Kạn", Level: ledger.LevelProvince, Validity: from}},
+		&ledger.Allocate{Line: lineA, Amount: 1_000_000, EffectiveDate: day, Decision: "QĐ 1"},
+	} {
+		accept("setup", c)
+	}
+	n := 0
+	pay := func(kind ledger.DisbursementKind, amount int64) *ledger.Result {
+		n++
+		return accept(fmt.Sprint("disbursement ", n), &ledger.Disburse{Line: lineA, Amount: amount, Kind: kind, EffectiveDate: day,
+			Payee: "A", Voucher: *voucher(fmt.Sprint("00", n))})
+	}
+	// The oldest: an advance of 100, then more than the caches hold.
+	oldest := pay(ledger.KindAdvance, 100).Events[0].ID
+	evict := func() {
+		for range cache + 2 {
+			pay(ledger.KindPayment, 1)
+		}
+	}
+	evict()
+	settle := func(amount int64, number string) *ledger.SettleAdvance {
+		return &ledger.SettleAdvance{EventID: oldest, Amount: amount, EffectiveDate: day,
+			Voucher: ledger.Voucher{Office: "KB062", Type: "C2-02", Number: number, Date: day}}
+	}
+	reverse := func(amount int64) *ledger.Reverse {
+		return &ledger.Reverse{EventID: oldest, Amount: amount, EffectiveDate: day, Reason: "sai"}
+	}
+	// The oldest's voucher, as entered and re-spelt.
+	again := func(number string) *ledger.Disburse {
+		return &ledger.Disburse{Line: lineA, Amount: 1, Kind: ledger.KindPayment, EffectiveDate: day, Payee: "A",
+			Voucher: ledger.Voucher{Office: "kb062", Type: "C2-02", Number: number, Date: day}}
+	}
+	refuse("the oldest voucher again", again("001"), ledger.CodeInvalidArgument, "voucher", 0)
+	evict()
+	refuse("the oldest voucher re-spelt", again("1"), ledger.CodeInvalidArgument, "voucher", 0)
+	refuse("a settlement with the oldest voucher", settle(1, "0001"), ledger.CodeInvalidArgument, "voucher", 0)
+	evict()
+	refuse("an over-settlement", settle(101, "S-1"), ledger.CodeInsufficientFunds, "amount", 100)
+	evict()
+	accept("a settlement of 30", settle(30, "S-1"))
+	evict()
+	refuse("a settlement of the outstanding 70 and 1", settle(71, "S-2"), ledger.CodeInsufficientFunds, "amount", 70)
+	evict()
+	refuse("an over-reversal", reverse(101), ledger.CodeInsufficientFunds, "amount", 100)
+	evict()
+	rev := accept("a reversal of 60", reverse(60))
+	if got := rev.Events[0].Data.AdvanceReversed; got != 60 {
+		t.Errorf("a reversal of 60 of an advance with 70 outstanding reverses %d of the advance, want 60", got)
+	}
+	evict()
+	refuse("a reversal of the remaining 40 and 1", reverse(41), ledger.CodeInsufficientFunds, "amount", 40)
+	refuse("a reversal of no disbursement", &ledger.Reverse{EventID: uuid.New(), Amount: 1, EffectiveDate: day, Reason: "sai"},
+		ledger.CodeUnknownReference, "event_id", 0)
+	stop()
+
+	// After a restart, the write model folds the log again with the same caches.
+	seq = ledger.NewSequencer(cfg)
+	stop2 := runSequencer(t, seq)
+	refuse("after a restart, the oldest voucher again", again("1"), ledger.CodeInvalidArgument, "voucher", 0)
+	refuse("after a restart, a settlement of the outstanding 10 and 1", settle(11, "S-2"), ledger.CodeInsufficientFunds, "amount", 10)
+	evict()
+	refuse("after a restart, a reversal of the remaining 40 and 1", reverse(41), ledger.CodeInsufficientFunds, "amount", 40)
+	evict()
+	rev = accept("after a restart, a reversal of 40", reverse(40))
+	if got := rev.Events[0].Data.AdvanceReversed; got != 10 {
+		t.Errorf("a reversal of 40 of an advance with 10 outstanding reverses %d of the advance, want 10", got)
+	}
+	evict()
+	refuse("after a restart, a reversal of a reversed disbursement", reverse(1), ledger.CodeInsufficientFunds, "amount", 0)
+	refuse("after a restart, the settlement voucher again", again("S-1"), ledger.CodeInvalidArgument, "voucher", 0)
+	stop2()
+
+	// From a snapshot's state, a full fold with every record in memory: the sequencer
+	// drops the records and still finds them in the store.
+	var fold ledger.State
+	if err := s.Store.ReadFrom(ctx, 0, func(e *ledger.Event) error { fold.Apply(e); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	seq = ledger.NewSequencer(cfg)
+	if err := seq.LoadFrom(ctx, &fold); err != nil {
+		t.Fatal(err)
+	}
+	defer runSequencer(t, seq)()
+	refuse("from a snapshot, the oldest voucher again", again("001"), ledger.CodeInvalidArgument, "voucher", 0)
+	refuse("from a snapshot, a reversal of a reversed disbursement", reverse(1), ledger.CodeInsufficientFunds, "amount", 0)
+	refuse("from a snapshot, a settlement of a reversed advance", settle(1, "S-3"), ledger.CodeInsufficientFunds, "amount", 0)
 }

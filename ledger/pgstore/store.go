@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -324,6 +325,11 @@ func (d *decoder) scan(rows pgx.Rows) (*ledger.Event, error) {
 	if err := rows.Scan(&e.Position, &e.ID, &d.typ, &d.effective, &d.recorded, &d.data, &d.meta, &d.prevHash, &d.hash); err != nil {
 		return nil, fmt.Errorf("read events: %w", err)
 	}
+	return d.decode(e)
+}
+
+// decode fills e from the columns scan read into d.
+func (d *decoder) decode(e *ledger.Event) (*ledger.Event, error) {
 	typ, ok := ledger.ParseEventType(string(d.typ))
 	if !ok {
 		return nil, fmt.Errorf("event at position %d: unknown event type %q (written by a newer version?)", e.Position, d.typ)
@@ -352,4 +358,139 @@ func (s *Store) VoucherEvents(ctx context.Context, office string, from, to ledge
 	return s.collect(ctx, limit, `SELECT `+eventColumns+` FROM events
 		WHERE voucher_office = $1 AND voucher_date BETWEEN $2 AND $3 ORDER BY position LIMIT $4`,
 		office, from.Time(), to.Time(), limit)
+}
+
+// legacyVoucherIdentity is ledger.Voucher.Identity less its date, in SQL, for the events
+// recorded before voucher_key existed (migration 00008), which keep it NULL. It must
+// stay the expression of the index events_legacy_voucher_identity (migration 00012),
+// which serves the lookup; TestLookupVouchersLegacy checks it against Identity.
+const legacyVoucherIdentity = `(upper(voucher_office) || ' ' || upper(voucher_type) || ' ' || upper(regexp_replace(voucher_number, '^0+(?=[0-9])', '')))`
+
+// LookupVouchers returns the identities (ledger.Voucher.Identity) of those of vouchers
+// that a recorded event carries, in any order, in one query: voucher_key's unique index,
+// and for the events recorded before voucher_key existed, the index of their identities
+// computed in SQL. Store errors are wrapped.
+func (s *Store) LookupVouchers(ctx context.Context, vouchers []ledger.Voucher) ([]string, error) {
+	if len(vouchers) == 0 {
+		return nil, nil
+	}
+	identities := make([]string, len(vouchers))
+	prefixes := make([]string, len(vouchers))
+	dates := make([]time.Time, len(vouchers))
+	for i := range vouchers {
+		identities[i] = vouchers[i].Identity()
+		// The identity ends with " " and the date, which holds no space.
+		prefixes[i] = identities[i][:strings.LastIndexByte(identities[i], ' ')]
+		dates[i] = vouchers[i].Date.Time()
+	}
+	rows, err := s.pool.Query(ctx, `SELECT voucher_key, NULL, NULL FROM events WHERE voucher_key = ANY($1)
+		UNION ALL
+		SELECT NULL, `+legacyVoucherIdentity+`, voucher_date FROM events
+		WHERE voucher_key IS NULL AND voucher_number IS NOT NULL
+			AND (`+legacyVoucherIdentity+`, voucher_date) IN (SELECT * FROM unnest($2::text[], $3::date[]))`,
+		identities, prefixes, dates)
+	if err != nil {
+		return nil, fmt.Errorf("look up %d vouchers: %w", len(vouchers), err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var key, prefix pgtype.Text
+		var date pgtype.Date
+		if err := rows.Scan(&key, &prefix, &date); err != nil {
+			return nil, fmt.Errorf("look up vouchers: %w", err)
+		}
+		if key.Valid {
+			out = append(out, key.String)
+		} else {
+			out = append(out, prefix.String+" "+ledger.DateOf(date.Time).String())
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("look up vouchers: %w", err)
+	}
+	return out, nil
+}
+
+// ReadVouchers calls fn with the identity of every voucher a recorded event carries, in
+// position order, ReadPageEvents rows per query; the identity of an event recorded before
+// voucher_key existed is computed from its voucher. It returns fn's first error
+// unwrapped; store errors are wrapped.
+func (s *Store) ReadVouchers(ctx context.Context, fn func(identity string) error) error {
+	var after int64
+	for {
+		rows, err := s.pool.Query(ctx, `SELECT position, voucher_key, voucher_office, voucher_type, voucher_number, voucher_date
+			FROM events WHERE position > $1 AND voucher_number IS NOT NULL ORDER BY position LIMIT $2`, after, ReadPageEvents)
+		if err != nil {
+			return fmt.Errorf("read vouchers after position %d: %w", after, err)
+		}
+		n := 0
+		var fnErr error
+		for rows.Next() {
+			var key pgtype.Text
+			var v ledger.Voucher
+			var date pgtype.Date
+			if err := rows.Scan(&after, &key, &v.Office, &v.Type, &v.Number, &date); err != nil {
+				rows.Close()
+				return fmt.Errorf("read vouchers: %w", err)
+			}
+			n++
+			if !key.Valid {
+				if date.Valid {
+					v.Date = ledger.DateOf(date.Time)
+				}
+				key.String = v.Identity()
+			}
+			if fnErr = fn(key.String); fnErr != nil {
+				break
+			}
+		}
+		rows.Close()
+		if fnErr != nil {
+			return fnErr
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read vouchers: %w", err)
+		}
+		if n < ReadPageEvents {
+			return nil
+		}
+	}
+}
+
+// LookupDisbursements returns, of ids, those that are recorded disbursements, each with
+// the sums of the reversals and settlements recorded against it, in any order, in one
+// query (the unique index on id, and events_original_id for the sums). Store errors are
+// wrapped.
+func (s *Store) LookupDisbursements(ctx context.Context, ids []uuid.UUID) ([]ledger.DisbursementRecord, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+eventColumns+`,
+			(SELECT COALESCE(sum(r.amount), 0)::bigint FROM events r WHERE r.original_id = events.id AND r.type = $2),
+			(SELECT COALESCE(sum(r.amount), 0)::bigint FROM events r WHERE r.original_id = events.id AND r.type = $3)
+		FROM events WHERE id = ANY($1) AND type = $4`,
+		ids, string(ledger.TypeReversed), string(ledger.TypeAdvanceSettled), string(ledger.TypeDisbursed))
+	if err != nil {
+		return nil, fmt.Errorf("look up %d disbursements: %w", len(ids), err)
+	}
+	defer rows.Close()
+	var out []ledger.DisbursementRecord
+	var d decoder
+	for rows.Next() {
+		var r ledger.DisbursementRecord
+		e := new(ledger.Event)
+		if err := rows.Scan(&e.Position, &e.ID, &d.typ, &d.effective, &d.recorded, &d.data, &d.meta, &d.prevHash, &d.hash,
+			&r.Reversed, &r.Settled); err != nil {
+			return nil, fmt.Errorf("look up disbursements: %w", err)
+		}
+		if r.Event, err = d.decode(e); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("look up disbursements: %w", err)
+	}
+	return out, nil
 }

@@ -412,4 +412,18 @@ func (w *WriterSession) LookupKeys(ctx context.Context, keys []string) ([]ledger
 	return w.s.LookupKeys(ctx, keys)
 }
 
+// LookupVouchers, ReadVouchers and LookupDisbursements read through the pool, as
+// LookupKeys does; see the Store's methods.
+func (w *WriterSession) LookupVouchers(ctx context.Context, vouchers []ledger.Voucher) ([]string, error) {
+	return w.s.LookupVouchers(ctx, vouchers)
+}
+
+func (w *WriterSession) ReadVouchers(ctx context.Context, fn func(identity string) error) error {
+	return w.s.ReadVouchers(ctx, fn)
+}
+
+func (w *WriterSession) LookupDisbursements(ctx context.Context, ids []uuid.UUID) ([]ledger.DisbursementRecord, error) {
+	return w.s.LookupDisbursements(ctx, ids)
+}
+
 var _ ledger.WriterSession = (*WriterSession)(nil)
