@@ -63,9 +63,11 @@ type Set struct {
 	Progress *projections.Progress
 }
 
-// NewSet returns the folds of an empty ledger.
+// NewSet returns the folds of an empty ledger. The write model is the sequencer's kind
+// (ledger.NewBoundedState): it keeps no record of each disbursement and voucher, which
+// the sequencer looks up in the store, so neither the fold nor the snapshot grows by them.
 func NewSet() *Set {
-	return &Set{State: &ledger.State{}, Balances: &projections.Balances{}, Progress: &projections.Progress{}}
+	return &Set{State: ledger.NewBoundedState(), Balances: &projections.Balances{}, Progress: &projections.Progress{}}
 }
 
 // Position is the last event folded.
@@ -93,7 +95,8 @@ func (s *Set) encode(sizeHint int64) []byte {
 
 // decode reads bytes encode wrote.
 func decode(b []byte) (*Set, error) {
-	s := NewSet()
+	// Zero folds: the bytes say whether the write model is bounded.
+	s := &Set{State: &ledger.State{}, Balances: &projections.Balances{}, Progress: &projections.Progress{}}
 	d := snapcodec.NewDecoder(b)
 	if err := s.State.DecodeSnapshot(d); err != nil {
 		return nil, err
