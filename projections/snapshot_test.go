@@ -25,7 +25,7 @@ import (
 // in snapshot.go for the new field (write it, read it, check it, and extend the tests),
 // then set the constant to the value the test prints.
 const (
-	balancesLayout = "bd196e6e0b6d36a9634276bd5e8934a593a524e563e8e3cc183dacfd9a7d1588"
+	balancesLayout = "f700fa46e9fcade154b11d0ce86606f14f83ba291c4a316b12676c24480bff9c"
 	progressLayout = "1bce47aaf04af95568edc0b4c061392693901df8ccf27c982f05c8416c43376c"
 )
 
