@@ -44,6 +44,7 @@ func BenchmarkAppend(b *testing.B) {
 	evs := disbursements(benchBatch)
 	var head int64
 	var prev [32]byte
+	lsn := walPosition(b, s)
 	b.ReportAllocs()
 	for b.Loop() {
 		for _, e := range evs {
@@ -56,6 +57,7 @@ func BenchmarkAppend(b *testing.B) {
 		head, prev = evs[len(evs)-1].Position, evs[len(evs)-1].Hash
 	}
 	b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(walPosition(b, s)-lsn)/float64(b.N*benchBatch), "WAL-B/event")
 }
 
 // BenchmarkReadFrom measures reading events back, decoded; it reports events/s.
@@ -77,4 +79,60 @@ func BenchmarkReadFrom(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkReadModel measures the read-model writer folding commits of benchBatch
+// disbursements on one line and day, each commit with one recording time as the
+// sequencer gives it; it reports events/s of the writer alone (the appends are not
+// timed).
+func BenchmarkReadModel(b *testing.B) {
+	s := benchStore(b)
+	w, err := s.AcquireWriter(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	rm := s.NewReadModelWriter(nil)
+	if _, err := rm.CatchUp(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	var head int64
+	var prev [32]byte
+	var wal int64
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		evs := disbursements(benchBatch)
+		at := clock.Add(time.Duration(i) * time.Second)
+		for _, e := range evs {
+			e.RecordedAt = at
+		}
+		chain(head, prev, evs...)
+		if err := w.Append(context.Background(), evs, nil); err != nil {
+			b.Fatal(err)
+		}
+		head, prev = evs[len(evs)-1].Position, evs[len(evs)-1].Hash
+		lsn := walPosition(b, s)
+		b.StartTimer()
+		rm.Notify(evs)
+		if pos, err := rm.CatchUp(context.Background()); err != nil || pos != head {
+			b.Fatalf("catch up: %d %v, want %d", pos, err, head)
+		}
+		b.StopTimer()
+		wal += walPosition(b, s) - lsn
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "events/s")
+	// PostgreSQL's own work per event, free of the machine's noise: the WAL it writes
+	// (other sessions of the cluster add theirs, so it is an upper bound).
+	b.ReportMetric(float64(wal)/float64(b.N*benchBatch), "WAL-B/event")
+}
+
+// walPosition returns the cluster's current WAL position in bytes.
+func walPosition(b *testing.B, s *pgstore.Store) int64 {
+	var lsn int64
+	if err := s.Pool().QueryRow(context.Background(), `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint`).Scan(&lsn); err != nil {
+		b.Fatal(err)
+	}
+	return lsn
 }
