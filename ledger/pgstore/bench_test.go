@@ -2,6 +2,9 @@ package pgstore_test
 
 import (
 	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -135,4 +138,64 @@ func walPosition(b *testing.B, s *pgstore.Store) int64 {
 		b.Fatal(err)
 	}
 	return lsn
+}
+
+// BenchmarkBulkWithReadModel measures the bulk path below HTTP: 4 clients submitting
+// atomic requests of benchBatch disbursements to a sequencer on PostgreSQL while the
+// read-model writer follows the commits, as `ledger serve` wires it (without NATS). It
+// reports events/s; the read model's share is what it costs the writer's PostgreSQL.
+func BenchmarkBulkWithReadModel(b *testing.B) {
+	const clients = 4
+	ctx := context.Background()
+	s := benchStore(b)
+	w, err := s.AcquireWriter(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	rm := s.NewReadModelWriter(nil)
+	seq := ledger.NewSequencer(ledger.SequencerConfig{Store: w, OnCommit: rm.Notify})
+	if err := seq.Load(ctx); err != nil {
+		b.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() { _ = seq.Run(runCtx) }()
+	go func() { _ = rm.Run(runCtx) }()
+	from := ledger.MakeDate(2021, 1, 1)
+	setup := &ledger.Request{Atomic: true, Commands: []ledger.Command{
+		&ledger.RegisterProgram{Program: ledger.Program{Code: "GNBV", Name: "Giảm nghèo", Validity: ledger.Validity{ValidFrom: from}}},
+		&ledger.RegisterProject{Project: ledger.Project{Program: "GNBV", Code: "DA1", Name: "Dự án 1", Validity: ledger.Validity{ValidFrom: from}}},
+		&ledger.RegisterSource{Source: ledger.Source{Code: "NSTW-DTPT", Name: "NSTW", Budget: ledger.BudgetCentral,
+			Nature: ledger.NatureInvestment, Validity: ledger.Validity{ValidFrom: from}}},
+		&ledger.RegisterUnit{Unit: ledger.Unit{ID: "062", Code: "062", Name: "Bắc Kạn", Level: ledger.LevelProvince, Validity: ledger.Validity{ValidFrom: from}}},
+		&ledger.Allocate{Line: lineA, Amount: 1 << 50, EffectiveDate: day, Decision: "QĐ 1"},
+	}}
+	if res, err := seq.Submit(ctx, setup); err != nil || res.Err != nil {
+		b.Fatalf("setup: %v %v", err, res.Err)
+	}
+	var next atomic.Int64
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Go(func() {
+			for {
+				n := next.Add(1)
+				if n > int64(b.N) {
+					return
+				}
+				cmds := make([]ledger.Command, benchBatch)
+				for j := range cmds {
+					cmds[j] = &ledger.Disburse{Line: lineA, Amount: 1000, Kind: ledger.KindPayment, EffectiveDate: day, Payee: "Nhà thầu",
+						Voucher: ledger.Voucher{Office: "KB062", Type: "C2-02", Number: fmt.Sprint(n, "-", j), Date: day}}
+				}
+				if res, err := seq.Submit(ctx, &ledger.Request{Atomic: true, Commands: cmds}); err != nil || res.Err != nil {
+					b.Errorf("batch %d: %v %v", n, err, res.Err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "events/s")
 }
