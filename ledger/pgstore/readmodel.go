@@ -227,8 +227,9 @@ func (c *rmCatalog) add(b *rmBatch, e *ledger.Event) {
 	}
 }
 
-// write stores the batch's rows and moves the checkpoint to last, in tx.
-func (b *rmBatch) write(ctx context.Context, tx pgx.Tx, last int64) error {
+// write stores the batch's rows and moves the checkpoint to last, in tx. lazy lets tx's
+// commit skip waiting for its WAL flush.
+func (b *rmBatch) write(ctx context.Context, tx pgx.Tx, last int64, lazy bool) error {
 	// Catalog rows first: a line row never needs them (it carries its ancestors), but a
 	// reader of the same snapshot joins on them.
 	if b.catalog.Len() > 0 {
@@ -256,7 +257,13 @@ func (b *rmBatch) write(ctx context.Context, tx pgx.Tx, last int64) error {
 			return fmt.Errorf("write read.line_progress: %w", err)
 		}
 	}
-	if _, err := tx.Exec(ctx, `UPDATE read.checkpoint SET position = $1, updated_at = now()`, last); err != nil {
+	// The setting is read at commit: one round trip with the update.
+	var fin pgx.Batch
+	if lazy {
+		fin.Queue(`SET LOCAL synchronous_commit = off`)
+	}
+	fin.Queue(`UPDATE read.checkpoint SET position = $1, updated_at = now()`, last)
+	if err := tx.SendBatch(ctx, &fin).Close(); err != nil {
 		return fmt.Errorf("move the read-model checkpoint: %w", err)
 	}
 	return nil
@@ -350,68 +357,73 @@ func (w *ReadModelWriter) Run(ctx context.Context) error {
 // checkpoint. It must not run concurrently with itself (Run calls it).
 func (w *ReadModelWriter) CatchUp(ctx context.Context) (int64, error) {
 	for {
-		n, err := w.step(ctx)
+		more, err := w.step(ctx)
 		if err != nil {
 			w.pos.Store(-1) // the catalog may be ahead of the tables: reload it next time
 			return 0, err
 		}
-		if n == 0 {
+		if !more {
 			return w.pos.Load(), nil
 		}
 	}
 }
 
-// step folds in up to ReadModelBatchEvents events in one transaction and returns how
-// many.
-func (w *ReadModelWriter) step(ctx context.Context) (int, error) {
+// step folds in up to ReadModelBatchEvents events in one transaction and reports whether
+// more may follow: the events of a commit arrive through the handoff, so when it holds
+// nothing more (and the store's page was not full) the writer is caught up, without a
+// transaction more to find nothing — one per commit on the write path. A commit whose
+// Notify comes later wakes Run again.
+func (w *ReadModelWriter) step(ctx context.Context) (bool, error) {
 	tx, err := w.s.pool.Begin(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("begin read-model transaction: %w", err)
+		return false, fmt.Errorf("begin read-model transaction: %w", err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	// The tables are derived and hold their checkpoint: a crash that loses the last of
-	// these commits leaves an older, whole prefix, folded again on start. So the commit
-	// need not wait for its WAL flush, which would compete with the sequencer's own.
-	if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
-		return 0, fmt.Errorf("read-model transaction: %w", err)
-	}
 	var cp int64
 	// FOR UPDATE: a concurrent writer or replay waits here, then sees the new checkpoint.
 	if err := tx.QueryRow(ctx, `SELECT position FROM read.checkpoint FOR UPDATE`).Scan(&cp); err != nil {
-		return 0, fmt.Errorf("read the read-model checkpoint: %w", err)
+		return false, fmt.Errorf("read the read-model checkpoint: %w", err)
 	}
 	if cp != w.pos.Load() || w.cat == nil {
 		w.cat = newRMCatalog()
 		if err := w.cat.load(ctx, tx); err != nil {
-			return 0, fmt.Errorf("load the read-model catalog: %w", err)
+			return false, fmt.Errorf("load the read-model catalog: %w", err)
 		}
 		w.pos.Store(cp)
 	}
 	events, ok := w.handoff.Take(cp)
-	if !ok || len(events) == 0 {
+	var more bool
+	if ok && len(events) > 0 {
+		more = w.handoff.Held()
+	} else {
 		events, err = w.s.collect(ctx, ReadModelBatchEvents,
 			`SELECT `+eventColumns+` FROM events WHERE position > $1 ORDER BY position LIMIT $2`, cp, ReadModelBatchEvents)
 		if err != nil {
-			return 0, err
+			return false, err
 		}
+		more = len(events) == ReadModelBatchEvents
 		events = wholeCommits(events, ReadModelBatchEvents)
 	}
 	if len(events) == 0 {
-		return 0, nil
+		return false, nil
 	}
 	var b rmBatch
 	for _, e := range events {
 		w.cat.add(&b, e)
 	}
 	last := events[len(events)-1].Position
-	if err := b.write(ctx, tx, last); err != nil {
-		return 0, err
+	// The tables are derived and hold their checkpoint: a crash of PostgreSQL that loses
+	// the last of these commits leaves an older, whole prefix, folded again on start. So
+	// the commit need not wait for its WAL flush, which would compete with the
+	// sequencer's own. (A rebuild, which an operator waits for, stays durable.)
+	if err := b.write(ctx, tx, last, true); err != nil {
+		return false, err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return 0, fmt.Errorf("commit read model at position %d: %w", last, err)
+		return false, fmt.Errorf("commit read model at position %d: %w", last, err)
 	}
 	w.pos.Store(last)
-	return len(events), nil
+	return more, nil
 }
 
 // RebuildReadModel empties the read-model tables and refills them from every event, in
@@ -441,7 +453,7 @@ func (s *Store) RebuildReadModel(ctx context.Context, progress func(done, total 
 	pending := 0 // events folded into b
 	var lastAt time.Time
 	flush := func() error {
-		if err := b.write(ctx, tx, last); err != nil {
+		if err := b.write(ctx, tx, last, false); err != nil {
 			return err
 		}
 		b = rmBatch{}
