@@ -131,10 +131,11 @@ func BenchmarkReadModel(b *testing.B) {
 	b.ReportMetric(float64(wal)/float64(b.N*benchBatch), "WAL-B/event")
 }
 
-// walPosition returns the cluster's current WAL position in bytes.
+// walPosition returns the cluster's current WAL insert position in bytes (what is
+// written, flushed or not: the read model commits without waiting for the flush).
 func walPosition(b *testing.B, s *pgstore.Store) int64 {
 	var lsn int64
-	if err := s.Pool().QueryRow(context.Background(), `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint`).Scan(&lsn); err != nil {
+	if err := s.Pool().QueryRow(context.Background(), `SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::bigint`).Scan(&lsn); err != nil {
 		b.Fatal(err)
 	}
 	return lsn
