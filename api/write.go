@@ -265,7 +265,7 @@ func (b *batchRequest) MarshalJSON() ([]byte, error) {
 // defaults to true: a partly applied batch must be asked for, never a surprise.
 func decodeBatch(data []byte) (*batchRequest, error) {
 	br := &batchRequest{atomic: true}
-	d := &decoder{data: data}
+	d := &decoder{data: data, strs: make(map[string]string, internMax/16)}
 	if err := d.begin(); err != nil {
 		return nil, err
 	}
