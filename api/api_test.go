@@ -23,7 +23,7 @@ import (
 // harness runs the API over a real sequencer and the storetest.MemStore test double,
 // which passes the same conformance suite as the PostgreSQL store.
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	store *storetest.MemStore
 	seq   *ledger.Sequencer
 	h     http.Handler
@@ -36,7 +36,7 @@ var _ EventReader = (*storetest.MemStore)(nil)
 // fixedClock is the recording time of every event in these tests.
 var fixedClock = time.Date(2024, 6, 1, 8, 0, 0, 0, time.UTC)
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	hs := &harness{t: t, store: &storetest.MemStore{}}
 	bal := &projections.Balances{}
@@ -101,7 +101,7 @@ func (hs *harness) head() int64 {
 	return h.Position
 }
 
-func decodeMap(t *testing.T, rec *httptest.ResponseRecorder) map[string]any {
+func decodeMap(t testing.TB, rec *httptest.ResponseRecorder) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(rec.Body.Bytes(), &m); err != nil {

@@ -83,6 +83,9 @@ func actorOf(c echo.Context) string {
 // ClientMaxLen bytes on a character boundary: it is stored, hashed, in the event.
 func clientOf(c echo.Context) string {
 	ua := c.Request().UserAgent()
+	if clientASCII(ua) {
+		return ua // the common case, kept as sent: nothing to drop or cut
+	}
 	var b strings.Builder
 	for _, r := range ua {
 		if r < ' ' || r == 0x7f || r == utf8.RuneError {
@@ -96,10 +99,27 @@ func clientOf(c echo.Context) string {
 	return b.String()
 }
 
-// cachedToken is a token looked up in the store, or a known miss (tok nil).
+// clientASCII reports whether ua is at most ClientMaxLen bytes of printable ASCII, which
+// clientOf keeps whole.
+func clientASCII(ua string) bool {
+	if len(ua) > ClientMaxLen {
+		return false
+	}
+	for i := 0; i < len(ua); i++ {
+		if ua[i] < ' ' || ua[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// cachedToken is a token looked up in the store, or a known miss (tok nil), with the
+// principal it authenticates, built once: every request of the token shares it, and
+// nothing modifies a principal.
 type cachedToken struct {
-	tok     *ledger.Token
-	fetched time.Time
+	tok       *ledger.Token
+	principal *ledger.Principal
+	fetched   time.Time
 }
 
 // authenticator resolves bearer tokens to principals: the bootstrap token in memory,
@@ -108,6 +128,7 @@ type authenticator struct {
 	store     TokenStore // nil: only the bootstrap token exists
 	bootstrap [32]byte   // SHA-256 of the bootstrap token; hasBoot says whether there is one
 	hasBoot   bool
+	bootUser  *ledger.Principal // the bootstrap token's principal, shared like cachedToken's
 	now       func() time.Time
 
 	mu     sync.Mutex
@@ -126,6 +147,7 @@ func newAuthenticator(store TokenStore, bootstrap string, now func() time.Time) 
 			panic("api.New: the bootstrap token must be 16 to 512 printable ASCII characters (checked by cmd/ledger)")
 		}
 		a.bootstrap, a.hasBoot = sha256.Sum256([]byte(bootstrap)), true
+		a.bootUser = &ledger.Principal{TokenID: BootstrapTokenName, Name: BootstrapTokenName, Role: ledger.RoleAdmin}
 	}
 	return a
 }
@@ -169,7 +191,7 @@ func bearer(hdr []string) (string, error) {
 func (a *authenticator) authenticate(ctx context.Context, secret string, suspect bool) (*ledger.Principal, error) {
 	sum := sha256.Sum256([]byte(secret))
 	if a.hasBoot && subtle.ConstantTimeCompare(sum[:], a.bootstrap[:]) == 1 {
-		return &ledger.Principal{TokenID: BootstrapTokenName, Name: BootstrapTokenName, Role: ledger.RoleAdmin}, nil
+		return a.bootUser, nil
 	}
 	now := a.now()
 	a.mu.Lock()
@@ -201,6 +223,9 @@ func (a *authenticator) authenticate(ctx context.Context, secret string, suspect
 			return nil, storeError(err, "look up access token")
 		}
 		ct = cachedToken{tok: tok, fetched: now}
+		if tok != nil {
+			ct.principal = &ledger.Principal{TokenID: tok.ID.String(), Name: tok.Name, Role: tok.Role, Unit: tok.Unit}
+		}
 		a.mu.Lock()
 		if tok != nil {
 			if len(a.cache) >= tokenCacheMax {
@@ -225,8 +250,7 @@ func (a *authenticator) authenticate(ctx context.Context, secret string, suspect
 	case !now.Before(t.ExpiresAt):
 		return nil, errUnauthenticated("the access token has expired")
 	}
-	t := ct.tok
-	return &ledger.Principal{TokenID: t.ID.String(), Name: t.Name, Role: t.Role, Unit: t.Unit}, nil
+	return ct.principal, nil
 }
 
 // forget drops every cached entry of token id, so that its revocation through this
@@ -266,7 +290,9 @@ func (s *Server) Authenticate(c echo.Context, secret string) (*ledger.Principal,
 	if !visibleASCII(secret, authorizationMaxLen) {
 		return nil, errUnauthenticated("the access token is malformed")
 	}
-	key := "ip:" + remoteHost(c)
+	// s.failures counts addresses and s.rate tokens, each alone: their keys need no
+	// prefix, and the request allocates none.
+	key := remoteHost(c)
 	suspect, _ := s.failures.peek(key, s.now())
 	p, err := s.auth.authenticate(c.Request().Context(), secret, !suspect)
 	if err != nil {
@@ -277,7 +303,7 @@ func (s *Server) Authenticate(c echo.Context, secret string) (*ledger.Principal,
 		}
 		return nil, err
 	}
-	if ok, retry := s.rate.allow("token:"+p.TokenID, s.now()); !ok {
+	if ok, retry := s.rate.allow(p.TokenID, s.now()); !ok {
 		return nil, rateLimited(c, retry)
 	}
 	return p, nil

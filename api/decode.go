@@ -63,6 +63,35 @@ type decoder struct {
 	pos   int
 	depth int
 	path  []pathElem
+	// strs, when set, interns the short strings decoded: the commands of one batch
+	// repeat their line's codes, kind, payee and voucher office and type, which then
+	// cost one copy each instead of one per command. At most internMax entries.
+	strs map[string]string
+}
+
+// Limits of string interning in batches (decoder.strs).
+const (
+	// internMaxLen is the longest string interned: codes and names, not notes.
+	internMaxLen = 64
+	// internMax bounds the entries of one batch's table. The repeated strings come in
+	// the first commands; unique ones (voucher numbers) would only fill it, so it is
+	// small: a few kilobytes.
+	internMax = 128
+)
+
+// intern returns s as a string, interned when d interns.
+func (d *decoder) intern(s []byte) string {
+	if d.strs == nil || len(s) > internMaxLen {
+		return string(s)
+	}
+	if v, ok := d.strs[string(s)]; ok {
+		return v
+	}
+	v := string(s)
+	if len(d.strs) < internMax {
+		d.strs[v] = v
+	}
+	return v
 }
 
 func (d *decoder) push(e pathElem) { d.path = append(d.path, e) }
@@ -224,7 +253,7 @@ func (d *decoder) valueOf(v reflect.Value, k valueKind) error {
 		if err != nil {
 			return err
 		}
-		v.SetString(string(s))
+		v.SetString(d.intern(s))
 		return nil
 	case kindBool:
 		switch c {

@@ -19,6 +19,20 @@ var secureHeaders = [][2]string{
 	{"Cross-Origin-Resource-Policy", "same-origin"},
 }
 
+// secureHeaderValues are secureHeaders as a header map, built once: every answer shares
+// its value slices, which net/http only reads (a handler's Set replaces a slice and an
+// Add appends to a full one, so neither touches the shared arrays).
+var secureHeaderValues = func() http.Header {
+	h := http.Header{}
+	for _, kv := range secureHeaders {
+		h.Set(kv[0], kv[1])
+	}
+	return h
+}()
+
+// noStore is the Cache-Control value of /v1 answers, shared likewise.
+var noStore = []string{"no-store"}
+
 // tokenParamNames are query parameters through which clients commonly pass credentials.
 // They are refused by name, so that a token never gets accepted from, or silently
 // ignored in, a URL that proxies, logs and browser histories keep.
@@ -29,11 +43,11 @@ var tokenParamNames = []string{"access_token", "token", "api_key", "apikey", "be
 func secureHeadersMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		h := c.Response().Header()
-		for _, kv := range secureHeaders {
-			h.Set(kv[0], kv[1])
+		for k, v := range secureHeaderValues {
+			h[k] = v[:1:1]
 		}
 		if strings.HasPrefix(c.Request().URL.Path, "/v1/") {
-			h.Set("Cache-Control", "no-store")
+			h["Cache-Control"] = noStore[:1:1]
 		}
 		return next(c)
 	}
@@ -46,7 +60,7 @@ func secureHeadersMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 func hygieneMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
-		q, err := url.ParseQuery(r.URL.RawQuery)
+		q, err := parseQuery(r.URL.RawQuery)
 		if err != nil {
 			return invalidArg("query", "the query string is malformed (a bad %-escape or a ';')")
 		}
@@ -90,6 +104,14 @@ func hygieneMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		return next(c)
 	}
+}
+
+// parseQuery is url.ParseQuery without its map for the empty query of every write.
+func parseQuery(raw string) (url.Values, error) {
+	if raw == "" {
+		return nil, nil
+	}
+	return url.ParseQuery(raw)
 }
 
 // cleanText reports whether s is valid UTF-8 without control characters.

@@ -149,13 +149,14 @@ func (s *Server) handleBatchStream(c echo.Context, key string) error {
 	}
 	_ = rc.SetReadDeadline(time.Now().Add(StreamChunkDeadline))
 	_ = rc.SetWriteDeadline(time.Now().Add(StreamChunkDeadline))
+	strs := make(map[string]string, internMax/16) // shared by the stream's lines (decoder.strs)
 	for sc.Scan() {
 		line++
 		b := sc.Bytes()
 		if len(strings.TrimSpace(string(b))) == 0 {
 			continue
 		}
-		d := &decoder{data: b}
+		d := &decoder{data: b, strs: strs}
 		k, cmd, err := d.typedCommand()
 		if err == nil {
 			err = d.end()

@@ -186,31 +186,47 @@ func fingerprint(route string, v any) [32]byte {
 // readBody checks the content type and reads the body, at most maxBytes.
 func readBody(c echo.Context, maxBytes int64) ([]byte, error) {
 	r := c.Request()
-	mt, params, err := mime.ParseMediaType(r.Header.Get(echo.HeaderContentType))
-	if err != nil || mt != echo.MIMEApplicationJSON {
-		return nil, &statusError{http.StatusUnsupportedMediaType, "Content-Type must be application/json"}
+	// The Content-Type every client sends is recognised without parsing it (and
+	// allocating its parameters).
+	if ct := r.Header.Get(echo.HeaderContentType); ct != echo.MIMEApplicationJSON && ct != echo.MIMEApplicationJSONCharsetUTF8 {
+		mt, params, err := mime.ParseMediaType(ct)
+		if err != nil || mt != echo.MIMEApplicationJSON {
+			return nil, &statusError{http.StatusUnsupportedMediaType, "Content-Type must be application/json"}
+		}
+		if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+			return nil, &statusError{http.StatusUnsupportedMediaType, "the request body must be UTF-8"}
+		}
 	}
-	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
-		return nil, &statusError{http.StatusUnsupportedMediaType, "the request body must be UTF-8"}
+	tooLarge := func() error {
+		return &ledger.Error{Code: ledger.CodePayloadTooLarge, Message: fmt.Sprintf("the request body exceeds %d bytes", maxBytes)}
 	}
-	tooLarge := &ledger.Error{Code: ledger.CodePayloadTooLarge,
-		Message: fmt.Sprintf("the request body exceeds %d bytes", maxBytes)}
 	if r.ContentLength > maxBytes {
-		return nil, tooLarge
+		return nil, tooLarge()
 	}
-	var buf bytes.Buffer
+	body := http.MaxBytesReader(c.Response().Writer, r.Body, maxBytes)
+	var err error
+	var out []byte
 	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength))
+		// net/http ends the body at Content-Length: one read of exactly that many bytes,
+		// into a buffer of exactly that size.
+		// A body cut short is an error (io.ErrUnexpectedEOF, or io.EOF before any byte).
+		out = make([]byte, r.ContentLength)
+		if _, err = io.ReadFull(body, out); err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+	} else {
+		var buf bytes.Buffer
+		_, err = buf.ReadFrom(body)
+		out = buf.Bytes()
 	}
-	_, err = buf.ReadFrom(http.MaxBytesReader(c.Response().Writer, r.Body, maxBytes))
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
-		return nil, tooLarge
+		return nil, tooLarge()
 	case err != nil && err != io.EOF:
 		return nil, invalidArg("", "could not read the request body: "+err.Error())
 	}
-	return buf.Bytes(), nil
+	return out, nil
 }
 
 // statusError is a transport-level refusal with its own HTTP status (415); see
@@ -249,7 +265,7 @@ func (b *batchRequest) MarshalJSON() ([]byte, error) {
 // defaults to true: a partly applied batch must be asked for, never a surprise.
 func decodeBatch(data []byte) (*batchRequest, error) {
 	br := &batchRequest{atomic: true}
-	d := &decoder{data: data}
+	d := &decoder{data: data, strs: make(map[string]string, internMax/16)}
 	if err := d.begin(); err != nil {
 		return nil, err
 	}

@@ -205,22 +205,33 @@ func (c *RegisterSource) Validate() error {
 }
 
 func (v Voucher) validate(field string) error {
-	return firstErr(checkVoucherPart(v.Office, field+".office"), checkVoucherPart(v.Type, field+".type"),
-		checkVoucherPart(v.Number, field+".number"), checkDate(v.Date, field+".date"))
+	// Member names are built only on failure, as in Line.validate.
+	if err := firstErr(checkVoucherPartOf(v.Office, field, ".office"), checkVoucherPartOf(v.Type, field, ".type"),
+		checkVoucherPartOf(v.Number, field, ".number")); err != nil {
+		return err
+	}
+	if v.Date == 0 {
+		return checkDate(v.Date, field+".date")
+	}
+	return nil
 }
 
 // checkVoucherPart accepts 1..codeMaxLen printable ASCII characters without spaces, so
 // that "0012/KB-TT" style numbers pass.
-func checkVoucherPart(s, field string) error {
+func checkVoucherPart(s, field string) error { return checkVoucherPartOf(s, field, "") }
+
+// checkVoucherPartOf is checkVoucherPart of the member part of field, named only on
+// failure.
+func checkVoucherPartOf(s, field, part string) error {
 	if s == "" {
-		return invalid(field, "is required")
+		return invalid(field+part, "is required")
 	}
 	if len(s) > codeMaxLen {
-		return invalid(field, "must be at most %d characters", codeMaxLen)
+		return invalid(field+part, "must be at most %d characters", codeMaxLen)
 	}
 	for i := 0; i < len(s); i++ {
 		if s[i] <= ' ' || s[i] >= 0x7f {
-			return invalid(field, "may hold only printable ASCII without spaces, got %q", s)
+			return invalid(field+part, "may hold only printable ASCII without spaces, got %q", s)
 		}
 	}
 	return nil

@@ -18,6 +18,14 @@ type Handoff struct {
 // NewHandoff returns a Handoff holding at most max events.
 func NewHandoff(max int) *Handoff { return &Handoff{max: max} }
 
+// Held reports whether Take has anything to give: held events, or an overflow that
+// sends the consumer to the store.
+func (h *Handoff) Held() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.n > 0 || h.overflow
+}
+
 // Put appends a committed batch, in position order. The events must not be modified
 // afterwards (they are shared with every other consumer).
 func (h *Handoff) Put(events []*Event) {

@@ -283,7 +283,16 @@ func bench(ctx context.Context, cfg *Config, stdout io.Writer) error {
 			if !mode.runs(benchBulk) {
 				return nil
 			}
-			rate, p50, p99, err := httpBulkLoad(ctx, cfg, dbURL)
+			// The first run's bulk load is profiled too: into --cpuprofile when the
+			// write path is not measured, beside it (.bulk) when it is.
+			profile := ""
+			if run == 1 && cfg.CPUProfile != "" {
+				profile = cfg.CPUProfile
+				if mode.runs(benchWrite) {
+					profile += ".bulk"
+				}
+			}
+			rate, p50, p99, err := httpBulkLoad(ctx, cfg, dbURL, profile)
 			if err != nil {
 				return fmt.Errorf("bulk: %w", err)
 			}
@@ -671,10 +680,16 @@ func startBenchNode(ctx context.Context, cfg *Config, dbURL string, conns int) (
 // startProfile starts the CPU profile of --cpuprofile when on; the returned function
 // stops it.
 func startProfile(cfg *Config, on bool) (func(), error) {
-	if !on || cfg.CPUProfile == "" {
+	return startProfileAt(cfg.CPUProfile, on)
+}
+
+// startProfileAt starts a CPU profile written to path when on and path is set; the
+// returned function stops it.
+func startProfileAt(path string, on bool) (func(), error) {
+	if !on || path == "" {
 		return func() {}, nil
 	}
-	f, err := os.Create(cfg.CPUProfile)
+	f, err := os.Create(path)
 	if err != nil {
 		return nil, err
 	}
@@ -855,12 +870,17 @@ func getStatus(ctx context.Context, hc *http.Client, url string) (int, error) {
 // httpBulkLoad runs bulkClients clients that each post atomic batches of bulkBatch
 // disbursements to POST /v1/batch for cfg.BenchDuration. It returns events/s and the
 // p50 and p99 latency of one batch in milliseconds.
-func httpBulkLoad(ctx context.Context, cfg *Config, dbURL string) (rate, p50, p99 float64, err error) {
+func httpBulkLoad(ctx context.Context, cfg *Config, dbURL, profile string) (rate, p50, p99 float64, err error) {
 	bn, err := startBenchNode(ctx, cfg, dbURL, bulkClients)
 	if err != nil {
 		return 0, 0, 0, err
 	}
 	defer bn.close()
+	stop, err := startProfileAt(profile, profile != "")
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	defer stop()
 	return timedLoad(ctx, bn, bulkClients, cfg.BenchDuration, bulkBatch, func(c int) func(i int, body []byte) (string, []byte) {
 		line, _ := json.Marshal(bn.lines[c%len(bn.lines)])
 		return func(i int, body []byte) (string, []byte) {

@@ -2,6 +2,9 @@ package pgstore_test
 
 import (
 	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -44,6 +47,7 @@ func BenchmarkAppend(b *testing.B) {
 	evs := disbursements(benchBatch)
 	var head int64
 	var prev [32]byte
+	lsn := walPosition(b, s)
 	b.ReportAllocs()
 	for b.Loop() {
 		for _, e := range evs {
@@ -56,6 +60,7 @@ func BenchmarkAppend(b *testing.B) {
 		head, prev = evs[len(evs)-1].Position, evs[len(evs)-1].Hash
 	}
 	b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(walPosition(b, s)-lsn)/float64(b.N*benchBatch), "WAL-B/event")
 }
 
 // BenchmarkReadFrom measures reading events back, decoded; it reports events/s.
@@ -77,4 +82,121 @@ func BenchmarkReadFrom(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkReadModel measures the read-model writer folding commits of benchBatch
+// disbursements on one line and day, each commit with one recording time as the
+// sequencer gives it; it reports events/s of the writer alone (the appends are not
+// timed).
+func BenchmarkReadModel(b *testing.B) {
+	s := benchStore(b)
+	w, err := s.AcquireWriter(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	rm := s.NewReadModelWriter(nil)
+	if _, err := rm.CatchUp(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	var head int64
+	var prev [32]byte
+	var wal int64
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		evs := disbursements(benchBatch)
+		at := clock.Add(time.Duration(i) * time.Second)
+		for _, e := range evs {
+			e.RecordedAt = at
+		}
+		chain(head, prev, evs...)
+		if err := w.Append(context.Background(), evs, nil); err != nil {
+			b.Fatal(err)
+		}
+		head, prev = evs[len(evs)-1].Position, evs[len(evs)-1].Hash
+		lsn := walPosition(b, s)
+		b.StartTimer()
+		rm.Notify(evs)
+		if pos, err := rm.CatchUp(context.Background()); err != nil || pos != head {
+			b.Fatalf("catch up: %d %v, want %d", pos, err, head)
+		}
+		b.StopTimer()
+		wal += walPosition(b, s) - lsn
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "events/s")
+	// PostgreSQL's own work per event, free of the machine's noise: the WAL it writes
+	// (other sessions of the cluster add theirs, so it is an upper bound).
+	b.ReportMetric(float64(wal)/float64(b.N*benchBatch), "WAL-B/event")
+}
+
+// walPosition returns the cluster's current WAL insert position in bytes (what is
+// written, flushed or not: the read model commits without waiting for the flush).
+func walPosition(b *testing.B, s *pgstore.Store) int64 {
+	var lsn int64
+	if err := s.Pool().QueryRow(context.Background(), `SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::bigint`).Scan(&lsn); err != nil {
+		b.Fatal(err)
+	}
+	return lsn
+}
+
+// BenchmarkBulkWithReadModel measures the bulk path below HTTP: 4 clients submitting
+// atomic requests of benchBatch disbursements to a sequencer on PostgreSQL while the
+// read-model writer follows the commits, as `ledger serve` wires it (without NATS). It
+// reports events/s; the read model's share is what it costs the writer's PostgreSQL.
+func BenchmarkBulkWithReadModel(b *testing.B) {
+	const clients = 4
+	ctx := context.Background()
+	s := benchStore(b)
+	w, err := s.AcquireWriter(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	rm := s.NewReadModelWriter(nil)
+	seq := ledger.NewSequencer(ledger.SequencerConfig{Store: w, OnCommit: rm.Notify})
+	if err := seq.Load(ctx); err != nil {
+		b.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() { _ = seq.Run(runCtx) }()
+	go func() { _ = rm.Run(runCtx) }()
+	from := ledger.MakeDate(2021, 1, 1)
+	setup := &ledger.Request{Atomic: true, Commands: []ledger.Command{
+		&ledger.RegisterProgram{Program: ledger.Program{Code: "GNBV", Name: "Giảm nghèo", Validity: ledger.Validity{ValidFrom: from}}},
+		&ledger.RegisterProject{Project: ledger.Project{Program: "GNBV", Code: "DA1", Name: "Dự án 1", Validity: ledger.Validity{ValidFrom: from}}},
+		&ledger.RegisterSource{Source: ledger.Source{Code: "NSTW-DTPT", Name: "NSTW", Budget: ledger.BudgetCentral,
+			Nature: ledger.NatureInvestment, Validity: ledger.Validity{ValidFrom: from}}},
+		&ledger.RegisterUnit{Unit: ledger.Unit{ID: "062", Code: "062", Name: "Bắc Kạn", Level: ledger.LevelProvince, Validity: ledger.Validity{ValidFrom: from}}},
+		&ledger.Allocate{Line: lineA, Amount: 1 << 50, EffectiveDate: day, Decision: "QĐ 1"},
+	}}
+	if res, err := seq.Submit(ctx, setup); err != nil || res.Err != nil {
+		b.Fatalf("setup: %v %v", err, res.Err)
+	}
+	var next atomic.Int64
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Go(func() {
+			for {
+				n := next.Add(1)
+				if n > int64(b.N) {
+					return
+				}
+				cmds := make([]ledger.Command, benchBatch)
+				for j := range cmds {
+					cmds[j] = &ledger.Disburse{Line: lineA, Amount: 1000, Kind: ledger.KindPayment, EffectiveDate: day, Payee: "Nhà thầu",
+						Voucher: ledger.Voucher{Office: "KB062", Type: "C2-02", Number: fmt.Sprint(n, "-", j), Date: day}}
+				}
+				if res, err := seq.Submit(ctx, &ledger.Request{Atomic: true, Commands: cmds}); err != nil || res.Err != nil {
+					b.Errorf("batch %d: %v %v", n, err, res.Err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "events/s")
 }

@@ -106,25 +106,68 @@ func (c *rmCatalog) load(ctx context.Context, tx pgx.Tx) error {
 	return rows.Err()
 }
 
+// rmKey identifies a row of read.line_progress: the postings of the events recorded at
+// one time (one commit: the sequencer gives a commit's events one recording time) on
+// one line and effective date, carry-overs apart by the year they go into. Folding a
+// commit's events into one row per key keeps every figure "as known at position K"
+// exact for each K that ends a commit — the only states of the log anyone could see —
+// while a bulk import of a thousand vouchers on a line and day writes one row, not a
+// thousand (docs/benchmarks.md, issue 18).
+type rmKey struct {
+	line     ledger.Line
+	date     ledger.Date
+	intoYear int // 0 except on carry-over rows
+}
+
+// rmRow is one row of read.line_progress being summed. Sums cannot overflow: every
+// amount is a posting's, and the ledger's turnover, the sum of all of them, stays within
+// int64 (ledger.TurnoverMax).
+type rmRow struct {
+	key                 rmKey
+	position            int64 // the last event folded in
+	top                 string
+	anc                 [ledger.LevelCount]*string
+	plan, disb, carried int64
+}
+
 // rmBatch is the rows of a run of events, ready to write.
 type rmBatch struct {
-	lines   [][]any
+	rows []rmRow
+	// at is the recording time of the rows that index points to; a new time starts new
+	// rows.
+	at      time.Time
+	index   map[rmKey]int // key → rows index, for the events recorded at at
 	catalog pgx.Batch
+}
+
+// row returns the row of key for an event at position pos recorded at at, adding it.
+func (b *rmBatch) row(c *rmCatalog, key rmKey, pos int64, at time.Time) *rmRow {
+	if !at.Equal(b.at) || b.index == nil {
+		if b.index == nil {
+			b.index = map[rmKey]int{}
+		}
+		clear(b.index)
+		b.at = at
+	}
+	if i, ok := b.index[key]; ok {
+		r := &b.rows[i]
+		r.position = pos
+		return r
+	}
+	l := key.line
+	top, ok := c.projects[[2]string{l.Program, l.Project}]
+	if !ok {
+		top = l.Project
+	}
+	b.index[key] = len(b.rows)
+	b.rows = append(b.rows, rmRow{key: key, position: pos, top: top, anc: c.units[l.Unit]})
+	return &b.rows[len(b.rows)-1]
 }
 
 // add folds e into the batch and, for catalog events, into c.
 func (c *rmCatalog) add(b *rmBatch, e *ledger.Event) {
 	d := &e.Data
-	pos, date := e.Position, e.EffectiveDate.Time()
-	row := func(l ledger.Line, plan, disb int64, intoYear *int, carried int64) {
-		anc := c.units[l.Unit]
-		top, ok := c.projects[[2]string{l.Program, l.Project}]
-		if !ok {
-			top = l.Project
-		}
-		b.lines = append(b.lines, []any{pos, l.ID(), l.Program, l.Year, l.Source, l.Project, top, l.Unit,
-			anc[0], anc[1], anc[2], date, plan, disb, intoYear, carried})
-	}
+	pos := e.Position
 	switch e.Type {
 	case ledger.TypeProgramRegistered:
 		b.catalog.Queue(`INSERT INTO read.programs (code, name, position) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
@@ -166,14 +209,15 @@ func (c *rmCatalog) add(b *rmBatch, e *ledger.Event) {
 	default:
 		var buf [ledger.PostingsMax]ledger.Posting
 		for _, p := range e.Postings(buf[:0]) {
+			key := rmKey{line: p.Line, date: e.EffectiveDate}
 			switch p.Measure() {
 			case ledger.MeasurePlan:
-				row(p.Line, p.Delta(), 0, nil, 0)
+				b.row(c, key, pos, e.RecordedAt).plan += p.Delta()
 			case ledger.MeasureDisbursed:
-				row(p.Line, 0, p.Delta(), nil, 0)
+				b.row(c, key, pos, e.RecordedAt).disb += p.Delta()
 			case ledger.MeasureCarriedOver:
-				y := d.IntoYear
-				row(p.Line, 0, 0, &y, p.Delta())
+				key.intoYear = d.IntoYear
+				b.row(c, key, pos, e.RecordedAt).carried += p.Delta()
 			case ledger.MeasureAdvanceOutstanding, ledger.MeasureCommitted:
 				// Not in read.line_progress yet: the SQL view postings has them.
 			default:
@@ -183,8 +227,9 @@ func (c *rmCatalog) add(b *rmBatch, e *ledger.Event) {
 	}
 }
 
-// write stores the batch's rows and moves the checkpoint to last, in tx.
-func (b *rmBatch) write(ctx context.Context, tx pgx.Tx, last int64) error {
+// write stores the batch's rows and moves the checkpoint to last, in tx. lazy lets tx's
+// commit skip waiting for its WAL flush.
+func (b *rmBatch) write(ctx context.Context, tx pgx.Tx, last int64, lazy bool) error {
 	// Catalog rows first: a line row never needs them (it carries its ancestors), but a
 	// reader of the same snapshot joins on them.
 	if b.catalog.Len() > 0 {
@@ -192,15 +237,53 @@ func (b *rmBatch) write(ctx context.Context, tx pgx.Tx, last int64) error {
 			return fmt.Errorf("write read-model catalog: %w", err)
 		}
 	}
-	if len(b.lines) > 0 {
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"read", "line_progress"}, lineProgressColumns, pgx.CopyFromRows(b.lines)); err != nil {
+	if len(b.rows) > 0 {
+		// pgx encodes each row before asking for the next, so one slice serves them all.
+		vals := make([]any, len(lineProgressColumns))
+		src := pgx.CopyFromSlice(len(b.rows), func(i int) ([]any, error) {
+			r := &b.rows[i]
+			l := r.key.line
+			var intoYear *int
+			if r.key.intoYear != 0 {
+				intoYear = &r.key.intoYear
+			}
+			vals[0], vals[1], vals[2], vals[3], vals[4], vals[5], vals[6], vals[7] =
+				r.position, l.ID(), l.Program, l.Year, l.Source, l.Project, r.top, l.Unit
+			vals[8], vals[9], vals[10] = r.anc[0], r.anc[1], r.anc[2]
+			vals[11], vals[12], vals[13], vals[14], vals[15] = r.key.date.Time(), r.plan, r.disb, intoYear, r.carried
+			return vals, nil
+		})
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"read", "line_progress"}, lineProgressColumns, src); err != nil {
 			return fmt.Errorf("write read.line_progress: %w", err)
 		}
 	}
-	if _, err := tx.Exec(ctx, `UPDATE read.checkpoint SET position = $1, updated_at = now()`, last); err != nil {
+	// The setting is read at commit: one round trip with the update.
+	var fin pgx.Batch
+	if lazy {
+		fin.Queue(`SET LOCAL synchronous_commit = off`)
+	}
+	fin.Queue(`UPDATE read.checkpoint SET position = $1, updated_at = now()`, last)
+	if err := tx.SendBatch(ctx, &fin).Close(); err != nil {
 		return fmt.Errorf("move the read-model checkpoint: %w", err)
 	}
 	return nil
+}
+
+// wholeCommits returns events without the last commit's events (those recorded at the
+// last one's time) when more of them may follow: a page read with a limit may end
+// inside a commit, and a commit split over two transactions would give its rows twice
+// and make the rows depend on where pages end. A page that is one commit is kept whole.
+func wholeCommits(events []*ledger.Event, limit int) []*ledger.Event {
+	if len(events) < limit {
+		return events
+	}
+	at := events[len(events)-1].RecordedAt
+	for i := len(events) - 1; i > 0; i-- {
+		if !events[i-1].RecordedAt.Equal(at) {
+			return events[:i]
+		}
+	}
+	return events
 }
 
 // ReadModelWriter keeps the read-model tables (schema read) up to date with the events.
@@ -274,61 +357,73 @@ func (w *ReadModelWriter) Run(ctx context.Context) error {
 // checkpoint. It must not run concurrently with itself (Run calls it).
 func (w *ReadModelWriter) CatchUp(ctx context.Context) (int64, error) {
 	for {
-		n, err := w.step(ctx)
+		more, err := w.step(ctx)
 		if err != nil {
 			w.pos.Store(-1) // the catalog may be ahead of the tables: reload it next time
 			return 0, err
 		}
-		if n == 0 {
+		if !more {
 			return w.pos.Load(), nil
 		}
 	}
 }
 
-// step folds in up to ReadModelBatchEvents events in one transaction and returns how
-// many.
-func (w *ReadModelWriter) step(ctx context.Context) (int, error) {
+// step folds in up to ReadModelBatchEvents events in one transaction and reports whether
+// more may follow: the events of a commit arrive through the handoff, so when it holds
+// nothing more (and the store's page was not full) the writer is caught up, without a
+// transaction more to find nothing — one per commit on the write path. A commit whose
+// Notify comes later wakes Run again.
+func (w *ReadModelWriter) step(ctx context.Context) (bool, error) {
 	tx, err := w.s.pool.Begin(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("begin read-model transaction: %w", err)
+		return false, fmt.Errorf("begin read-model transaction: %w", err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	var cp int64
 	// FOR UPDATE: a concurrent writer or replay waits here, then sees the new checkpoint.
 	if err := tx.QueryRow(ctx, `SELECT position FROM read.checkpoint FOR UPDATE`).Scan(&cp); err != nil {
-		return 0, fmt.Errorf("read the read-model checkpoint: %w", err)
+		return false, fmt.Errorf("read the read-model checkpoint: %w", err)
 	}
 	if cp != w.pos.Load() || w.cat == nil {
 		w.cat = newRMCatalog()
 		if err := w.cat.load(ctx, tx); err != nil {
-			return 0, fmt.Errorf("load the read-model catalog: %w", err)
+			return false, fmt.Errorf("load the read-model catalog: %w", err)
 		}
 		w.pos.Store(cp)
 	}
 	events, ok := w.handoff.Take(cp)
-	if !ok || len(events) == 0 {
+	var more bool
+	if ok && len(events) > 0 {
+		more = w.handoff.Held()
+	} else {
 		events, err = w.s.collect(ctx, ReadModelBatchEvents,
 			`SELECT `+eventColumns+` FROM events WHERE position > $1 ORDER BY position LIMIT $2`, cp, ReadModelBatchEvents)
 		if err != nil {
-			return 0, err
+			return false, err
 		}
+		more = len(events) == ReadModelBatchEvents
+		events = wholeCommits(events, ReadModelBatchEvents)
 	}
 	if len(events) == 0 {
-		return 0, nil
+		return false, nil
 	}
 	var b rmBatch
 	for _, e := range events {
 		w.cat.add(&b, e)
 	}
 	last := events[len(events)-1].Position
-	if err := b.write(ctx, tx, last); err != nil {
-		return 0, err
+	// The tables are derived and hold their checkpoint: a crash of PostgreSQL that loses
+	// the last of these commits leaves an older, whole prefix, folded again on start. So
+	// the commit need not wait for its WAL flush, which would compete with the
+	// sequencer's own. (A rebuild, which an operator waits for, stays durable.)
+	if err := b.write(ctx, tx, last, true); err != nil {
+		return false, err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return 0, fmt.Errorf("commit read model at position %d: %w", last, err)
+		return false, fmt.Errorf("commit read model at position %d: %w", last, err)
 	}
 	w.pos.Store(last)
-	return len(events), nil
+	return more, nil
 }
 
 // RebuildReadModel empties the read-model tables and refills them from every event, in
@@ -355,8 +450,10 @@ func (s *Store) RebuildReadModel(ctx context.Context, progress func(done, total 
 	cat := newRMCatalog()
 	var b rmBatch
 	var n, last int64
+	pending := 0 // events folded into b
+	var lastAt time.Time
 	flush := func() error {
-		if err := b.write(ctx, tx, last); err != nil {
+		if err := b.write(ctx, tx, last, false); err != nil {
 			return err
 		}
 		b = rmBatch{}
@@ -371,12 +468,18 @@ func (s *Store) RebuildReadModel(ctx context.Context, progress func(done, total 
 		if e.Position > head {
 			return errStopRead // committed after the rebuild began: the writer folds it in
 		}
+		// Flush between commits only, so that the rows are the live writer's
+		// (wholeCommits).
+		if pending >= ReadModelBatchEvents && !e.RecordedAt.Equal(lastAt) {
+			if err := flush(); err != nil {
+				return err
+			}
+			pending = 0
+		}
 		cat.add(&b, e)
 		n++
-		last = e.Position
-		if n%ReadModelBatchEvents == 0 {
-			return flush()
-		}
+		pending++
+		last, lastAt = e.Position, e.RecordedAt
 		return nil
 	})
 	if err != nil && !errors.Is(err, errStopRead) {

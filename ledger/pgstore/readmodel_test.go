@@ -2,8 +2,13 @@ package pgstore_test
 
 import (
 	"context"
+	"fmt"
+	"maps"
+	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/vnntp/ledger/demo"
 	"github.com/vnntp/ledger/ledger"
@@ -130,4 +135,156 @@ func TestPositionAt(t *testing.T) {
 			t.Fatalf("PositionAt(recorded_at of %d) = %d %v", e.Position, got, err)
 		}
 	}
+}
+
+// rmFigure is what read.line_progress sums for one line, effective date and carry-over
+// year (0: none).
+type rmFigure struct{ plan, disbursed, carried int64 }
+
+type rmFigureKey struct {
+	line     string
+	date     string
+	intoYear int
+}
+
+// TestReadModelEqualsPostings holds the read model's figures equal to the events'
+// postings (ledger.Event.Postings) as known at the end of every commit — the demo, random
+// histories with every money event type, and batches of hundreds of events on a few lines
+// and days, which the writer folds into one row per line, day and commit — before and
+// after a rebuild.
+func TestReadModelEqualsPostings(t *testing.T) {
+	t.Parallel()
+	s, _ := open(t)
+	ctx := testContext(t)
+	rm := s.NewReadModelWriter(nil)
+	rmCtx, stopRM := context.WithCancel(ctx)
+	rmDone := make(chan error, 1)
+	go func() { rmDone <- rm.Run(rmCtx) }()
+	defer func() { stopRM(); <-rmDone }()
+	w := acquire(t, s)
+	seq := ledger.NewSequencer(ledger.SequencerConfig{Store: w, OnCommit: rm.Notify})
+	if err := seq.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- seq.Run(runCtx) }()
+	if err := demo.Load(ctx, seq.Submit); err != nil {
+		t.Fatal(err)
+	}
+	randomMoney(t, ctx, seq, rand.New(rand.NewPCG(1, 11)), "r1", 150)
+	rng := rand.New(rand.NewPCG(2, 11))
+	line := ledger.Line{Program: "r1", Year: 2024, Source: "r1-SRC", Project: "DA1", Unit: "r1P"}
+	for b := range 3 {
+		var cmds []ledger.Command
+		for i := range 300 {
+			d := ledger.MakeDate(2024, 4, 1+rng.IntN(3))
+			amount := int64(1 + rng.IntN(1000))
+			switch rng.IntN(4) {
+			case 0:
+				cmds = append(cmds, &ledger.Allocate{Line: line, Amount: amount * 10, EffectiveDate: d, Decision: "QĐ"})
+			case 1:
+				cmds = append(cmds, &ledger.CarryOver{Line: line, Amount: amount, IntoYear: 2025 + rng.IntN(2), EffectiveDate: d, Decision: "QĐ"})
+			default:
+				cmds = append(cmds, &ledger.Disburse{Line: line, Amount: amount, Kind: ledger.KindPayment, EffectiveDate: d, Payee: "HTX",
+					Voucher: ledger.Voucher{Office: "KBr1", Type: "C2-02", Number: fmt.Sprint("b", b, "-", i), Date: d}})
+			}
+		}
+		if _, err := seq.Submit(ctx, &ledger.Request{Commands: cmds}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	head := seq.Head().Position
+	stop()
+	<-done
+	waitFor(t, "the read model to reach the head", func() bool { return rm.Position() == head })
+
+	// The postings, summed as known at the end of each commit (its events share their
+	// recording time).
+	events, err := s.EventsRange(ctx, 1, head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type state struct {
+		at  int64 // the commit's last position
+		sum map[rmFigureKey]rmFigure
+	}
+	var want []state
+	sum := map[rmFigureKey]rmFigure{}
+	postings := 0
+	var buf [ledger.PostingsMax]ledger.Posting
+	for i, e := range events {
+		for _, p := range e.Postings(buf[:0]) {
+			k := rmFigureKey{line: p.Line.ID(), date: e.EffectiveDate.String()}
+			f := sum[k]
+			switch p.Measure() {
+			case ledger.MeasurePlan:
+				f.plan += p.Delta()
+			case ledger.MeasureDisbursed:
+				f.disbursed += p.Delta()
+			case ledger.MeasureCarriedOver:
+				k.intoYear = e.Data.IntoYear
+				f = sum[k]
+				f.carried += p.Delta()
+			default:
+				continue
+			}
+			sum[k] = f
+			postings++
+		}
+		if i == len(events)-1 || !events[i+1].RecordedAt.Equal(e.RecordedAt) {
+			want = append(want, state{e.Position, maps.Clone(sum)})
+		}
+	}
+
+	check := func(when string) {
+		t.Helper()
+		rows, err := s.Pool().Query(ctx, `SELECT position, line, effective_date::text, coalesce(carried_into_year, 0),
+			plan_delta, disbursed_delta, carried FROM read.line_progress ORDER BY position`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		type rmRow struct {
+			pos int64
+			key rmFigureKey
+			f   rmFigure
+		}
+		got, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (rmRow, error) {
+			var x rmRow
+			return x, r.Scan(&x.pos, &x.key.line, &x.key.date, &x.key.intoYear, &x.f.plan, &x.f.disbursed, &x.f.carried)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) >= postings-500 {
+			t.Errorf("%s: %d rows for %d postings: the batches' postings were not folded per line, day and commit", when, len(got), postings)
+		}
+		sum := map[rmFigureKey]rmFigure{}
+		j := 0
+		for _, st := range want {
+			for ; j < len(got) && got[j].pos <= st.at; j++ {
+				f := sum[got[j].key]
+				f.plan += got[j].f.plan
+				f.disbursed += got[j].f.disbursed
+				f.carried += got[j].f.carried
+				sum[got[j].key] = f
+			}
+			if !maps.Equal(sum, st.sum) {
+				for k, f := range st.sum {
+					if sum[k] != f {
+						t.Fatalf("%s: as known at position %d, %v: read model %+v, postings %+v", when, st.at, k, sum[k], f)
+					}
+				}
+				t.Fatalf("%s: as known at position %d, the read model has %d keys, the postings %d", when, st.at, len(sum), len(st.sum))
+			}
+		}
+		if j != len(got) {
+			t.Errorf("%s: %d rows after the head", when, len(got)-j)
+		}
+	}
+	check("written by the running writer")
+	if _, err := s.RebuildReadModel(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	check("rebuilt")
 }
