@@ -708,12 +708,14 @@ func (s *Sequencer) record(c Command, now time.Time, meta Metadata) (*Event, err
 	return e, nil
 }
 
-// recordingTime is now at microsecond precision (what PostgreSQL keeps), never before
-// the head's time, so that recorded_at grows with position.
+// recordingTime is the time of the next commit: now at microsecond precision (what
+// PostgreSQL keeps), and after the head's time even when the clock has not moved on or
+// stepped back, so that recorded_at grows with position and no two commits share one —
+// the read model groups a commit's events by it (pgstore's read-model writer).
 func (s *Sequencer) recordingTime() time.Time {
 	now := s.cfg.Now().UTC().Truncate(time.Microsecond)
-	if now.Before(s.state.HeadTime) {
-		now = s.state.HeadTime
+	if s.state.Head > 0 && !now.After(s.state.HeadTime) {
+		now = s.state.HeadTime.Add(time.Microsecond)
 	}
 	return now
 }
