@@ -566,6 +566,9 @@ func (s *Sequencer) lookupRefs(ctx context.Context, batch []*Request) []*Request
 	clear(s.wantKeys)
 	clear(s.wantIDSet)
 	for _, r := range batch {
+		if s.replayed(r) {
+			continue
+		}
 		for _, c := range r.Commands {
 			v, id := references(c)
 			if v != nil {
@@ -631,6 +634,9 @@ func (s *Sequencer) lookupRefs(ctx context.Context, batch []*Request) []*Request
 // needsLookup reports whether a command of r names a disbursement or voucher the write
 // model cannot decide without the store.
 func (s *Sequencer) needsLookup(r *Request) bool {
+	if s.replayed(r) {
+		return false
+	}
 	refs := s.state.refs
 	ready := refs.filter.ready.Load()
 	for _, c := range r.Commands {
@@ -648,6 +654,16 @@ func (s *Sequencer) needsLookup(r *Request) bool {
 		}
 	}
 	return false
+}
+
+// replayed reports whether r's key is in the key cache: r is answered with the recorded
+// outcome (process), never decided, so it needs no reference looked up.
+func (s *Sequencer) replayed(r *Request) bool {
+	if r.Key == "" {
+		return false
+	}
+	_, ok := s.keys.get(r.Key)
+	return ok
 }
 
 // references returns the voucher c carries and the disbursement it names, if any.

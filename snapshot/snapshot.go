@@ -49,6 +49,9 @@ const (
 	DefaultInterval = time.Hour
 	// pollInterval is how often the background loop looks at the head.
 	pollInterval = time.Second
+	// retryDelay is the least a failed snapshot waits before the next attempt: each one
+	// reads the newest snapshot and folds the tail again.
+	retryDelay = 5 * time.Minute
 	// foldChunk is how many events are handed to the projections at once.
 	foldChunk = 1024
 )
@@ -194,6 +197,9 @@ func read(ctx context.Context, store *pgstore.Store, info pgstore.SnapshotInfo) 
 	}
 	if s, reason = decode(data); reason != nil {
 		return nil, nil, fmt.Errorf("cannot be decoded: %w", reason), nil
+	}
+	if s.State.LinesOnly {
+		return nil, nil, errors.New("its write model keeps lines only"), nil
 	}
 	if s.State.Head != info.Position || s.State.HeadHash != info.Hash ||
 		s.Balances.Position() != info.Position || s.Progress.Position() != info.Position {
@@ -344,18 +350,17 @@ type Schedule struct {
 	Interval time.Duration
 }
 
-// Run takes snapshots on sch until ctx ends; head returns the writer's head position,
-// and taken, when not nil, is told of every snapshot stored. A failure is logged and
-// tried again at the next trigger. It returns when ctx ends.
-func Run(ctx context.Context, store *pgstore.Store, log *slog.Logger, sch Schedule, head func() int64, taken func(pgstore.SnapshotInfo)) {
+// Run takes snapshots on sch until ctx ends; last is the position of the snapshot the
+// server started from (0: none loaded, so one is due as soon as Every events exist), head
+// returns the writer's head position, and taken, when not nil, is told of every snapshot
+// stored. A failure is logged and tried again at the next trigger, retryDelay later at
+// the soonest. It returns when ctx ends.
+func Run(ctx context.Context, store *pgstore.Store, log *slog.Logger, sch Schedule, last int64, head func() int64, taken func(pgstore.SnapshotInfo)) {
 	if sch.Every <= 0 && sch.Interval <= 0 {
 		return
 	}
-	var last int64
-	if infos, err := store.Snapshots(ctx); err == nil && len(infos) > 0 {
-		last = infos[0].Position
-	}
 	lastAt := time.Now()
+	var failedAt time.Time
 	t := time.NewTicker(pollInterval)
 	defer t.Stop()
 	for {
@@ -366,19 +371,22 @@ func Run(ctx context.Context, store *pgstore.Store, log *slog.Logger, sch Schedu
 		}
 		h := head()
 		due := sch.Every > 0 && h-last >= sch.Every || sch.Interval > 0 && h > last && time.Since(lastAt) >= sch.Interval
-		if !due {
+		if !due || time.Since(failedAt) < retryDelay {
 			continue
 		}
 		log.Info("taking a snapshot", "head", h, "newest", last)
 		info, stored, err := Take(ctx, store, Options{Log: log})
-		lastAt = time.Now()
+		// The fold the snapshot was taken from is garbage now: give its memory back to the
+		// system rather than keep the server's resident size at twice its folds.
+		debug.FreeOSMemory()
 		if err != nil {
 			if ctx.Err() == nil {
-				log.Error("taking a snapshot failed; trying again at the next trigger", "err", err)
+				log.Error("taking a snapshot failed; trying again at the next trigger", "retry_after", retryDelay, "err", err)
 			}
+			failedAt = time.Now()
 			continue
 		}
-		last = info.Position
+		last, lastAt = info.Position, time.Now()
 		if stored {
 			log.Info("snapshot taken", "snapshot", info.ID, "position", info.Position, "bytes", info.Size,
 				"duration", info.Duration.Round(time.Millisecond))
@@ -386,8 +394,5 @@ func Run(ctx context.Context, store *pgstore.Store, log *slog.Logger, sch Schedu
 				taken(info)
 			}
 		}
-		// The fold the snapshot was taken from is garbage now: give its memory back to the
-		// system rather than keep the server's resident size at twice its folds.
-		debug.FreeOSMemory()
 	}
 }

@@ -214,7 +214,7 @@ func TestRunTakesSnapshotsOnSchedule(t *testing.T) {
 	taken := make(chan pgstore.SnapshotInfo, 8)
 	done := make(chan struct{})
 	go func() {
-		snapshot.Run(ctx, store, slog.New(slog.DiscardHandler), snapshot.Schedule{Every: 50},
+		snapshot.Run(ctx, store, slog.New(slog.DiscardHandler), snapshot.Schedule{Every: 50}, 0,
 			func() int64 { return seq.Head().Position }, func(i pgstore.SnapshotInfo) { taken <- i })
 		close(done)
 	}()

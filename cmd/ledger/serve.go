@@ -133,7 +133,13 @@ func startNode(ctx context.Context, cfg *Config) (*node, error) {
 		store.Close()
 	}
 	load := n.seq.Load
-	if snap != nil {
+	switch {
+	case snap == nil:
+	case snap.State.AvailabilityAtHeadOnly != cfg.availabilityAtHeadOnly:
+		// Only the bench's baseline runs in that mode: its projections serve, its write
+		// model is folded again.
+		log.Warn("the snapshot's write model is of another mode; folding the write model from the first event")
+	default:
 		load = func(ctx context.Context) error { return n.seq.LoadFrom(ctx, snap.State) }
 	}
 	if err := load(ctx); err != nil {
@@ -165,7 +171,7 @@ func startNode(ctx context.Context, cfg *Config) (*node, error) {
 	go func() { runTokenSync(runCtx, store, n.seq, tokAfter, log); close(n.tokDone) }()
 	sch := snapshot.Schedule{Every: cfg.Snapshot.Every, Interval: cfg.Snapshot.Interval}
 	go func() {
-		snapshot.Run(runCtx, store, log, sch, func() int64 { return n.seq.Head().Position }, n.snapshotTaken)
+		snapshot.Run(runCtx, store, log, sch, n.snapInfo.Position, func() int64 { return n.seq.Head().Position }, n.snapshotTaken)
 		close(n.snapDone)
 	}()
 	if n.stopCP, err = startCheckpointer(cfg, store, n.seq.Head, n.bus.publishCheckpoint(cfg, log)); err != nil {

@@ -148,15 +148,34 @@ func TestSequencerReferenceLookupFails(t *testing.T) {
 			t.Fatal(r.Err)
 		}
 	}
-	var oldest ledger.Result
+	var oldest, second ledger.Result
 	for i := range 5 {
 		r := submit(&ledger.Disburse{Line: lineA, Amount: 10, Kind: ledger.KindPayment, EffectiveDate: day, Payee: "A",
 			Voucher: *voucher(fmt.Sprint(i + 1))})
 		if r.Err != nil {
 			t.Fatal(r.Err)
 		}
-		if i == 0 {
+		switch i {
+		case 0:
 			oldest = *r
+		case 1:
+			second = *r
+		}
+	}
+	// A keyed reversal recorded while the store answers, then pushed out of the
+	// disbursement cache by two more.
+	keyed := func() *ledger.Request {
+		return &ledger.Request{Key: "reverse-second", Commands: []ledger.Command{
+			&ledger.Reverse{EventID: second.Events[0].ID, Amount: 5, EffectiveDate: day, Reason: "sai"}}}
+	}
+	first, err := seq.Submit(ctx, keyed())
+	if err != nil || first.Err != nil {
+		t.Fatal(err, first.Err)
+	}
+	for i := range 2 {
+		if r := submit(&ledger.Disburse{Line: lineA, Amount: 10, Kind: ledger.KindPayment, EffectiveDate: day, Payee: "A",
+			Voucher: *voucher(fmt.Sprint(i + 10))}); r.Err != nil {
+			t.Fatal(r.Err)
 		}
 	}
 	reverse := &ledger.Reverse{EventID: oldest.Events[0].ID, Amount: 10, EffectiveDate: day, Reason: "sai"}
@@ -164,6 +183,10 @@ func TestSequencerReferenceLookupFails(t *testing.T) {
 	head := seq.Head().Position
 	if r := submit(reverse); !errors.Is(r.Err, ledger.ErrUnavailable) {
 		t.Fatalf("a reversal of a disbursement the cache lost, the store down: %v, want unavailable", r.Err)
+	}
+	// Its retry needs no lookup: it is answered with the recorded outcome.
+	if r, err := seq.Submit(ctx, keyed()); err != nil || r.Err != nil || r.First != first.First || !r.Replayed {
+		t.Fatalf("a retry of a recorded reversal while lookups fail: %+v %v, want the outcome at %d replayed", r, err, first.First)
 	}
 	if r := submit(&ledger.Allocate{Line: lineA, Amount: 1, EffectiveDate: day, Decision: "QĐ 2"}); r.Err != nil || r.First != head+1 {
 		t.Fatalf("an allocation while lookups fail: %+v, want recorded at %d", r, head+1)

@@ -104,7 +104,7 @@ func (s *Store) SnapshotData(ctx context.Context, id int64) ([]byte, error) {
 		}
 		return nil, fmt.Errorf("read snapshot %d: %w", id, err)
 	}
-	data := make([]byte, 0, size)
+	data := make([]byte, 0, min(size, SnapshotChunkBytes)) // the recorded size is checked, not trusted
 	rows, err := s.pool.Query(ctx, `SELECT data FROM snapshot_chunks WHERE snapshot_id = $1 ORDER BY seq`, id)
 	if err != nil {
 		return nil, fmt.Errorf("read snapshot %d: %w", id, err)
