@@ -640,7 +640,7 @@ func (s *State) disbursementOf(r DisbursementRecord) *disbursement {
 }
 
 // disbursement returns the record of the disbursement id, or nil when there is none. In
-// the bounded mode the sequencer must have looked id up first (prepareRefs).
+// the bounded mode the sequencer must have looked id up first (lookupRefs).
 func (s *State) disbursement(id uuid.UUID) *disbursement {
 	if s.refs == nil {
 		return s.disbursements[id]
