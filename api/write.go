@@ -183,12 +183,15 @@ func fingerprint(route string, v any) [32]byte {
 	return sum
 }
 
+// mimeJSONUTF8 is the JSON content type with the charset many clients add.
+const mimeJSONUTF8 = "application/json; charset=UTF-8"
+
 // readBody checks the content type and reads the body, at most maxBytes.
 func readBody(c echo.Context, maxBytes int64) ([]byte, error) {
 	r := c.Request()
 	// The Content-Type every client sends is recognised without parsing it (and
 	// allocating its parameters).
-	if ct := r.Header.Get(echo.HeaderContentType); ct != echo.MIMEApplicationJSON && ct != echo.MIMEApplicationJSONCharsetUTF8 {
+	if ct := r.Header.Get(echo.HeaderContentType); ct != echo.MIMEApplicationJSON && ct != mimeJSONUTF8 {
 		mt, params, err := mime.ParseMediaType(ct)
 		if err != nil || mt != echo.MIMEApplicationJSON {
 			return nil, &statusError{http.StatusUnsupportedMediaType, "Content-Type must be application/json"}
