@@ -606,8 +606,11 @@ func TestReads(t *testing.T) {
 	hs.mustPost("/v1/disbursements", disbursement(line062, 1000, "r1"))
 
 	// Head.
+	// The harness's clock stands still: each commit is recorded a microsecond after the
+	// one before (ledger.Sequencer's recordingTime).
 	h := decodeMap(t, hs.do(http.MethodGet, "/v1/head", ""))
-	if h["position"] != float64(14) || len(h["hash"].(string)) != 64 || h["recorded_at"] != "2024-06-01T08:00:00Z" {
+	if at, _ := h["recorded_at"].(string); h["position"] != float64(14) || len(h["hash"].(string)) != 64 ||
+		!strings.HasPrefix(at, "2024-06-01T08:00:00.0000") {
 		t.Errorf("head %v", h)
 	}
 
