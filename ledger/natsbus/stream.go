@@ -2,6 +2,7 @@ package natsbus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -91,14 +92,35 @@ func (c StreamConfig) jetstreamConfig() jetstream.StreamConfig {
 		// Direct get lets any replica of the stream answer a get by sequence.
 		AllowDirect: true,
 		Compression: jetstream.NoCompression,
+		PersistMode: persistMode(replicas),
 	}
+}
+
+// persistMode is how the stream's messages reach its disk. A stream of one replica
+// flushes them in the background (AsyncPersistMode) instead of writing each one through
+// to the file on its own: its source of truth is PostgreSQL, and the few messages a crash
+// may cost are published again by the relay, which resumes after the stream's last
+// sequence. A replicated stream already writes asynchronously behind its Raft log, and
+// NATS refuses the mode there.
+func persistMode(replicas int) jetstream.PersistModeType {
+	if replicas == 1 {
+		return jetstream.AsyncPersistMode
+	}
+	return jetstream.DefaultPersistMode
 }
 
 // EnsureStream creates the LEDGER stream, or updates it to cfg when it exists, and
 // returns it. It returns the JetStream API error, wrapped, when the existing stream
-// cannot be changed to cfg (its storage type, for instance).
+// cannot be changed to cfg (its storage type, for instance). An existing stream keeps its
+// persist mode, which NATS does not change on an update.
 func EnsureStream(ctx context.Context, js jetstream.JetStream, cfg StreamConfig) (jetstream.Stream, error) {
-	s, err := js.CreateOrUpdateStream(ctx, cfg.jetstreamConfig())
+	want := cfg.jetstreamConfig()
+	if old, err := js.Stream(ctx, StreamName); err == nil {
+		want.PersistMode = old.CachedInfo().Config.PersistMode
+	} else if !errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil, fmt.Errorf("look up stream %s: %w", StreamName, err)
+	}
+	s, err := js.CreateOrUpdateStream(ctx, want)
 	if err != nil {
 		return nil, fmt.Errorf("create or update stream %s: %w", StreamName, err)
 	}
