@@ -123,7 +123,7 @@ func benchGenerated(ctx context.Context, cfg *Config, dbURL string, mode benchMo
 	if !mode.runs(benchServer) && !mode.runs(benchLinesAt) {
 		return res, nil
 	}
-	if err := benchServerProcess(ctx, dbURL, n, mode, res, stdout); err != nil {
+	if err := benchServerProcess(ctx, dbURL, n, mode, cfg.BenchServerMemLimit, res, stdout); err != nil {
 		return nil, fmt.Errorf("server process: %w", err)
 	}
 	return res, nil
@@ -222,7 +222,7 @@ func percentiles(lat []time.Duration) (p50, p99 float64) {
 // benchServerProcess starts `ledger serve` (this binary) on the generated ledger with an
 // embedded NATS listening on loopback, and measures the time to serving, the relay's
 // catch-up to the head, the resident memory and progress queries over HTTP.
-func benchServerProcess(ctx context.Context, dbURL string, events int64, mode benchMode, res *bigResult, stdout io.Writer) error {
+func benchServerProcess(ctx context.Context, dbURL string, events int64, mode benchMode, memLimit string, res *bigResult, stdout io.Writer) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return err
@@ -244,6 +244,9 @@ func benchServerProcess(ctx context.Context, dbURL string, events int64, mode be
 		"--bootstrap-token", benchAdminToken, "--rate-limit", "-1", "--nats-listen", natsAddr, "--log-level", "warn",
 		"--snapshot-every", "0", "--snapshot-interval", "0") // no background snapshot during the measurements
 	cmd.Stderr = os.Stderr
+	if memLimit != "" {
+		cmd.Env = append(os.Environ(), "GOMEMLIMIT="+memLimit)
+	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return err

@@ -40,6 +40,8 @@ type Config struct {
 	// benchSections; empty: all); BenchEvents overrides the generated ledger's size.
 	BenchOnly   string
 	BenchEvents int
+	// BenchServerMemLimit is the GOMEMLIMIT of the measured server process (empty: none).
+	BenchServerMemLimit string
 	CPUProfile  string
 	// availabilityAtHeadOnly starts the writer with rule 2 checked at the head only
 	// (ledger.SequencerConfig.AvailabilityAtHeadOnly): the baseline `ledger bench`
@@ -100,6 +102,7 @@ func newConfig(fs *flag.FlagSet, cmd string) *Config {
 		fs.StringVar(&c.BenchOnly, "only", "", "run only these sections, comma-separated: "+strings.Join(benchSections, ", ")+" (empty: all) [LEDGER_BENCH_ONLY]")
 		c.envs["only"] = "LEDGER_BENCH_ONLY"
 		fs.IntVar(&c.BenchEvents, "events", 0, "events of the generated ledger; 0: the mode's (1,000,000; BENCH_QUICK 100,000; BENCH_FULL 10,000,000) [LEDGER_BENCH_EVENTS]")
+		fs.StringVar(&c.BenchServerMemLimit, "server-memory-limit", "", "GOMEMLIMIT of the measured server process on the generated ledger, e.g. 1536MiB (the Go runtime's soft heap limit); empty: none")
 		c.envs["events"] = "LEDGER_BENCH_EVENTS"
 		fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of the first run's write-path load to this file, and of its bulk load (beside it with .bulk when both run; go tool pprof)")
 	}
