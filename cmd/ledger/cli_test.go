@@ -70,6 +70,26 @@ func TestCLIFixes(t *testing.T) {
 		t.Errorf("findings exit with %d", got)
 	}
 
+	// snapshot: a missing or unknown subcommand and an unknown id are usage errors; a
+	// snapshot that does not verify is a finding (1).
+	for _, args := range [][]string{{"snapshot"}, {"snapshot", "bogus"}, {"snapshot", "list", "7"}, {"snapshot", "verify", "999"}} {
+		if _, _, err := cli(args...); err == nil || exitCode(err) != exitUsage {
+			t.Errorf("%q: %v (status %d), want a usage error", args, err, exitCode(err))
+		}
+	}
+	if out, _, err := cli("snapshot", "take"); err != nil || !strings.Contains(out, "taken at position") {
+		t.Fatalf("snapshot take: %v %q", err, out)
+	}
+	if out, _, err := cli("snapshot", "list"); err != nil || strings.Count(out, "\n") != 2 {
+		t.Errorf("snapshot list: %v %q, want a header and one snapshot", err, out)
+	}
+	if _, err := st.Pool().Exec(ctx, `UPDATE snapshots SET checksum = sha256(checksum)`); err != nil {
+		t.Fatal(err)
+	}
+	if out, _, err := cli("snapshot", "verify", "--quick"); exitCode(err) != exitFindings || !strings.Contains(out, "checksum") {
+		t.Errorf("snapshot verify of a damaged snapshot: %v (status %d) %q", err, exitCode(err), out)
+	}
+
 	// help for every command, help help, --help: on stdout, status 0.
 	for _, c := range append(commands, command{name: "help"}) {
 		var out bytes.Buffer

@@ -42,7 +42,7 @@ type Config struct {
 	BenchEvents int
 	// BenchServerMemLimit is the GOMEMLIMIT of the measured server process (empty: none).
 	BenchServerMemLimit string
-	CPUProfile  string
+	CPUProfile          string
 	// availabilityAtHeadOnly starts the writer with rule 2 checked at the head only
 	// (ledger.SequencerConfig.AvailabilityAtHeadOnly): the baseline `ledger bench`
 	// measures the check against. No flag sets it; a server never runs without the check.

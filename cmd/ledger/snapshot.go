@@ -47,6 +47,21 @@ func snapshotCmd(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	if len(cfg.Args) == 0 {
 		return fmt.Errorf("snapshot: say what to do: %s", snapshotUsage)
 	}
+	sub, args := cfg.Args[0], cfg.Args[1:]
+	var do func(*pgstore.Store) error
+	switch sub {
+	case "take":
+		do = func(st *pgstore.Store) error { return snapshotTake(ctx, cfg, st, stdout) }
+	case "list":
+		do = func(st *pgstore.Store) error { return snapshotList(ctx, st, stdout) }
+	case "verify":
+		do = func(st *pgstore.Store) error { return snapshotVerify(ctx, cfg, st, args, stdout) }
+	default:
+		return fmt.Errorf("snapshot: unknown subcommand %q: %s", sub, snapshotUsage)
+	}
+	if sub != "verify" && len(args) > 0 {
+		return fmt.Errorf("snapshot %s: unexpected arguments %q", sub, args)
+	}
 	if err := pgstore.Migrate(ctx, cfg.DatabaseURL); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -55,19 +70,7 @@ func snapshotCmd(ctx context.Context, cfg *Config, stdout io.Writer) error {
 		return err
 	}
 	defer store.Close()
-	sub, args := cfg.Args[0], cfg.Args[1:]
-	if sub != "verify" && len(args) > 0 {
-		return fmt.Errorf("snapshot %s: unexpected arguments %q", sub, args)
-	}
-	switch sub {
-	case "take":
-		return snapshotTake(ctx, cfg, store, stdout)
-	case "list":
-		return snapshotList(ctx, store, stdout)
-	case "verify":
-		return snapshotVerify(ctx, cfg, store, args, stdout)
-	}
-	return fmt.Errorf("snapshot: unknown subcommand %q: %s", sub, snapshotUsage)
+	return do(store)
 }
 
 func snapshotTake(ctx context.Context, cfg *Config, store *pgstore.Store, stdout io.Writer) error {
