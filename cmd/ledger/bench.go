@@ -460,7 +460,9 @@ func benchResults(cfg *Config, mode benchMode, s, lat samples, big *bigResult, c
 	res = append(res, benchResult{Name: "progress query district × project, random as_of, GET /v1/progress, " + at, Value: big.qHTTPP99, Unit: "ms p99",
 		P50Millis: big.qHTTPP50, P99Millis: big.qHTTPP99, Runs: 1, Goal: g, Met: met})
 	g, met = goalOrScaled("≤ 1.5 GB resident", big.rssBytes <= 1.5e9)
-	res = append(res, benchResult{Name: "resident memory of the server process (VmRSS) after start, " + at, Value: big.rssBytes / 1e6, Unit: "MB", Runs: 1, Goal: g, Met: met})
+	res = append(res, benchResult{Name: "resident memory of the server process (VmRSS) at serving, before the relay's catch-up to a new NATS store, " + at,
+		Value: big.rssServingBytes / 1e6, Unit: "MB", Runs: 1})
+	res = append(res, benchResult{Name: "resident memory of the server process (VmRSS) after start and the relay's catch-up, " + at, Value: big.rssBytes / 1e6, Unit: "MB", Runs: 1, Goal: g, Met: met})
 	g, met = goalOrScaled("≤ 1.5 GB resident", big.rssAfterBytes <= 1.5e9)
 	res = append(res, benchResult{Name: fmt.Sprintf("resident memory of the server process (VmRSS) after %d progress and %d lines-at queries, ", mode.queries, mode.linesQueries) + at,
 		Value: big.rssAfterBytes / 1e6, Unit: "MB", Runs: 1, Goal: g, Met: met})

@@ -42,6 +42,7 @@ type bigResult struct {
 	qInP50, qInP99         float64 // ms
 	qHTTPP50, qHTTPP99     float64 // ms
 	linesAtP50, linesAtP99 float64 // ms
+	rssServingBytes        float64 // at serving, before the relay's catch-up
 	rssBytes               float64
 	rssAfterBytes          float64 // after the queries over HTTP
 	snapTake, snapStore    time.Duration
@@ -272,7 +273,11 @@ func benchServerProcess(ctx context.Context, dbURL string, events int64, mode be
 	}
 	res.startup = time.Since(t0)
 	go func() { _, _ = io.Copy(io.Discard, out) }()
-	fmt.Fprintf(stdout, "server process serving %d events after %s\n", events, res.startup.Round(time.Millisecond))
+	if res.rssServingBytes, err = vmRSS(cmd.Process.Pid); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "server process serving %d events after %s; VmRSS %.0f MB\n", events, res.startup.Round(time.Millisecond),
+		res.rssServingBytes/1e6)
 
 	nc, err := nats.Connect("nats://" + natsAddr)
 	if err != nil {
