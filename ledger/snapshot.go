@@ -60,7 +60,7 @@ func (s *State) EncodeSnapshot(e *snapcodec.Encoder) {
 	for _, b := range s.lines {
 		lines = append(lines, b)
 	}
-	slices.SortFunc(lines, func(a, b *LineBalance) int { return compareLines(&a.Line, &b.Line) })
+	slices.SortFunc(lines, func(a, b *LineBalance) int { return CompareLines(&a.Line, &b.Line) })
 	lineIndex := make(map[*LineBalance]int, len(lines))
 	mapHeader(e, s.lines == nil, len(lines))
 	for i, b := range lines {
@@ -145,7 +145,7 @@ func (s *State) DecodeSnapshot(d *snapcodec.Decoder) error {
 		if d.Err() != nil {
 			return d.Err()
 		}
-		if i > 0 && compareLines(&byIndex[i-1].Line, &b.Line) >= 0 {
+		if i > 0 && CompareLines(&byIndex[i-1].Line, &b.Line) >= 0 {
 			d.Fail("line %s is out of order", b.Line.ID())
 			return d.Err()
 		}
@@ -164,7 +164,7 @@ func (s *State) DecodeSnapshot(d *snapcodec.Decoder) error {
 		id := d.UUID()
 		x := &disbursements[i]
 		x.line = lineAt(d, byIndex, "disbursement")
-		x.date = decodeDate(d)
+		x.date = DecodeDateSnapshot(d)
 		x.advance = d.Bool()
 		x.amount = d.Varint()
 		x.reversed = d.Varint()
@@ -253,7 +253,8 @@ func decodeMapHeader(d *snapcodec.Decoder, what string) (made bool, n int) {
 	return made, n
 }
 
-func decodeDate(d *snapcodec.Decoder) Date {
+// DecodeDateSnapshot reads a date written as an unsigned varint, refusing one out of range.
+func DecodeDateSnapshot(d *snapcodec.Decoder) Date {
 	v := d.Uvarint()
 	if v > math.MaxUint32 {
 		d.Fail("date %d out of range", v)
@@ -332,12 +333,15 @@ func sortedEntries[K ~[16]byte, V any](m map[K]V) []entry16[V] {
 	return es
 }
 
-func compareLines(a, b *Line) int {
+// CompareLines orders lines field by field: the order in which snapshots write what is
+// kept by line.
+func CompareLines(a, b *Line) int {
 	return cmp.Or(strings.Compare(a.Program, b.Program), cmp.Compare(a.Year, b.Year), strings.Compare(a.Source, b.Source),
 		strings.Compare(a.Project, b.Project), strings.Compare(a.Unit, b.Unit))
 }
 
-func encodeLine(e *snapcodec.Encoder, l *Line) {
+// EncodeLineSnapshot writes a line's key; DecodeLineSnapshot reads it back.
+func EncodeLineSnapshot(e *snapcodec.Encoder, l *Line) {
 	e.String(l.Program)
 	e.Int(l.Year)
 	e.String(l.Source)
@@ -345,14 +349,14 @@ func encodeLine(e *snapcodec.Encoder, l *Line) {
 	e.String(l.Unit)
 }
 
-func decodeLine(d *snapcodec.Decoder) Line {
+func DecodeLineSnapshot(d *snapcodec.Decoder) Line {
 	return Line{Program: d.String(), Year: d.Int(), Source: d.String(), Project: d.String(), Unit: d.String()}
 }
 
 // encodeLineBalance writes a line: its key, flows and postings, what it carried into
 // each year, and its dates in order, each as the days since the one before.
 func encodeLineBalance(e *snapcodec.Encoder, b *LineBalance) {
-	encodeLine(e, &b.Line)
+	EncodeLineSnapshot(e, &b.Line)
 	for _, v := range b.Flows {
 		e.Varint(v)
 	}
@@ -387,7 +391,7 @@ func (n *dayNode) each(fn func(*dayNode)) {
 // The treap is rebuilt from its dates in order: its shape depends only on the set of
 // dates (datePriority), so it is the tree the fold built.
 func decodeLineBalance(d *snapcodec.Decoder, b *LineBalance, tracksDates bool, spine []*dayNode) []*dayNode {
-	b.Line = decodeLine(d)
+	b.Line = DecodeLineSnapshot(d)
 	for f := range b.Flows {
 		b.Flows[f] = decodeAmount(d, "flow")
 	}
@@ -605,7 +609,7 @@ func (c *Catalog) decodeSnapshot(d *snapcodec.Decoder) {
 			prev = decodeInOrder(d, "succession", prev, k, i)
 			links := make([]Succession, d.Len())
 			for j := range links {
-				links[j] = Succession{From: d.String(), To: d.String(), Date: decodeDate(d), Kind: ChangeKind(d.String()), History: d.Bool()}
+				links[j] = Succession{From: d.String(), To: d.String(), Date: DecodeDateSnapshot(d), Kind: ChangeKind(d.String()), History: d.Bool()}
 				switch links[j].Kind {
 				case ChangeMerge, ChangeSplit, ChangeRename, ChangeAbolish:
 				default:
@@ -632,7 +636,7 @@ func (c *Catalog) decodeSnapshot(d *snapcodec.Decoder) {
 		c.levelChanges = make([]LevelsChange, n)
 		for i := range c.levelChanges {
 			ch := &c.levelChanges[i]
-			ch.From = decodeDate(d)
+			ch.From = DecodeDateSnapshot(d)
 			ch.Levels = make([]Level, d.Len())
 			for j := range ch.Levels {
 				if ch.Levels[j] = Level(d.String()); d.Err() == nil && ch.Levels[j].Depth() < 0 {
@@ -658,7 +662,7 @@ func encodeValidity(e *snapcodec.Encoder, v Validity) {
 }
 
 func decodeValidity(d *snapcodec.Decoder) Validity {
-	return Validity{ValidFrom: decodeDate(d), ValidTo: decodeDate(d)}
+	return Validity{ValidFrom: DecodeDateSnapshot(d), ValidTo: DecodeDateSnapshot(d)}
 }
 
 func (ds *Deadlines) encodeSnapshot(e *snapcodec.Encoder) {
@@ -670,21 +674,31 @@ func (ds *Deadlines) encodeSnapshot(e *snapcodec.Encoder) {
 		e.Int(k.year)
 		e.Len(len(ds.rules[k]))
 		for _, r := range ds.rules[k] {
-			e.String(r.Program)
-			e.Int(r.Year)
-			e.String(r.Nature)
-			e.String(r.Source)
-			e.String(r.Unit)
-			e.Uvarint(uint64(r.Until))
-			e.String(r.LegalBasis)
+			EncodeDeadlineSnapshot(e, &r.Deadline)
 			e.Bool(r.line != nil)
 			if r.line != nil {
-				encodeLine(e, r.line)
+				EncodeLineSnapshot(e, r.line)
 			}
 			e.Uvarint(uint64(r.effective))
 			e.Varint(r.position)
 		}
 	}
+}
+
+// EncodeDeadlineSnapshot writes a deadline's fields; DecodeDeadlineSnapshot reads them back.
+func EncodeDeadlineSnapshot(e *snapcodec.Encoder, dl *Deadline) {
+	e.String(dl.Program)
+	e.Int(dl.Year)
+	e.String(dl.Nature)
+	e.String(dl.Source)
+	e.String(dl.Unit)
+	e.Uvarint(uint64(dl.Until))
+	e.String(dl.LegalBasis)
+}
+
+func DecodeDeadlineSnapshot(d *snapcodec.Decoder) Deadline {
+	return Deadline{Program: d.String(), Year: d.Int(), Nature: d.String(), Source: d.String(),
+		Unit: d.String(), Until: DecodeDateSnapshot(d), LegalBasis: d.String()}
 }
 
 func compareDeadlineKeys(a, b deadlineKey) int {
@@ -706,13 +720,12 @@ func (ds *Deadlines) decodeSnapshot(d *snapcodec.Decoder) {
 		prev = k
 		rules := make([]*deadlineRule, d.Len())
 		for j := range rules {
-			r := &deadlineRule{Deadline: Deadline{Program: d.String(), Year: d.Int(), Nature: d.String(), Source: d.String(),
-				Unit: d.String(), Until: decodeDate(d), LegalBasis: d.String()}}
+			r := &deadlineRule{Deadline: DecodeDeadlineSnapshot(d)}
 			if d.Bool() {
-				l := decodeLine(d)
+				l := DecodeLineSnapshot(d)
 				r.line = &l
 			}
-			r.effective = decodeDate(d)
+			r.effective = DecodeDateSnapshot(d)
 			r.position = d.Varint()
 			if d.Err() == nil && (r.Program != k.program || r.Year != k.year || j > 0 && r.position <= rules[j-1].position) {
 				d.Fail("deadline of %s %d at %d is filed under %s %d or out of order", r.Program, r.Year, r.position, k.program, k.year)
@@ -750,11 +763,11 @@ func (s *State) encodeContracts(e *snapcodec.Encoder, lineIndex map[*LineBalance
 		e.Varint(k.outstanding)
 	}
 	numbers := slices.SortedFunc(maps.Keys(s.contractNumbers), func(a, b contractKey) int {
-		return cmp.Or(compareLines(&a.line, &b.line), strings.Compare(a.number, b.number))
+		return cmp.Or(CompareLines(&a.line, &b.line), strings.Compare(a.number, b.number))
 	})
 	mapHeader(e, s.contractNumbers == nil, len(numbers))
 	for _, k := range numbers {
-		encodeLine(e, &k.line)
+		EncodeLineSnapshot(e, &k.line)
 		e.String(k.number)
 		e.Bool(s.contractNumbers[k])
 	}
@@ -788,7 +801,7 @@ func (s *State) decodeContracts(d *snapcodec.Decoder, lines []*LineBalance) {
 		k := &contract{id: id, line: lineAt(d, lines, "contract")}
 		k.number = d.String()
 		k.contractor = d.String()
-		k.signed = decodeDate(d)
+		k.signed = DecodeDateSnapshot(d)
 		k.value = d.Varint()
 		k.disbursed = d.Varint()
 		k.outstanding = d.Varint()
@@ -804,8 +817,8 @@ func (s *State) decodeContracts(d *snapcodec.Decoder, lines []*LineBalance) {
 	}
 	var prev contractKey
 	for i := 0; i < n && d.Err() == nil; i++ {
-		k := contractKey{line: decodeLine(d), number: d.String()}
-		if d.Err() == nil && i > 0 && cmp.Or(compareLines(&prev.line, &k.line), strings.Compare(prev.number, k.number)) >= 0 {
+		k := contractKey{line: DecodeLineSnapshot(d), number: d.String()}
+		if d.Err() == nil && i > 0 && cmp.Or(CompareLines(&prev.line, &k.line), strings.Compare(prev.number, k.number)) >= 0 {
 			d.Fail("contract number %q is out of order", k.number)
 		}
 		prev = k
@@ -833,7 +846,7 @@ func (s *State) decodeContracts(d *snapcodec.Decoder, lines []*LineBalance) {
 		s.limits = make([]advanceLimit, n)
 		for i := range s.limits {
 			a := &s.limits[i]
-			a.from = decodeDate(d)
+			a.from = DecodeDateSnapshot(d)
 			a.shareBP = d.Varint()
 			a.program = d.String()
 			a.nature = d.String()

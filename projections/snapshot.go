@@ -1,7 +1,6 @@
 package projections
 
 import (
-	"cmp"
 	"errors"
 	"math"
 	"math/bits"
@@ -97,7 +96,7 @@ func (h *lineHistory) encode(e *snapcodec.Encoder) {
 	for l, ls := range h.lines {
 		lines = append(lines, entry{l, ls})
 	}
-	slices.SortFunc(lines, func(a, b entry) int { return compareLines(&a.l, &b.l) })
+	slices.SortFunc(lines, func(a, b entry) int { return ledger.CompareLines(&a.l, &b.l) })
 	// The codes the lines' keys are made of, each written once, in order, and named by
 	// index in the keys: a few thousand codes make hundreds of thousands of lines, and a
 	// reader then makes no string per line.
@@ -179,7 +178,7 @@ func (h *lineHistory) decode(d *snapcodec.Decoder, head int64) {
 	var prev ledger.Line
 	for i := 0; i < n && d.Err() == nil; i++ {
 		l := ledger.Line{Program: code(), Year: d.Int(), Source: code(), Project: code(), Unit: code()}
-		if i > 0 && compareLines(&prev, &l) >= 0 {
+		if i > 0 && ledger.CompareLines(&prev, &l) >= 0 {
 			d.Fail("history: line %s out of order", l.ID())
 		}
 		prev = l
@@ -369,17 +368,10 @@ func (p *Progress) EncodeSnapshot(e *snapcodec.Encoder) {
 	e.Len(len(p.deadlineLog))
 	for i := range p.deadlineLog {
 		r := &p.deadlineLog[i]
-		dl := &r.deadline
-		e.String(dl.Program)
-		e.Int(dl.Year)
-		e.String(dl.Nature)
-		e.String(dl.Source)
-		e.String(dl.Unit)
-		e.Uvarint(uint64(dl.Until))
-		e.String(dl.LegalBasis)
+		ledger.EncodeDeadlineSnapshot(e, &r.deadline)
 		e.Bool(r.line != nil)
 		if r.line != nil {
-			encodeLineKey(e, r.line)
+			ledger.EncodeLineSnapshot(e, r.line)
 		}
 		e.Uvarint(uint64(r.effective))
 		e.Varint(r.pos)
@@ -410,7 +402,7 @@ func (p *Progress) encodeLine(e *snapcodec.Encoder, l *lineRec, key *ledger.Line
 		e.Bool(false)
 	} else {
 		e.Bool(true)
-		encodeLineKey(e, key)
+		ledger.EncodeLineSnapshot(e, key)
 	}
 	e.Varint(l.firstPos)
 	encodeLineEvents(e, l.evs, l.firstPos)
@@ -585,7 +577,7 @@ func (pd *progressDecoder) units() {
 		m := d.Len()
 		succ := make([]succRec, 0, m)
 		for j := 0; j < m && d.Err() == nil; j++ {
-			succ = append(succ, succRec{to: pd.index("successor", n, false), date: decodeDate(d), pos: pd.pos("succession", 1)})
+			succ = append(succ, succRec{to: pd.index("successor", n, false), date: ledger.DecodeDateSnapshot(d), pos: pd.pos("succession", 1)})
 		}
 		if m > 0 {
 			p.units[i].succ = succ
@@ -617,7 +609,7 @@ func (pd *progressDecoder) levels() {
 	d, p := pd.d, pd.p
 	n := d.Len()
 	for i := 0; i < n && d.Err() == nil; i++ {
-		r := levelsRec{date: decodeDate(d), pos: pd.pos("levels", 1)}
+		r := levelsRec{date: ledger.DecodeDateSnapshot(d), pos: pd.pos("levels", 1)}
 		m := d.Len()
 		r.levels = make([]ledger.Level, 0, m)
 		for j := 0; j < m && d.Err() == nil; j++ {
@@ -672,7 +664,7 @@ func (pd *progressDecoder) line(l *lineRec, k bucketKey, ref lineRef) {
 	}
 	key := p.lineKey(l)
 	if d.Bool() {
-		key = decodeLineKey(d)
+		key = ledger.DecodeLineSnapshot(d)
 	}
 	if l.anc[levelProvince] != k.province || key.Year != int(k.year) {
 		d.Fail("progress: line %s in bucket %+v", key.ID(), k)
@@ -695,7 +687,7 @@ func (pd *progressDecoder) line(l *lineRec, k bucketKey, ref lineRef) {
 		l.carries = make([]carry, 0, m)
 	}
 	for j := 0; j < m && d.Err() == nil; j++ {
-		c := carry{pos: l.firstPos + d.Varint(), amount: d.Varint(), date: decodeDate(d), intoYear: decodeInt32(d)}
+		c := carry{pos: l.firstPos + d.Varint(), amount: d.Varint(), date: ledger.DecodeDateSnapshot(d), intoYear: decodeInt32(d)}
 		if c.pos < l.firstPos || c.pos > p.head {
 			d.Fail("progress: line %s carry-over at %d outside [%d, %d]", key.ID(), c.pos, l.firstPos, p.head)
 		}
@@ -712,7 +704,7 @@ func (pd *progressDecoder) line(l *lineRec, k bucketKey, ref lineRef) {
 	m = d.Len()
 	cx.advances = make([]advanceRec, 0, m)
 	for j := 0; j < m && d.Err() == nil; j++ {
-		a := advanceRec{id: d.UUID(), pos: l.firstPos + d.Varint(), date: decodeDate(d), amount: d.Varint()}
+		a := advanceRec{id: d.UUID(), pos: l.firstPos + d.Varint(), date: ledger.DecodeDateSnapshot(d), amount: d.Varint()}
 		if a.pos < l.firstPos || a.pos > p.head {
 			d.Fail("progress: line %s advance at %d outside [%d, %d]", key.ID(), a.pos, l.firstPos, p.head)
 		}
@@ -749,13 +741,12 @@ func (pd *progressDecoder) rules() {
 	p.firstContract = pd.pos("first contract", 0)
 	n := d.Len()
 	for i := 0; i < n && d.Err() == nil; i++ {
-		r := deadlineRec{deadline: ledger.Deadline{Program: d.String(), Year: d.Int(), Nature: d.String(), Source: d.String(),
-			Unit: d.String(), Until: decodeDate(d), LegalBasis: d.String()}}
+		r := deadlineRec{deadline: ledger.DecodeDeadlineSnapshot(d)}
 		if d.Bool() {
-			l := decodeLineKey(d)
+			l := ledger.DecodeLineSnapshot(d)
 			r.line = &l
 		}
-		r.effective = decodeDate(d)
+		r.effective = ledger.DecodeDateSnapshot(d)
 		r.pos = pd.pos("deadline", 1)
 		if d.Err() == nil {
 			p.addDeadline(r)
@@ -765,8 +756,8 @@ func (pd *progressDecoder) rules() {
 	p.targets = make([]targetRec, 0, n)
 	for i := 0; i < n && d.Err() == nil; i++ {
 		r := targetRec{Target: ledger.Target{Unit: d.String(), Program: d.String(), Year: d.Int(), Source: d.String(),
-			RateBP: d.Varint(), By: decodeDate(d), Document: d.String()}}
-		r.effective = decodeDate(d)
+			RateBP: d.Varint(), By: ledger.DecodeDateSnapshot(d), Document: d.String()}}
+		r.effective = ledger.DecodeDateSnapshot(d)
 		r.pos = pd.pos("target", 1)
 		p.targets = append(p.targets, r)
 	}
@@ -778,16 +769,7 @@ func encodeValidity(e *snapcodec.Encoder, v ledger.Validity) {
 }
 
 func decodeValidity(d *snapcodec.Decoder) ledger.Validity {
-	return ledger.Validity{ValidFrom: decodeDate(d), ValidTo: decodeDate(d)}
-}
-
-func decodeDate(d *snapcodec.Decoder) ledger.Date {
-	v := d.Uvarint()
-	if v > math.MaxUint32 {
-		d.Fail("date %d out of range", v)
-		return 0
-	}
-	return ledger.Date(v)
+	return ledger.Validity{ValidFrom: ledger.DecodeDateSnapshot(d), ValidTo: ledger.DecodeDateSnapshot(d)}
 }
 
 func decodeInt32(d *snapcodec.Decoder) int32 {
@@ -797,34 +779,4 @@ func decodeInt32(d *snapcodec.Decoder) int32 {
 		return 0
 	}
 	return int32(v)
-}
-
-func encodeLineKey(e *snapcodec.Encoder, l *ledger.Line) {
-	e.String(l.Program)
-	e.Int(l.Year)
-	e.String(l.Source)
-	e.String(l.Project)
-	e.String(l.Unit)
-}
-
-// decodeLineKey reads a line written by encodeLineKey.
-func decodeLineKey(d *snapcodec.Decoder) ledger.Line {
-	return ledger.Line{Program: d.String(), Year: d.Int(), Source: d.String(), Project: d.String(), Unit: d.String()}
-}
-
-// compareLines orders lines field by field, the order a snapshot writes a map by line in.
-func compareLines(a, b *ledger.Line) int {
-	if c := cmp.Compare(a.Program, b.Program); c != 0 {
-		return c
-	}
-	if c := cmp.Compare(a.Year, b.Year); c != 0 {
-		return c
-	}
-	if c := cmp.Compare(a.Source, b.Source); c != 0 {
-		return c
-	}
-	if c := cmp.Compare(a.Project, b.Project); c != 0 {
-		return c
-	}
-	return cmp.Compare(a.Unit, b.Unit)
 }
