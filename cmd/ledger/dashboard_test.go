@@ -31,6 +31,13 @@ import (
 // catches a hang, not a slow machine.
 const dashTimeout = 3 * time.Minute
 
+// readAttempts and readRetryPause bound how often the browser test reads a node again when
+// the live feed reloaded the page under it.
+const (
+	readAttempts   = 5
+	readRetryPause = 100 * time.Millisecond
+)
+
 // chromiumPath is the browser the browser test drives (Debian package chromium; .ci/run
 // installs it).
 const chromiumPath = "/usr/bin/chromium"
@@ -388,18 +395,23 @@ func TestDashboardBrowser(t *testing.T) {
 			t.Fatalf("%s: %v", step, err)
 		}
 	}
+	// A page the live feed reloads between finding a node and reading it loses the node
+	// ("No node with given id found") or the script's context ("Cannot find context with
+	// specified id"): read it again from the new page.
+	reloaded := func(err error) bool {
+		return strings.Contains(err.Error(), "No node with given id") || strings.Contains(err.Error(), "Cannot find context with specified id")
+	}
 	text := func(sel string) string {
 		t.Helper()
-		// A page the live feed reloads between finding a node and reading it loses the
-		// node ("No node with given id found"): read it again from the new page.
 		for attempt := 0; ; attempt++ {
 			s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
 			if err == nil {
 				return strings.TrimSpace(s)
 			}
-			if attempt == 2 || !strings.Contains(err.Error(), "No node with given id") {
+			if attempt == readAttempts-1 || !reloaded(err) {
 				t.Fatalf("read %s: %v", sel, err)
 			}
+			time.Sleep(readRetryPause)
 		}
 	}
 	signIn := func(token string) {
@@ -483,11 +495,16 @@ func TestDashboardBrowser(t *testing.T) {
 		chromedp.Navigate(srv.URL+"/?as_of=2024-05-31"), chromedp.WaitVisible(chromedp.CSS("#matrix")))
 	number := func(expr string) float64 {
 		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[float64](expr))
-		if err != nil {
-			t.Fatalf("evaluate %s: %v", expr, err)
+		for attempt := 0; ; attempt++ {
+			v, err := chromedp.Run(ctx, chromedp.Evaluate[float64](expr))
+			if err == nil {
+				return v
+			}
+			if attempt == readAttempts-1 || !reloaded(err) {
+				t.Fatalf("evaluate %s: %v", expr, err)
+			}
+			time.Sleep(readRetryPause)
 		}
-		return v
 	}
 	rateTop := number(`document.querySelector(".card.rate").getBoundingClientRect().top`)
 	controlsTop := number(`document.querySelector("form.controls").getBoundingClientRect().top`)
@@ -575,8 +592,8 @@ func TestDashboardBrowser(t *testing.T) {
 	if tn, total := rateOf(demo.UnitThaiNguyen), text(`[data-k="total-rate"]`); tn != "90,18%" || total != "90,18%" {
 		t.Errorf("C3 restated: Thái Nguyên %q, total %q; want 90,18%%", tn, total)
 	}
-	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#by-unit li[data-key="06"]').length`)); err != nil || n != 0 {
-		t.Errorf("restated, Bắc Kạn still has a row (%d, %v)", n, err)
+	if n := number(`document.querySelectorAll('#by-unit li[data-key="06"]').length`); n != 0 {
+		t.Errorf("restated, Bắc Kạn still has %.0f rows", n)
 	}
 	shot("units-current")
 	run("restated in English", chromedp.Click(chromedp.CSS("#lang-switch")), chromedp.WaitVisible(chromedp.CSS(`html[lang="en"]`)))
