@@ -35,9 +35,9 @@ const (
 // Constraint names the store translates; they are defined in migrations/00001_events.sql.
 const (
 	constraintPosition = "events_pkey"
-	constraintVoucher  = "events_voucher_key"
 	// constraintVoucherIdentity is the unique index of voucher identities (migration
-	// 00008): the same voucher spelt another way.
+	// 00008): the same voucher, however it is spelt. It replaced events_voucher_key
+	// (migration 00013).
 	constraintVoucherIdentity = "events_voucher_identity"
 	sqlstateUnique            = "23505"
 )
@@ -266,7 +266,7 @@ func translate(err error) error {
 		switch pgErr.ConstraintName {
 		case constraintPosition:
 			return fmt.Errorf("%w (%s)", ErrFenced, pgErr.Detail)
-		case constraintVoucher, constraintVoucherIdentity:
+		case constraintVoucherIdentity:
 			return errDuplicateVoucher
 		}
 	}
