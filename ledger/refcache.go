@@ -119,6 +119,12 @@ func newStoredRefs(disbursements, vouchers int) *storedRefs {
 
 func (r *storedRefs) hold() { r.disbursements.held, r.vouchers.held = true, true }
 
+// full reports whether a cache holds more than it may: the sequencer then lets the
+// commit in flight end, so that release can evict.
+func (r *storedRefs) full() bool {
+	return r.disbursements.len() > r.disbursements.max || r.vouchers.len() > r.vouchers.max
+}
+
 func (r *storedRefs) release() {
 	r.disbursements.held, r.vouchers.held = false, false
 	r.disbursements.trim()

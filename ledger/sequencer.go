@@ -164,9 +164,14 @@ type Sequencer struct {
 	wantIDSet    map[uuid.UUID]bool
 	// lastSynced maps positions read by the last sync to their event ids (bounded).
 	lastSynced map[int64]uuid.UUID
-	head       atomic.Pointer[Head]
-	running    atomic.Bool
-	done       chan struct{}
+	// inflightKeys are the idempotency keys of the commit being appended.
+	inflightKeys map[string]bool
+	// waiting is how many requests the loop holds, decided or deferred, that no commit
+	// has answered yet (tests wait for it).
+	waiting atomic.Int64
+	head    atomic.Pointer[Head]
+	running atomic.Bool
+	done    chan struct{}
 }
 
 // NewSequencer returns a sequencer over cfg.Store. Call Load, then Run.
@@ -249,43 +254,96 @@ func (s *Sequencer) Submit(ctx context.Context, req *Request) (*Result, error) {
 	}
 }
 
-// Run is the sequencer loop. It returns when ctx ends.
+// Run is the sequencer loop. It returns when ctx ends, once the commit in flight, if
+// any, has ended and its callers are answered.
+//
+// Group commit, pipelined: while one commit is appended, the loop decides the requests
+// that arrive, on top of the write model with that commit applied, into the next one;
+// when the append ends, the next commit starts with everything that queued meanwhile. If
+// the append fails, the next commit was decided on a state that never was: it is undone
+// and its requests are decided again (settle).
 func (s *Sequencer) Run(ctx context.Context) error {
 	s.running.Store(true)
 	defer func() { s.running.Store(false); close(s.done) }()
 	go s.loadKeyFilter(ctx)
 	go s.loadVoucherFilter(ctx)
+	var inflight *commit
+	defer func() {
+		if inflight != nil {
+			s.settle(ctx, inflight, nil)
+		}
+	}()
 	batch := make([]*Request, 0, 256)
 	for {
-		batch = batch[:0]
-		if len(s.deferred) > 0 {
-			batch = append(batch, s.deferred...)
-			s.deferred = s.deferred[:0]
-		} else {
+		// The first requests: those deferred, else the next to arrive. A commit in flight
+		// that ends first is settled, so its callers never wait for another request.
+		batch = append(batch[:0], s.deferred...)
+		s.deferred = s.deferred[:0]
+		for len(batch) == 0 {
 			select {
 			case r := <-s.in:
 				batch = append(batch, r)
+			case <-inflight.ended():
+				s.settle(ctx, inflight, nil)
+				inflight = nil
+				s.state.refs.release()
 			case <-ctx.Done():
 				return ctx.Err()
 			}
 		}
-		// Group commit: take whatever queued while the previous commit was in flight.
-		n := countCommands(batch)
-	drain:
-		for n < BatchMaxEvents {
+		c := &commit{}
+		for {
+			batch = s.takeQueued(batch, c.n)
+			s.decide(ctx, c, batch)
+			s.waiting.Store(int64(len(c.requests) + len(s.deferred)))
+			if inflight == nil || c.n >= BatchMaxEvents || s.state.refs.full() {
+				break
+			}
+			// Decide what arrives while the commit before is appended.
+			batch = batch[:0]
 			select {
 			case r := <-s.in:
 				batch = append(batch, r)
-				n += len(r.Commands)
-			default:
-				break drain
+				continue
+			case <-inflight.ended():
+			case <-ctx.Done():
 			}
+			break
 		}
-		s.process(ctx, batch)
+		if inflight != nil {
+			s.settle(ctx, inflight, c)
+		}
+		inflight = s.start(ctx, c)
+		s.waiting.Store(int64(len(s.deferred)))
+		// The caches evict only while nothing is in flight (the records a commit's events
+		// need stay until it has ended); a full cache waits for the commit.
+		if inflight != nil && s.state.refs.full() {
+			s.settle(ctx, inflight, nil)
+			inflight = nil
+		}
+		if inflight == nil {
+			s.state.refs.release()
+		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 	}
+}
+
+// takeQueued appends to batch the requests queued now, while the commit holds fewer than
+// BatchMaxEvents events with them.
+func (s *Sequencer) takeQueued(batch []*Request, events int) []*Request {
+	n := events + countCommands(batch)
+	for n < BatchMaxEvents {
+		select {
+		case r := <-s.in:
+			batch = append(batch, r)
+			n += len(r.Commands)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 func countCommands(reqs []*Request) int {
@@ -296,8 +354,48 @@ func countCommands(reqs []*Request) int {
 	return n
 }
 
-// process validates, sequences and commits one batch, then answers every request.
+// commit is one group commit: the requests decided into it, their events (applied to the
+// write model tentatively), their key records, and once started the append's outcome.
+type commit struct {
+	now      time.Time // recorded_at of its events, set by the first decide
+	prevTime time.Time // the write model's head time before its first event
+	events   []*Event
+	keys     []KeyRecord
+	n        int // commands decided into it
+	// requests are the requests decided into it, in order; live are those with events,
+	// the others have their answer in res until start sends it.
+	requests []*Request
+	live     []*Request
+	pending  map[string]bool // keys of live requests, not yet committed
+
+	done chan struct{} // closed when the append has ended
+	err  error         // the append's outcome, once done is closed
+	took time.Duration // how long the append took
+}
+
+// ended returns a channel closed when c's append has ended; nil (never ready) for no commit.
+func (c *commit) ended() <-chan struct{} {
+	if c == nil {
+		return nil
+	}
+	return c.done
+}
+
+// process decides, commits and answers one batch, with nothing in flight (tests drive
+// the sequencer by hand with it).
 func (s *Sequencer) process(ctx context.Context, batch []*Request) {
+	c := &commit{}
+	s.decide(ctx, c, batch)
+	if p := s.start(ctx, c); p != nil {
+		s.settle(ctx, p, nil)
+	}
+	s.state.refs.release()
+}
+
+// decide validates and sequences batch into c, applying its events to the write model
+// tentatively; answers wait in the requests until start. Requests whose key is pending
+// in the commit in flight or in c wait for its outcome in s.deferred.
+func (s *Sequencer) decide(ctx context.Context, c *commit, batch []*Request) {
 	if s.needSync {
 		if err := s.sync(ctx); err != nil {
 			s.cfg.Logger.Error("store unavailable; refusing writes", "err", err)
@@ -311,110 +409,141 @@ func (s *Sequencer) process(ctx context.Context, batch []*Request) {
 	batch = s.lookupKeys(ctx, batch)
 	// What the batch looked up stays cached until it is committed or reverted.
 	s.state.refs.hold()
-	defer s.state.refs.release()
 	batch = s.lookupRefs(ctx, batch)
-	now := s.recordingTime()
-	events := make([]*Event, 0, countCommands(batch))
-	var keys []KeyRecord
-	var pending map[string]bool
-	prevTime := s.state.HeadTime
-	live := batch[:0:0]
+	if c.now.IsZero() {
+		c.now, c.prevTime = s.recordingTime(), s.state.HeadTime
+	}
 	for _, r := range batch {
+		r.n = 0
 		if r.Key != "" {
 			if k, ok := s.keys.get(r.Key); ok {
-				r.reply <- replay(k, r.Hash)
+				r.res = *replay(k, r.Hash)
+				c.requests = append(c.requests, r)
 				continue
 			}
-			if pending[r.Key] {
-				// The same key is in this very batch: answer it once the first one's
-				// outcome is known.
+			if c.pending[r.Key] || s.inflightKeys[r.Key] {
+				// The same key is in this very commit or the one in flight: answer it once
+				// the first one's outcome is known.
 				s.deferred = append(s.deferred, r)
 				continue
 			}
 		}
+		c.requests = append(c.requests, r)
+		c.n += len(r.Commands)
 		r.res = Result{}
-		r.first = len(events)
+		r.first = len(c.events)
 		if err := s.state.authorize(r); err != nil {
-			r.reply <- &Result{Err: err}
+			r.res.Err = err
 			continue
 		}
-		for i, c := range r.Commands {
-			ev, err := s.record(c, now, r.Meta)
+		for i, cmd := range r.Commands {
+			ev, err := s.record(cmd, c.now, r.Meta)
 			if err != nil {
 				if len(r.Commands) > 1 {
 					err = WithFieldPrefix(err, fmt.Sprintf("commands[%d]", i))
 				}
 				if r.Atomic || len(r.Commands) == 1 {
-					for j := len(events) - 1; j >= r.first; j-- {
-						s.state.Revert(events[j], timeBefore(events, j, prevTime))
+					for j := len(c.events) - 1; j >= r.first; j-- {
+						s.state.Revert(c.events[j], timeBefore(c.events, j, c.prevTime))
 					}
-					events = events[:r.first]
+					c.events = c.events[:r.first]
 					r.res = Result{Err: err}
 					break
 				}
 				r.res.Rejections = append(r.res.Rejections, Rejection{Index: i, Err: err})
 				continue
 			}
-			events = append(events, ev)
+			c.events = append(c.events, ev)
 		}
-		r.n = len(events) - r.first
+		r.n = len(c.events) - r.first
 		if r.n == 0 {
 			if r.res.Err == nil {
 				r.res.Err = r.res.Rejections[0].Err // a batch refused whole
 			}
-			res := r.res
-			r.reply <- &res
 			continue
 		}
 		if r.Key != "" {
-			if pending == nil {
-				pending = map[string]bool{}
+			if c.pending == nil {
+				c.pending = map[string]bool{}
 			}
-			pending[r.Key] = true
-			keys = append(keys, KeyRecord{Key: r.Key, RequestHash: r.Hash, First: events[r.first].Position,
-				Last: events[r.first+r.n-1].Position, Rejections: encodeRejections(r.res.Rejections)})
+			c.pending[r.Key] = true
+			c.keys = append(c.keys, KeyRecord{Key: r.Key, RequestHash: r.Hash, First: c.events[r.first].Position,
+				Last: c.events[r.first+r.n-1].Position, Rejections: encodeRejections(r.res.Rejections)})
 		}
-		live = append(live, r)
+		c.live = append(c.live, r)
 	}
-	if len(events) == 0 {
-		return
-	}
+}
 
-	cctx, cancel := context.WithTimeout(ctx, commitTimeout)
-	appendStart := time.Now()
-	err := s.cfg.Store.Append(cctx, events, keys)
-	commitTime := time.Since(appendStart)
-	cancel()
+// start answers the requests of c that recorded nothing and, if c has events, starts
+// appending them; it returns c then, nil otherwise.
+func (s *Sequencer) start(ctx context.Context, c *commit) *commit {
+	for _, r := range c.requests {
+		if r.n == 0 {
+			res := r.res
+			r.reply <- &res
+		}
+	}
+	if len(c.events) == 0 {
+		return nil
+	}
+	s.inflightKeys = c.pending
+	c.done = make(chan struct{})
+	go func() {
+		cctx, cancel := context.WithTimeout(ctx, commitTimeout)
+		defer cancel()
+		begin := time.Now()
+		c.err = s.cfg.Store.Append(cctx, c.events, c.keys)
+		c.took = time.Since(begin)
+		close(c.done)
+	}()
+	return c
+}
+
+// settle waits for the append of c to end and answers c's live requests. next, if set, is
+// the commit decided on top of c: if c did not commit, next is undone first and its
+// requests go back to s.deferred, to be decided again on the state that is.
+func (s *Sequencer) settle(ctx context.Context, c *commit, next *commit) {
+	<-c.done
+	s.inflightKeys = nil
+	err := c.err
+	if err != nil && next != nil {
+		for j := len(next.events) - 1; j >= 0; j-- {
+			s.state.Revert(next.events[j], timeBefore(next.events, j, next.prevTime))
+		}
+		s.deferred = append(next.requests, s.deferred...)
+		*next = commit{}
+	}
 	recovered := false // read back by recoverCommit, which already handed them to OnCommit
 	if err != nil {
 		// The batch may have committed (an unknown outcome): its keys go into the filter
 		// anyway, which only makes a retry of them look in the store.
-		for _, k := range keys {
+		for _, k := range c.keys {
 			s.filter.add(k.Key)
 		}
-		err = s.recoverCommit(ctx, events, prevTime, err)
+		err = s.recoverCommit(ctx, c.events, c.prevTime, err)
 		recovered = err == nil
 	}
 	if err != nil {
-		for _, r := range live {
+		for _, r := range c.live {
 			r.reply <- &Result{Err: ErrUnavailable}
 		}
 		return
 	}
-	for _, k := range keys {
+	for _, k := range c.keys {
 		s.keys.put(k)
 		s.filter.add(k.Key)
 	}
-	s.publishHead()
+	last := c.events[len(c.events)-1]
+	s.head.Store(&Head{Position: last.Position, Hash: last.Hash, RecordedAt: last.RecordedAt})
 	if s.cfg.OnCommit != nil && !recovered {
-		s.cfg.OnCommit(events)
+		s.cfg.OnCommit(c.events)
 	}
 	if s.cfg.OnBatch != nil {
-		s.cfg.OnBatch(len(events), commitTime)
+		s.cfg.OnBatch(len(c.events), c.took)
 	}
-	for _, r := range live {
+	for _, r := range c.live {
 		res := r.res
-		res.Events = events[r.first : r.first+r.n : r.first+r.n]
+		res.Events = c.events[r.first : r.first+r.n : r.first+r.n]
 		res.First, res.Last = res.Events[0].Position, res.Events[r.n-1].Position
 		r.reply <- &res
 	}

@@ -412,9 +412,11 @@ func blockNextAppend(t *testing.T, seq *runningSequencer) (gate chan struct{}, f
 	return gate, first
 }
 
+// waitQueued waits until n requests wait behind the commit in flight: queued, or
+// already decided into the next commit (the sequencer decides while it appends).
 func waitQueued(t *testing.T, seq *runningSequencer, n int) {
 	t.Helper()
-	eventually(t, seqTestTimeout, fmt.Sprintf("%d requests queued", n), func() bool { return len(seq.in) == n })
+	eventually(t, seqTestTimeout, fmt.Sprintf("%d requests queued", n), func() bool { return len(seq.in)+int(seq.waiting.Load()) == n })
 }
 
 func TestSequencerGroupCommitAnswersEachRequest(t *testing.T) {
@@ -904,6 +906,75 @@ func TestSequencerTinyCaches(t *testing.T) {
 	}
 	if r := submit(t, seq, one(pay(l, 1, d, "V-6"))); r.Err != nil {
 		t.Fatalf("after a failed append, its voucher: %v, want recorded", r.Err)
+	}
+	seq.checkState(t)
+}
+
+// TestSequencerDecidesWhileAppending: a request that arrives while a commit is appended
+// is decided at once, on top of that commit (it spends what the commit allocates), and
+// committed as soon as the append ends, at the next positions.
+func TestSequencerDecidesWhileAppending(t *testing.T) {
+	seq := newFundedSequencer(t)
+	fresh := ln("060", "DA3") // no capital until the allocation in flight
+	gate := make(chan struct{})
+	seq.store.script(appendStep{gate: gate, store: true})
+	first := submitAsync(seq, one(allocate(fresh, 500, day(2024, 4, 1))))
+	eventually(t, seqTestTimeout, "the sequencer to block in Append", seq.store.inAppend.Load)
+	second := submitAsync(seq, one(pay(fresh, 400, day(2024, 4, 2), "P-1")))
+	eventually(t, seqTestTimeout, "the payment decided behind the append", func() bool {
+		return len(seq.in) == 0 && seq.waiting.Load() == 1
+	})
+	calls := seq.store.calls()
+	close(gate)
+	a, b := wait(t, first), wait(t, second)
+	if a.Err != nil || b.Err != nil || b.First != a.Last+1 {
+		t.Fatalf("allocation %+v, payment %+v; want both recorded, the payment next", a, b)
+	}
+	if got := seq.store.calls() - calls; got != 1 {
+		t.Errorf("the decided payment took %d more Append calls, want 1", got)
+	}
+	if got := seq.commits.get(); !isSeq(got, 1, int64(seq.store.len())) {
+		t.Errorf("OnCommit saw %v…, want 1..%d once each", head(got), seq.store.len())
+	}
+	seq.checkState(t)
+}
+
+// TestSequencerRedecidesWhenTheAppendBeforeFails: requests decided on top of a commit
+// whose append then fails were decided on a state that never was. They are undone and
+// decided again: the payment that needed the failed allocation is refused, a retry of the
+// failed request (same key) is recorded once, and nothing of the failed commit is stored.
+func TestSequencerRedecidesWhenTheAppendBeforeFails(t *testing.T) {
+	seq := newFundedSequencer(t)
+	fresh := ln("060", "DA3")
+	gate := make(chan struct{})
+	seq.store.script(appendStep{gate: gate, err: errConnReset})
+	alloc := func() *Request { return keyed("f-1", 1, allocate(fresh, 500, day(2024, 4, 1))) }
+	first := submitAsync(seq, alloc())
+	eventually(t, seqTestTimeout, "the sequencer to block in Append", seq.store.inAppend.Load)
+	spend := submitAsync(seq, one(pay(fresh, 400, day(2024, 4, 2), "P-1")))
+	retry := submitAsync(seq, alloc())
+	other := submitAsync(seq, one(pay(ln("062", "DA1"), 7, day(2024, 4, 2), "P-2")))
+	waitQueued(t, seq, 3)
+	stored := seq.store.len()
+	close(gate)
+	if r := wait(t, first); !errors.Is(r.Err, ErrUnavailable) {
+		t.Fatalf("the failed append: %+v, want ErrUnavailable", r)
+	}
+	if r := wait(t, spend); Code(r.Err) != CodeInsufficientFunds {
+		t.Errorf("a payment decided on the failed allocation: %+v, want insufficient_funds once decided again", r)
+	}
+	r := wait(t, retry)
+	if r.Err != nil || r.Replayed || len(r.Events) != 1 {
+		t.Fatalf("the retry of the failed request: %+v, want it recorded", r)
+	}
+	if o := wait(t, other); o.Err != nil || len(o.Events) != 1 {
+		t.Errorf("an unrelated payment decided behind the failed append: %+v, want it recorded", o)
+	}
+	if got := seq.store.len(); got != stored+2 {
+		t.Errorf("store holds %d events, want %d (the retry and the unrelated payment)", got, stored+2)
+	}
+	if got := seq.commits.get(); !isSeq(got, 1, int64(seq.store.len())) {
+		t.Errorf("OnCommit saw %v…, want 1..%d once each", head(got), seq.store.len())
 	}
 	seq.checkState(t)
 }
