@@ -381,17 +381,6 @@ func (c *commit) ended() <-chan struct{} {
 	return c.done
 }
 
-// process decides, commits and answers one batch, with nothing in flight (tests drive
-// the sequencer by hand with it).
-func (s *Sequencer) process(ctx context.Context, batch []*Request) {
-	c := &commit{}
-	s.decide(ctx, c, batch)
-	if p := s.start(ctx, c); p != nil {
-		s.settle(ctx, p, nil)
-	}
-	s.state.refs.release()
-}
-
 // decide validates and sequences batch into c, applying its events to the write model
 // tentatively; answers wait in the requests until start. Requests whose key is pending
 // in the commit in flight or in c wait for its outcome in s.deferred.

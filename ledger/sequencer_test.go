@@ -784,6 +784,17 @@ func TestSequencerReadFailureAfterAppendFailure(t *testing.T) {
 	})
 }
 
+// process decides, commits and answers one batch with nothing in flight, as Run does
+// one round: tests drive the sequencer by hand with it.
+func (s *Sequencer) process(ctx context.Context, batch []*Request) {
+	c := &commit{}
+	s.decide(ctx, c, batch)
+	if p := s.start(ctx, c); p != nil {
+		s.settle(ctx, p, nil)
+	}
+	s.state.refs.release()
+}
+
 // TestSequencerValidatesCommands drives one batch by hand (Run is not running) so that
 // a panic in the write path fails this test instead of the whole test binary.
 func TestSequencerValidatesCommands(t *testing.T) {

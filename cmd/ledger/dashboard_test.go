@@ -395,24 +395,31 @@ func TestDashboardBrowser(t *testing.T) {
 			t.Fatalf("%s: %v", step, err)
 		}
 	}
-	// A page the live feed reloads between finding a node and reading it loses the node
-	// ("No node with given id found") or the script's context ("Cannot find context with
-	// specified id"): read it again from the new page.
-	reloaded := func(err error) bool {
-		return strings.Contains(err.Error(), "No node with given id") || strings.Contains(err.Error(), "Cannot find context with specified id")
-	}
-	text := func(sel string) string {
+	// again runs read until it succeeds. A page the live feed reloads between finding a
+	// node and reading it loses the node ("No node with given id found") or the script's
+	// context ("Cannot find context with specified id"): read it again from the new page.
+	again := func(what string, read func() error) {
 		t.Helper()
 		for attempt := 0; ; attempt++ {
-			s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+			err := read()
 			if err == nil {
-				return strings.TrimSpace(s)
+				return
 			}
-			if attempt == readAttempts-1 || !reloaded(err) {
-				t.Fatalf("read %s: %v", sel, err)
+			reloaded := strings.Contains(err.Error(), "No node with given id") || strings.Contains(err.Error(), "Cannot find context with specified id")
+			if attempt == readAttempts-1 || !reloaded {
+				t.Fatalf("%s: %v", what, err)
 			}
 			time.Sleep(readRetryPause)
 		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		var s string
+		again("read "+sel, func() (err error) {
+			s, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+			return err
+		})
+		return strings.TrimSpace(s)
 	}
 	signIn := func(token string) {
 		t.Helper()
@@ -495,16 +502,12 @@ func TestDashboardBrowser(t *testing.T) {
 		chromedp.Navigate(srv.URL+"/?as_of=2024-05-31"), chromedp.WaitVisible(chromedp.CSS("#matrix")))
 	number := func(expr string) float64 {
 		t.Helper()
-		for attempt := 0; ; attempt++ {
-			v, err := chromedp.Run(ctx, chromedp.Evaluate[float64](expr))
-			if err == nil {
-				return v
-			}
-			if attempt == readAttempts-1 || !reloaded(err) {
-				t.Fatalf("evaluate %s: %v", expr, err)
-			}
-			time.Sleep(readRetryPause)
-		}
+		var v float64
+		again("evaluate "+expr, func() (err error) {
+			v, err = chromedp.Run(ctx, chromedp.Evaluate[float64](expr))
+			return err
+		})
+		return v
 	}
 	rateTop := number(`document.querySelector(".card.rate").getBoundingClientRect().top`)
 	controlsTop := number(`document.querySelector("form.controls").getBoundingClientRect().top`)

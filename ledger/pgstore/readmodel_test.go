@@ -20,28 +20,36 @@ import (
 func demoStore(t *testing.T) (*pgstore.Store, *pgstore.ReadModelWriter, int64) {
 	t.Helper()
 	s, _ := open(t)
+	seq, rm, stop := demoWithReadModel(t, s)
+	head := seq.Head().Position
+	stop()
+	return s, rm, head
+}
+
+// demoWithReadModel starts on s a read-model writer (until the test ends) and a
+// sequencer that wakes it, loads the demo through the sequencer, and returns both; stop
+// stops the sequencer.
+func demoWithReadModel(t *testing.T, s *pgstore.Store) (seq *ledger.Sequencer, rm *pgstore.ReadModelWriter, stop func()) {
+	t.Helper()
 	ctx := testContext(t)
-	rm := s.NewReadModelWriter(nil)
+	rm = s.NewReadModelWriter(nil)
 	rmCtx, stopRM := context.WithCancel(ctx)
 	rmDone := make(chan error, 1)
 	go func() { rmDone <- rm.Run(rmCtx) }()
 	t.Cleanup(func() { stopRM(); <-rmDone })
 
 	w := acquire(t, s)
-	seq := ledger.NewSequencer(ledger.SequencerConfig{Store: w, OnCommit: rm.Notify})
+	seq = ledger.NewSequencer(ledger.SequencerConfig{Store: w, OnCommit: rm.Notify})
 	if err := seq.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
-	runCtx, stop := context.WithCancel(ctx)
+	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- seq.Run(runCtx) }()
 	if err := demo.Load(ctx, seq.Submit); err != nil {
 		t.Fatal(err)
 	}
-	head := seq.Head().Position
-	stop()
-	<-done
-	return s, rm, head
+	return seq, rm, func() { cancel(); <-done }
 }
 
 // bacKan sums the read model as the migration's documented query does.
@@ -167,22 +175,7 @@ func TestReadModelEqualsPostings(t *testing.T) {
 	t.Parallel()
 	s, _ := open(t)
 	ctx := testContext(t)
-	rm := s.NewReadModelWriter(nil)
-	rmCtx, stopRM := context.WithCancel(ctx)
-	rmDone := make(chan error, 1)
-	go func() { rmDone <- rm.Run(rmCtx) }()
-	defer func() { stopRM(); <-rmDone }()
-	w := acquire(t, s)
-	seq := ledger.NewSequencer(ledger.SequencerConfig{Store: w, OnCommit: rm.Notify})
-	if err := seq.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- seq.Run(runCtx) }()
-	if err := demo.Load(ctx, seq.Submit); err != nil {
-		t.Fatal(err)
-	}
+	seq, rm, stop := demoWithReadModel(t, s)
 	randomMoney(t, ctx, seq, rand.New(rand.NewPCG(1, 11)), "r1", 150)
 	rng := rand.New(rand.NewPCG(2, 11))
 	line := ledger.Line{Program: "r1", Year: 2024, Source: "r1-SRC", Project: "DA1", Unit: "r1P"}
@@ -207,7 +200,6 @@ func TestReadModelEqualsPostings(t *testing.T) {
 	}
 	head := seq.Head().Position
 	stop()
-	<-done
 	waitFor(t, "the read model to reach the head", func() bool { return rm.Position() == head })
 
 	// The postings, summed as known at the end of each commit (its events share their
