@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -17,10 +18,27 @@ import (
 
 // Limits and timing of the relay.
 const (
-	// DefaultPublishWindow bounds the publishes in flight (sent, ack not yet received).
-	// Acks are pipelined, so throughput needs a window; a bound keeps memory and the
-	// work redone after an error small.
+	// DefaultPublishWindow bounds the publishes in flight (sent, no ack received for them
+	// or a later one). Acks are pipelined, so throughput needs a window; a bound keeps
+	// memory and the work redone after an error small.
 	DefaultPublishWindow = 4096
+	// ackEvery: on a stream of one replica the relay asks for an ack on every
+	// ackEvery-th position and on the last event of each run it publishes; the others go
+	// without a reply subject, which saves JetStream encoding an ack and the client
+	// decoding it, per event. That proves as much: every message names the sequence and
+	// the id of the message it must follow (Nats-Expected-Last-Sequence,
+	// Nats-Expected-Last-Msg-Id) and JetStream stores it only there, so an ack of position
+	// p at sequence p means positions 1..p are stored, ours and in order; a message
+	// refused in silence makes every later one refused too, up to the next acked one,
+	// whose error restarts the session from the stream's state. A replicated stream gets
+	// an ack per message and no last message id: nats-server 2.15's replicas do not keep
+	// the last message id across a catch-up, and one that refuses the header never
+	// becomes current again.
+	ackEvery = 64
+	// errCodeWrongLastMsgID is JetStream's error code for a message whose
+	// Nats-Expected-Last-Msg-Id is not the stream's last message id (nats.go names no
+	// constant for it).
+	errCodeWrongLastMsgID jetstream.ErrorCode = 10070
 	// handoffEvents bounds the committed events Notify holds for Run; a relay further
 	// behind (NATS down) drops them and reads PostgreSQL when it resumes.
 	handoffEvents = 1 << 16
@@ -100,6 +118,13 @@ type Relay struct {
 	// Window slots (Run only).
 	ring         []inflight
 	first, count int
+	// held is the last message built and not sent yet, and heldAt its position: it is
+	// sent without an ack when another follows in the same run, with one otherwise
+	// (Run only).
+	held   *nats.Msg
+	heldAt int64
+	// ackEvery is ackEvery, or 1 for a replicated stream.
+	ackEvery int64
 }
 
 // inflight is a publish awaiting its ack.
@@ -131,6 +156,10 @@ func NewRelay(cfg RelayConfig) (*Relay, error) {
 		wake: make(chan struct{}, 1), ring: make([]inflight, cfg.Window), handoff: ledger.NewHandoff(handoffEvents)}
 	if cfg.Catalog != nil {
 		r.folded = cfg.CatalogPosition
+	}
+	r.ackEvery = ackEvery
+	if cfg.Stream.Replicas > 1 {
+		r.ackEvery = 1
 	}
 	return r, nil
 }
@@ -210,6 +239,7 @@ func (f fatalError) Unwrap() error { return f.err }
 func (r *Relay) session(ctx context.Context) error {
 	clear(r.ring)
 	r.first, r.count = 0, 0
+	r.held, r.heldAt = nil, 0
 	opCtx, cancel := context.WithTimeout(ctx, streamOpTimeout)
 	defer cancel()
 	stream, err := EnsureStream(opCtx, r.js, r.cfg.Stream)
@@ -245,6 +275,9 @@ func (r *Relay) session(ctx context.Context) error {
 	r.log.Info("relay publishing", "stream_last", last, "position", head)
 
 	sent := last
+	// prev is the id of the event at position sent, which the next message must follow
+	// (zero before position 1).
+	var prev uuid.UUID
 	// Read from one before the stream's last event, to check that it is PostgreSQL's
 	// event at that position, or from further back if the units are not known that far.
 	from := min(r.folded, max(last-1, 0))
@@ -258,18 +291,22 @@ func (r *Relay) session(ctx context.Context) error {
 						ErrStreamDiverged, last, lastID, e.ID)}
 				}
 				if e.Position <= sent {
+					prev = e.ID
 					return nil
 				}
 				if e.Position != sent+1 {
 					return fatalError{fmt.Errorf("store returned position %d after %d", e.Position, sent)}
 				}
-				if err := r.publish(ctx, e); err != nil {
+				if err := r.publish(ctx, e, prev); err != nil {
 					return err
 				}
-				sent = e.Position
+				sent, prev = e.Position, e.ID
 				return nil
 			})
 			if err != nil {
+				return err
+			}
+			if err := r.sendHeld(ctx, true); err != nil {
 				return err
 			}
 			from = sent
@@ -301,14 +338,10 @@ func (r *Relay) readFrom(ctx context.Context, after int64, fn func(*ledger.Event
 	return r.cfg.Events.ReadFrom(ctx, after, fn)
 }
 
-// publish sends e asynchronously, first waiting for the oldest ack when the window is
-// full.
-func (r *Relay) publish(ctx context.Context, e *ledger.Event) error {
-	if r.count == len(r.ring) {
-		if err := r.awaitOldest(ctx); err != nil {
-			return err
-		}
-	}
+// publish builds e's message, to follow the event prev, and holds it; it sends the
+// message held before, which has a successor, so needs an ack only on every
+// r.ackEvery-th position.
+func (r *Relay) publish(ctx context.Context, e *ledger.Event, prev uuid.UUID) error {
 	subject, err := Subject(e, r.units)
 	if err != nil {
 		return fatalError{err}
@@ -317,18 +350,49 @@ func (r *Relay) publish(ctx context.Context, e *ledger.Event) error {
 		jetstream.MsgIDHeader:           {e.ID.String()},
 		jetstream.ExpectedLastSeqHeader: {strconv.FormatInt(e.Position-1, 10)},
 	}}
+	if e.Position > 1 && r.ackEvery > 1 {
+		msg.Header[jetstream.ExpectedLastMsgIDHeader] = []string{prev.String()}
+	}
+	if err := r.sendHeld(ctx, false); err != nil {
+		return err
+	}
+	r.held, r.heldAt = msg, e.Position
+	return nil
+}
+
+// sendHeld sends the held message, if any, asking for an ack when last (it ends a run)
+// or its position is a multiple of r.ackEvery; it first waits for acks while the window
+// is full.
+func (r *Relay) sendHeld(ctx context.Context, last bool) error {
+	if r.held == nil {
+		return nil
+	}
+	for r.count > 0 && (r.count == len(r.ring) || r.heldAt-r.published.Load() > int64(len(r.ring))) {
+		if err := r.awaitOldest(ctx); err != nil {
+			return err
+		}
+	}
+	msg, position := r.held, r.heldAt
+	r.held = nil
+	if !last && position%r.ackEvery != 0 {
+		if err := r.cfg.Conn.PublishMsg(msg); err != nil {
+			return fmt.Errorf("publish position %d: %w", position, err)
+		}
+		return nil
+	}
 	f, err := r.js.PublishMsgAsync(msg)
 	if err != nil {
-		return fmt.Errorf("publish position %d: %w", e.Position, err)
+		return fmt.Errorf("publish position %d: %w", position, err)
 	}
-	r.ring[(r.first+r.count)%len(r.ring)] = inflight{position: e.Position, ack: f}
+	r.ring[(r.first+r.count)%len(r.ring)] = inflight{position: position, ack: f}
 	r.count++
 	return nil
 }
 
-// awaitOldest waits for the ack of the oldest publish in flight. A wrong-last-sequence
-// answer means the stream changed under the relay (another relay, a restored stream): the
-// session ends and the next one re-reads the stream's state.
+// awaitOldest waits for the ack of the oldest publish in flight. A wrong last sequence or
+// last message id means the stream changed under the relay (another relay, a foreign
+// message, a restored stream): the session ends and the next one re-reads the stream's
+// state.
 func (r *Relay) awaitOldest(ctx context.Context) error {
 	p := r.ring[r.first]
 	select {
@@ -340,8 +404,9 @@ func (r *Relay) awaitOldest(ctx context.Context) error {
 	case err := <-p.ack.Err():
 		var apiErr *jetstream.APIError
 		if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
-			apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
-			return fmt.Errorf("position %d: the stream's last sequence is not %d, re-reading its state: %w",
+			apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant ||
+			apiErr.ErrorCode == errCodeWrongLastMsgID) {
+			return fmt.Errorf("position %d: the stream's last message is not position %d, re-reading its state: %w",
 				p.position, p.position-1, err)
 		}
 		return fmt.Errorf("publish position %d: %w", p.position, err)

@@ -274,3 +274,71 @@ func TestRelayRefusesForeignStream(t *testing.T) {
 	}
 	checkStream(t, nc, a)
 }
+
+// TestRelayStopsAtAForeignMessage: a message published into the stream by someone else
+// while the relay publishes a long run (most of it without acks) takes a sequence. Every
+// event after it is refused, since each names the id of the message it must follow, so
+// the stream holds our events up to the foreign message and nothing after it, and the
+// relay stops with ErrStreamDiverged.
+func TestRelayStopsAtAForeignMessage(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	srv, err := natsbus.StartEmbedded(natsbus.EmbeddedConfig{StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	nc, err := srv.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	other, err := srv.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(other.Close)
+	l := newLedger(t)
+	l.disburse(ctx, 20_000, 500)
+	r := runRelay(t, l, nc, natsbus.RelayConfig{})
+	waitFor(t, "the relay to publish", func() bool { return r.Published() > 0 })
+	if err := other.Publish("ledger.ev.x.x.foreign", []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	// Were the run over, the next one meets the foreign message.
+	l.disburse(ctx, 10, 10)
+	if err := r.stopped(t); !errors.Is(err, natsbus.ErrStreamDiverged) {
+		t.Fatalf("relay error %v, want %v", err, natsbus.ErrStreamDiverged)
+	}
+
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream, err := js.Stream(ctx, natsbus.StreamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := stream.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := info.State.LastSeq
+	if m, err := stream.GetMsg(ctx, q); err != nil || m.Subject != "ledger.ev.x.x.foreign" {
+		t.Fatalf("the stream's last message %d is on %v (%v), want the foreign message", q, m, err)
+	}
+	evs := l.events(ctx)
+	t.Logf("the foreign message is at sequence %d; the store holds %d events", q, len(evs))
+	for seq := uint64(1); seq < q; seq++ {
+		m, err := stream.GetMsg(ctx, seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id := m.Header.Get(jetstream.MsgIDHeader); id != evs[seq-1].ID.String() {
+			t.Fatalf("sequence %d holds event %s, want position %d's %s", seq, id, seq, evs[seq-1].ID)
+		}
+	}
+}
