@@ -624,11 +624,13 @@ func timedClients(d time.Duration, clients int, op func() (int, error)) (float64
 // benchNode is a node on a scratch database behind a loopback listener, with its
 // catalog and benchLines allocated lines, and a client that authorizes as benchAuth.
 type benchNode struct {
-	n     *node
-	base  string
-	hc    *http.Client
-	lines []map[string]any
-	close func()
+	n    *node
+	base string
+	hc   *http.Client
+	// addr is the listener's address and officer the token the write loads post with.
+	addr, officer string
+	lines         []map[string]any
+	close         func()
 }
 
 func startBenchNode(ctx context.Context, cfg *Config, dbURL string, conns int) (*benchNode, error) {
@@ -648,7 +650,7 @@ func startBenchNode(ctx context.Context, cfg *Config, dbURL string, conns int) (
 		os.RemoveAll(ncfg.DataDir)
 		return nil, err
 	}
-	auth, err := benchAuth(ctx, n)
+	officer, auth, err := benchAuth(ctx, n)
 	if err != nil {
 		n.Close()
 		os.RemoveAll(ncfg.DataDir)
@@ -663,7 +665,7 @@ func startBenchNode(ctx context.Context, cfg *Config, dbURL string, conns int) (
 	}
 	srv := &http.Server{Handler: n.handler, ReadHeaderTimeout: readHeaderTimeout}
 	go func() { _ = srv.Serve(ln) }()
-	bn := &benchNode{n: n, base: "http://" + ln.Addr().String(),
+	bn := &benchNode{n: n, base: "http://" + ln.Addr().String(), addr: ln.Addr().String(), officer: officer,
 		hc: &http.Client{Timeout: benchHTTPTimeout, Transport: auth(&http.Transport{MaxIdleConnsPerHost: conns * 2})}}
 	bn.close = func() {
 		srv.Close()
@@ -739,12 +741,21 @@ func httpWriteLoad(ctx context.Context, cfg *Config, dbURL string, clients int, 
 	})
 }
 
-// timedLoad runs clients that each post the requests newClient(c) builds (path and
-// body of request i, built into body) until d has passed, timing every answer; each
-// request records eventsPer events. It returns events/s and the p50 and p99 latency of
-// one request in milliseconds; any failed request fails the measurement.
+// timedLoad runs clients that each post, on a connection of their own (benchConn), the
+// requests newClient(c) builds (path and body of request i, built into body) until d has
+// passed, timing every answer; each request records eventsPer events. It returns
+// events/s and the p50 and p99 latency of one request in milliseconds; any failed
+// request fails the measurement. The clients' goroutines carry the profiler label
+// bench=load: `go tool pprof -tagignore bench=load` shows the server's CPU alone.
 func timedLoad(ctx context.Context, bn *benchNode, clients int, d time.Duration, eventsPer int,
 	newClient func(c int) func(i int, body []byte) (string, []byte)) (rate, p50, p99 float64, err error) {
+	conns := make([]*benchConn, clients)
+	for c := range conns {
+		if conns[c], err = dialBench(bn.addr, bn.officer); err != nil {
+			return 0, 0, 0, err
+		}
+		defer conns[c].close()
+	}
 	deadline := time.Now().Add(d)
 	lat := make([][]time.Duration, clients)
 	var wg sync.WaitGroup
@@ -752,7 +763,7 @@ func timedLoad(ctx context.Context, bn *benchNode, clients int, d time.Duration,
 	start := time.Now()
 	for c := range clients {
 		wg.Add(1)
-		go func() {
+		go pprof.Do(ctx, pprof.Labels("bench", "load"), func(context.Context) {
 			defer wg.Done()
 			lat[c] = make([]time.Duration, 0, benchLatencyPrealloc)
 			request := newClient(c)
@@ -761,14 +772,14 @@ func timedLoad(ctx context.Context, bn *benchNode, clients int, d time.Duration,
 				var path string
 				path, body = request(i, body)
 				t0 := time.Now()
-				status, err := postStatus(ctx, bn.hc, bn.base+path, body)
+				status, err := conns[c].post(path, body)
 				if err != nil || status != http.StatusCreated {
 					failures.Add(1)
 					continue
 				}
 				lat[c] = append(lat[c], time.Since(t0))
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	elapsed := time.Since(start)

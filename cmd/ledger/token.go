@@ -244,18 +244,18 @@ const benchAdminToken = "bench-admin-token-scratch-database"
 // holds the token, as a browser sends it after signing in.
 const benchSessionCookie = "ledger_session"
 
-// benchAuth creates an officer token on n's store and returns a wrapper of transports
-// that authorizes each request of the bench: catalog writes as the admin, the rest as
-// the officer (an admin does not move money); dashboard pages get the officer's session
-// cookie.
-func benchAuth(ctx context.Context, n *node) (func(http.RoundTripper) http.RoundTripper, error) {
+// benchAuth creates an officer token on n's store and returns it with a wrapper of
+// transports that authorizes each request of the bench: catalog writes as the admin, the
+// rest as the officer (an admin does not move money); dashboard pages get the officer's
+// session cookie.
+func benchAuth(ctx context.Context, n *node) (string, func(http.RoundTripper) http.RoundTripper, error) {
 	now := time.Now()
 	_, officer, err := n.store.CreateToken(ctx, ledger.TokenSpec{Name: "bench officer", Role: ledger.RoleOfficer,
 		ExpiresAt: now.Add(time.Hour)}, "bench", now)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
-	return func(next http.RoundTripper) http.RoundTripper {
+	return officer, func(next http.RoundTripper) http.RoundTripper {
 		return roundTripFunc(func(r *http.Request) (*http.Response, error) {
 			r = r.Clone(r.Context())
 			tok := officer
