@@ -28,6 +28,20 @@ var keyFilterSeed = maphash.MakeSeed()
 
 func newKeyFilter() *keyFilter { return &keyFilter{words: make([]atomic.Uint64, KeyFilterBits/64)} }
 
+// pageWords is how many filter words one 4 KiB memory page holds.
+const pageWords = 4096 / 8
+
+// touchPages writes one word of every page of words (an atomic Or of 0 changes no bit),
+// so that the kernel maps a new filter's pages in the loader that calls it rather than on
+// the writer's path: otherwise each of a filter's 4,096 pages costs a page fault (a few
+// microseconds on a virtual machine) to the first lookup or add that reaches it, spread
+// over the first tens of thousands of requests after start.
+func touchPages(words []atomic.Uint64) {
+	for i := 0; i < len(words); i += pageWords {
+		words[i].Or(0)
+	}
+}
+
 // probes returns the two hashes whose combinations h1 + i·h2 are the key's bits.
 func (f *keyFilter) probes(key string) (h1, h2 uint64) {
 	h := maphash.String(keyFilterSeed, key)

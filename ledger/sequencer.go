@@ -654,6 +654,7 @@ func (s *Sequencer) lookupKeys(ctx context.Context, batch []*Request) []*Request
 // lock). If the store cannot be read, the filter stays off and every key the cache
 // misses is looked up, which is correct, only slower.
 func (s *Sequencer) loadKeyFilter(ctx context.Context) {
+	touchPages(s.filter.words)
 	n := 0
 	err := s.cfg.Store.ReadKeys(ctx, 0, func(k KeyRecord) error {
 		s.filter.add(k.Key)
@@ -803,6 +804,7 @@ func references(c Command) (*Voucher, uuid.UUID) {
 // read, the filter stays off and every voucher the cache misses is looked up.
 func (s *Sequencer) loadVoucherFilter(ctx context.Context) {
 	f := s.state.refs.filter
+	touchPages(f.words)
 	n := 0
 	err := s.cfg.Store.ReadVouchers(ctx, func(identity string) error {
 		f.add(voucherFingerprint(identity))
