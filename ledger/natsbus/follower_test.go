@@ -16,16 +16,7 @@ import (
 func TestFollower(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
-	srv, err := natsbus.StartEmbedded(natsbus.EmbeddedConfig{StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	nc, err := srv.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
+	_, nc := inProcess(t)
 	l := newLedger(t)
 	runRelay(t, l, nc, natsbus.RelayConfig{})
 	l.disburse(ctx, 2000, 100)

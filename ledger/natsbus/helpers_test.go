@@ -266,6 +266,29 @@ func runFollower(t testing.TB, nc *nats.Conn, durable string, after *ledger.Even
 	return rep
 }
 
+// inProcess starts an embedded server without a listener and connects to it in-process;
+// cleanup closes both.
+func inProcess(t testing.TB) (*natsbus.Server, *nats.Conn) {
+	t.Helper()
+	srv, err := natsbus.StartEmbedded(natsbus.EmbeddedConfig{StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	return srv, connect(t, srv)
+}
+
+// connect opens another in-process connection to srv; cleanup closes it.
+func connect(t testing.TB, srv *natsbus.Server) *nats.Conn {
+	t.Helper()
+	nc, err := srv.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
+}
+
 // startServer starts an embedded server over dir listening on 127.0.0.1:port (0: any).
 func startServer(t testing.TB, dir string, port int) (*natsbus.Server, int) {
 	t.Helper()

@@ -78,19 +78,10 @@ func TestSubject(t *testing.T) {
 func TestRelayPublishes(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
-	srv, err := natsbus.StartEmbedded(natsbus.EmbeddedConfig{StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
+	srv, nc := inProcess(t)
 	if srv.ClientURL() != "" {
 		t.Errorf("embedded server without Listen listens on %s", srv.ClientURL())
 	}
-	nc, err := srv.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
 	l := newLedger(t)
 	const n = 3000
 	l.disburse(ctx, n/2, 100)
@@ -198,16 +189,7 @@ func TestRelayRebuildsLostStore(t *testing.T) {
 func TestRelayRestart(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
-	srv, err := natsbus.StartEmbedded(natsbus.EmbeddedConfig{StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	nc, err := srv.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
+	_, nc := inProcess(t)
 	l := newLedger(t)
 	r1 := runRelay(t, l, nc, natsbus.RelayConfig{})
 	l.disburse(ctx, 500, 10)
@@ -242,16 +224,7 @@ func TestRelayRestart(t *testing.T) {
 func TestRelayRefusesForeignStream(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
-	srv, err := natsbus.StartEmbedded(natsbus.EmbeddedConfig{StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	nc, err := srv.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
+	_, nc := inProcess(t)
 	a := newLedger(t)
 	ra := runRelay(t, a, nc, natsbus.RelayConfig{})
 	a.disburse(ctx, 100, 10)
@@ -283,21 +256,8 @@ func TestRelayRefusesForeignStream(t *testing.T) {
 func TestRelayStopsAtAForeignMessage(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
-	srv, err := natsbus.StartEmbedded(natsbus.EmbeddedConfig{StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	nc, err := srv.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	other, err := srv.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(other.Close)
+	srv, nc := inProcess(t)
+	other := connect(t, srv)
 	l := newLedger(t)
 	l.disburse(ctx, 20_000, 500)
 	r := runRelay(t, l, nc, natsbus.RelayConfig{})

@@ -15,16 +15,7 @@ func TestEnsureStreamPersistMode(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
 	for _, existing := range []bool{false, true} {
-		srv, err := natsbus.StartEmbedded(natsbus.EmbeddedConfig{StoreDir: t.TempDir()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(srv.Shutdown)
-		nc, err := srv.Connect()
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(nc.Close)
+		_, nc := inProcess(t)
 		js, err := jetstream.New(nc)
 		if err != nil {
 			t.Fatal(err)
