@@ -39,6 +39,9 @@ const (
 	// Nats-Expected-Last-Msg-Id is not the stream's last message id (nats.go names no
 	// constant for it).
 	errCodeWrongLastMsgID jetstream.ErrorCode = 10070
+	// relayMessageBytes is the first capacity of a message's buffer: an event's JSON form
+	// is 600 to 900 bytes, and a buffer is reused from message to message.
+	relayMessageBytes = 1024
 	// handoffEvents bounds the committed events Notify holds for Run; a relay further
 	// behind (NATS down) drops them and reads PostgreSQL when it resumes.
 	handoffEvents = 1 << 16
@@ -123,6 +126,9 @@ type Relay struct {
 	// (Run only).
 	held   *nats.Msg
 	heldAt int64
+	// spare is the last message sent without an ack: nats.go copied it, so the next
+	// message reuses its buffers (Run only).
+	spare *nats.Msg
 	// ackEvery is ackEvery, or 1 for a replicated stream.
 	ackEvery int64
 }
@@ -239,7 +245,7 @@ func (f fatalError) Unwrap() error { return f.err }
 func (r *Relay) session(ctx context.Context) error {
 	clear(r.ring)
 	r.first, r.count = 0, 0
-	r.held, r.heldAt = nil, 0
+	r.held, r.heldAt, r.spare = nil, 0, nil
 	opCtx, cancel := context.WithTimeout(ctx, streamOpTimeout)
 	defer cancel()
 	stream, err := EnsureStream(opCtx, r.js, r.cfg.Stream)
@@ -346,12 +352,16 @@ func (r *Relay) publish(ctx context.Context, e *ledger.Event, prev uuid.UUID) er
 	if err != nil {
 		return fatalError{err}
 	}
-	msg := &nats.Msg{Subject: subject, Data: e.AppendJSON(make([]byte, 0, 512)), Header: nats.Header{
-		jetstream.MsgIDHeader:           {e.ID.String()},
-		jetstream.ExpectedLastSeqHeader: {strconv.FormatInt(e.Position-1, 10)},
-	}}
+	msg := r.spare
+	r.spare = nil
+	if msg == nil {
+		msg = &nats.Msg{Data: make([]byte, 0, relayMessageBytes), Header: nats.Header{}}
+	}
+	msg.Subject, msg.Data = subject, e.AppendJSON(msg.Data[:0])
+	setHeader(msg.Header, jetstream.MsgIDHeader, e.ID.String())
+	setHeader(msg.Header, jetstream.ExpectedLastSeqHeader, strconv.FormatInt(e.Position-1, 10))
 	if e.Position > 1 && r.ackEvery > 1 {
-		msg.Header[jetstream.ExpectedLastMsgIDHeader] = []string{prev.String()}
+		setHeader(msg.Header, jetstream.ExpectedLastMsgIDHeader, prev.String())
 	}
 	if err := r.sendHeld(ctx, false); err != nil {
 		return err
@@ -378,6 +388,7 @@ func (r *Relay) sendHeld(ctx context.Context, last bool) error {
 		if err := r.cfg.Conn.PublishMsg(msg); err != nil {
 			return fmt.Errorf("publish position %d: %w", position, err)
 		}
+		r.spare = msg
 		return nil
 	}
 	f, err := r.js.PublishMsgAsync(msg)
@@ -387,6 +398,11 @@ func (r *Relay) sendHeld(ctx context.Context, last bool) error {
 	r.ring[(r.first+r.count)%len(r.ring)] = inflight{position: position, ack: f}
 	r.count++
 	return nil
+}
+
+// setHeader sets h's key to the one value v, reusing the value's slice.
+func setHeader(h nats.Header, key, v string) {
+	h[key] = append(h[key][:0], v)
 }
 
 // awaitOldest waits for the ack of the oldest publish in flight. A wrong last sequence or
