@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 	"github.com/vnntp/ledger/ledger"
@@ -104,9 +105,21 @@ func (s *Server) handleWrite(k *commandKind) echo.HandlerFunc {
 		}
 		e := events[0]
 		c.Response().Header().Set(echo.HeaderLocation, "/v1/events/"+e.ID.String())
-		return c.Blob(http.StatusCreated, echo.MIMEApplicationJSON, e.AppendJSON(make([]byte, 0, 1024)))
+		buf := answerBuffers.Get().(*[]byte)
+		defer answerBuffers.Put(buf)
+		*buf = e.AppendJSON((*buf)[:0])
+		return c.Blob(http.StatusCreated, echo.MIMEApplicationJSON, *buf)
 	}
 }
+
+// answerBuffers holds the buffers single writes encode their answer in: the response
+// copies the bytes, so a buffer serves the next request (one allocation of the answer's
+// size fewer per write, and less garbage for the collector, whose cycles show in the
+// write path's p99).
+var answerBuffers = sync.Pool{New: func() any { b := make([]byte, 0, answerBufferBytes); return &b }}
+
+// answerBufferBytes is the first capacity of an answer buffer: one event's JSON form.
+const answerBufferBytes = 1024
 
 // submit hands req to the writer, bounded by submitTimeout.
 func (s *Server) submit(c echo.Context, req *ledger.Request) (*ledger.Result, error) {
