@@ -63,6 +63,36 @@ func BenchmarkAppend(b *testing.B) {
 	b.ReportMetric(float64(walPosition(b, s)-lsn)/float64(b.N*benchBatch), "WAL-B/event")
 }
 
+// BenchmarkAppendSmall measures appends of commits of smallCommit events and as many
+// idempotency keys, the size of a group commit of single requests under load: the round
+// trips per commit, not the rows, are the cost. It reports events/s.
+func BenchmarkAppendSmall(b *testing.B) {
+	const smallCommit = 16
+	s := benchStore(b)
+	w, err := s.AcquireWriter(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	evs := disbursements(smallCommit)
+	keys := make([]ledger.KeyRecord, smallCommit)
+	var head int64
+	var prev [32]byte
+	b.ReportAllocs()
+	for b.Loop() {
+		for i, e := range evs {
+			e.ID, e.RecordedAt = [16]byte{}, time.Time{}
+			keys[i] = ledger.KeyRecord{Key: fmt.Sprintf("k%d", head+int64(i)), First: head + int64(i) + 1, Last: head + int64(i) + 1}
+		}
+		chain(head, prev, evs...)
+		if err := w.Append(context.Background(), evs, keys); err != nil {
+			b.Fatal(err)
+		}
+		head, prev = evs[len(evs)-1].Position, evs[len(evs)-1].Hash
+	}
+	b.ReportMetric(float64(b.N*smallCommit)/b.Elapsed().Seconds(), "events/s")
+}
+
 // BenchmarkReadFrom measures reading events back, decoded; it reports events/s.
 func BenchmarkReadFrom(b *testing.B) {
 	const n = 50_000
