@@ -26,6 +26,16 @@ func benchStore(b *testing.B) *pgstore.Store {
 	return s
 }
 
+// benchWriter acquires the writer session of s; cleanup closes it.
+func benchWriter(b *testing.B, s *pgstore.Store) *pgstore.WriterSession {
+	w, err := s.AcquireWriter(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(w.Close)
+	return w
+}
+
 func disbursements(n int) []*ledger.Event {
 	evs := make([]*ledger.Event, n)
 	for i := range evs {
@@ -39,11 +49,7 @@ func disbursements(n int) []*ledger.Event {
 // BenchmarkAppend measures COPY appends of benchBatch events; it reports events/s.
 func BenchmarkAppend(b *testing.B) {
 	s := benchStore(b)
-	w, err := s.AcquireWriter(context.Background())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer w.Close()
+	w := benchWriter(b, s)
 	evs := disbursements(benchBatch)
 	var head int64
 	var prev [32]byte
@@ -69,11 +75,7 @@ func BenchmarkAppend(b *testing.B) {
 func BenchmarkAppendSmall(b *testing.B) {
 	const smallCommit = 16
 	s := benchStore(b)
-	w, err := s.AcquireWriter(context.Background())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer w.Close()
+	w := benchWriter(b, s)
 	evs := disbursements(smallCommit)
 	keys := make([]ledger.KeyRecord, smallCommit)
 	var head int64
@@ -97,10 +99,7 @@ func BenchmarkAppendSmall(b *testing.B) {
 func BenchmarkReadFrom(b *testing.B) {
 	const n = 50_000
 	s := benchStore(b)
-	w, err := s.AcquireWriter(context.Background())
-	if err != nil {
-		b.Fatal(err)
-	}
+	w := benchWriter(b, s)
 	if err := w.Append(context.Background(), chain(0, [32]byte{}, disbursements(n)...), nil); err != nil {
 		b.Fatal(err)
 	}
@@ -120,11 +119,7 @@ func BenchmarkReadFrom(b *testing.B) {
 // timed).
 func BenchmarkReadModel(b *testing.B) {
 	s := benchStore(b)
-	w, err := s.AcquireWriter(context.Background())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer w.Close()
+	w := benchWriter(b, s)
 	rm := s.NewReadModelWriter(nil)
 	if _, err := rm.CatchUp(context.Background()); err != nil {
 		b.Fatal(err)
