@@ -371,13 +371,13 @@ func (r *Relay) publish(ctx context.Context, e *ledger.Event, prev uuid.UUID) er
 }
 
 // sendHeld sends the held message, if any, asking for an ack when last (it ends a run)
-// or its position is a multiple of r.ackEvery; it first waits for acks while the window
-// is full.
+// or its position is a multiple of r.ackEvery; it first waits for acks while more than
+// the window's positions would be unacknowledged (acks in flight never outnumber them).
 func (r *Relay) sendHeld(ctx context.Context, last bool) error {
 	if r.held == nil {
 		return nil
 	}
-	for r.count > 0 && (r.count == len(r.ring) || r.heldAt-r.published.Load() > int64(len(r.ring))) {
+	for r.count > 0 && r.heldAt-r.published.Load() > int64(len(r.ring)) {
 		if err := r.awaitOldest(ctx); err != nil {
 			return err
 		}
