@@ -25,7 +25,8 @@ import (
 const (
 	// DisbursementCacheMax bounds the disbursement records kept in memory: the most
 	// recently recorded or looked-up, which is where settlements and reversals land. At
-	// about 150 bytes a record (map entry and record) this is ≈ 10 MB.
+	// about 150 bytes a record (map entry and record) this is ≈ 10 MB, up to half as much
+	// again while commits follow each other (storedRefs.full).
 	DisbursementCacheMax = 65_536
 	// VoucherCacheMax bounds the voucher fingerprints kept in memory, recorded or known
 	// not to be: ≈ 3 MB.
@@ -119,10 +120,14 @@ func newStoredRefs(disbursements, vouchers int) *storedRefs {
 
 func (r *storedRefs) hold() { r.disbursements.held, r.vouchers.held = true, true }
 
-// full reports whether a cache holds more than it may: the sequencer then lets the
-// commit in flight end, so that release can evict.
+// full reports whether a cache holds more than it may while held: its max, which
+// release trims it back to, and half as much again. The sequencer then lets the commit
+// in flight end, so that release can evict. Without the headroom a cache at its max —
+// every cache, once the ledger has more disbursements than it holds — is full after any
+// new one, and no commit is ever decided while the one before is appended.
 func (r *storedRefs) full() bool {
-	return r.disbursements.len() > r.disbursements.max || r.vouchers.len() > r.vouchers.max
+	over := func(n, max int) bool { return n > max+max/2 }
+	return over(r.disbursements.len(), r.disbursements.max) || over(r.vouchers.len(), r.vouchers.max)
 }
 
 func (r *storedRefs) release() {

@@ -950,6 +950,36 @@ func TestSequencerDecidesWhileAppending(t *testing.T) {
 	seq.checkState(t)
 }
 
+// TestSequencerDecidesWhileAppendingWithFullCaches: once the ledger has more
+// disbursements than the caches hold, every cache is at its max for good; a commit in
+// flight still lets the next one be decided on top of it, within the caches' headroom.
+// (Without it, every commit with a disbursement left the caches over their max and the
+// sequencer waited for each append before deciding anything more.)
+func TestSequencerDecidesWhileAppendingWithFullCaches(t *testing.T) {
+	const size = 4
+	seq := newFundedSequencer(t, func(c *SequencerConfig) { c.DisbursementCacheSize, c.VoucherCacheSize = size, size })
+	l, d := ln("062", "DA1"), day(2024, 5, 1)
+	for i := range 2 * size {
+		if r := submit(t, seq, one(pay(l, 1, d, fmt.Sprintf("F-%d", i)))); r.Err != nil {
+			t.Fatal(r.Err)
+		}
+	}
+	gate := make(chan struct{})
+	seq.store.script(appendStep{gate: gate, store: true})
+	first := submitAsync(seq, one(pay(l, 1, d, "G-1")))
+	eventually(t, seqTestTimeout, "the sequencer to block in Append", seq.store.inAppend.Load)
+	second := submitAsync(seq, one(pay(l, 1, d, "G-2")))
+	eventually(t, seqTestTimeout, "the second payment decided behind the append", func() bool {
+		return len(seq.in) == 0 && seq.waiting.Load() == 1
+	})
+	close(gate)
+	a, b := wait(t, first), wait(t, second)
+	if a.Err != nil || b.Err != nil || b.First != a.Last+1 {
+		t.Fatalf("first %+v, second %+v; want both recorded, the second next", a, b)
+	}
+	seq.checkState(t)
+}
+
 // TestSequencerRedecidesWhenTheAppendBeforeFails: requests decided on top of a commit
 // whose append then fails were decided on a state that never was. They are undone and
 // decided again: the payment that needed the failed allocation is refused, a retry of the
