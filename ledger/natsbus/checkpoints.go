@@ -51,7 +51,7 @@ func (p *CheckpointPublisher) Publish(ctx context.Context, cp ledger.Checkpoint)
 		Discard:    jetstream.DiscardNew,
 		Storage:    jetstream.FileStorage,
 		Replicas:   p.replicas,
-		Duplicates: DefaultDuplicateWindow,
+		Duplicates: checkpointDuplicateWindow,
 		DenyDelete: true, DenyPurge: true,
 	})
 	if err != nil {
