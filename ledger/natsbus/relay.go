@@ -131,6 +131,8 @@ type Relay struct {
 	spare *nats.Msg
 	// ackEvery is ackEvery, or 1 for a replicated stream.
 	ackEvery int64
+	// resumed is the stream's last sequence when the session began (Run only).
+	resumed int64
 }
 
 // inflight is a publish awaiting its ack.
@@ -278,6 +280,7 @@ func (r *Relay) session(ctx context.Context) error {
 			StreamName, last, head)}
 	}
 	r.published.Store(last)
+	r.resumed = last
 	r.log.Info("relay publishing", "stream_last", last, "position", head)
 
 	sent := last
@@ -360,8 +363,14 @@ func (r *Relay) publish(ctx context.Context, e *ledger.Event, prev uuid.UUID) er
 	msg.Subject, msg.Data = subject, e.AppendJSON(msg.Data[:0])
 	setHeader(msg.Header, jetstream.MsgIDHeader, e.ID.String())
 	setHeader(msg.Header, jetstream.ExpectedLastSeqHeader, strconv.FormatInt(e.Position-1, 10))
-	if e.Position > 1 && r.ackEvery > 1 {
+	// The first message of a session expects no last message id: a NATS server
+	// restarted since the last publish may not know it (before 2.10, only when it is
+	// younger than the duplicate window). The session has checked the stream's last
+	// message, and the expected last sequence refuses anything that came after it.
+	if e.Position > r.resumed+1 && r.ackEvery > 1 {
 		setHeader(msg.Header, jetstream.ExpectedLastMsgIDHeader, prev.String())
+	} else {
+		delete(msg.Header, jetstream.ExpectedLastMsgIDHeader)
 	}
 	if err := r.sendHeld(ctx, false); err != nil {
 		return err
