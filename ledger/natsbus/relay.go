@@ -364,9 +364,10 @@ func (r *Relay) publish(ctx context.Context, e *ledger.Event, prev uuid.UUID) er
 	setHeader(msg.Header, jetstream.MsgIDHeader, e.ID.String())
 	setHeader(msg.Header, jetstream.ExpectedLastSeqHeader, strconv.FormatInt(e.Position-1, 10))
 	// The first message of a session expects no last message id: a NATS server
-	// restarted since the last publish may not know it (before 2.10, only when it is
-	// younger than the duplicate window). The session has checked the stream's last
-	// message, and the expected last sequence refuses anything that came after it.
+	// restarted since the last publish may not know it (2.9, which Debian ships, knows
+	// it again only when it is younger than the duplicate window). The session has
+	// checked the stream's last message, and the expected last sequence refuses
+	// anything that came after it.
 	if e.Position > r.resumed+1 && r.ackEvery > 1 {
 		setHeader(msg.Header, jetstream.ExpectedLastMsgIDHeader, prev.String())
 	} else {

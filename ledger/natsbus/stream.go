@@ -37,8 +37,7 @@ const (
 	// expected last sequence and message id refuse a duplicate at any age, and after a
 	// lost ack the relay starts again from the stream's last sequence instead of sending
 	// the message again. At 2 minutes (NATS's default) a catch-up of millions of events
-	// held every id in memory, and the map's growth was a tenth of the server's work
-	// per message.
+	// held every id in memory, and growing the map showed in the server's profile.
 	DefaultDuplicateWindow = time.Second
 	// checkpointDuplicateWindow is the CHECKPOINTS stream's: a checkpoint publish that
 	// is retried after a lost ack within it is stored once.

@@ -70,9 +70,10 @@ func BenchmarkAppend(b *testing.B) {
 	b.ReportMetric(float64(walPosition(b, s)-lsn)/float64(b.N*benchBatch), "WAL-B/event")
 }
 
-// BenchmarkAppendSmall measures appends of commits of smallCommit events and as many
-// idempotency keys, the size of a group commit of single requests under load: the round
-// trips per commit, not the rows, are the cost. It reports events/s.
+// BenchmarkAppendSmall measures appends of commits of 16 events, the size of a group
+// commit of single requests under load, with as many idempotency keys (keyed: BEGIN,
+// COPY, COPY, COMMIT) and without (unkeyed: one COPY): the round trips per commit, not
+// the rows, are the cost.
 func BenchmarkAppendSmall(b *testing.B) {
 	for _, keyed := range []bool{true, false} {
 		name := "keyed"

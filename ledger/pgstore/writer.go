@@ -158,8 +158,9 @@ func (w *WriterSession) dropIfBroken(err error) {
 }
 
 // Append stores events and keys in one transaction on the writer's session, the events
-// with COPY (without keys, the COPY alone: a statement is its own transaction). Events must be in position order, continuing the store's head; their data
-// and metadata are stored as their canonical bytes. It returns, storing nothing:
+// with COPY (without keys, the COPY alone: a statement is its own transaction). Events
+// must be in position order, continuing the store's head; their data and metadata are
+// stored as their canonical bytes. It returns, storing nothing:
 //   - ErrFenced (wrapped) when one of the positions is already recorded, by another
 //     writer (or by this one, if its caller is out of step);
 //   - a wrapped error when the positions do not continue the head one by one (a gap, or
