@@ -104,7 +104,9 @@ func (s *Store) TokenBySecret(ctx context.Context, secret string) (*ledger.Token
 		return nil, ledger.ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("look up token: %w", err)
+		// Every request checks its token here (api caches the answer a few seconds): a
+		// store that cannot be reached makes it "unavailable, retry", not a 500.
+		return nil, fmt.Errorf("look up token: %w", unreachable(err))
 	}
 	return t, nil
 }
