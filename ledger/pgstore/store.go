@@ -290,11 +290,12 @@ func (s *Store) collect(ctx context.Context, capHint int, sql string, args ...an
 }
 
 // queryEvents runs sql, which selects eventColumns, and calls fn with each decoded event.
-// fn's error is returned unwrapped.
+// fn's error is returned unwrapped; a store that cannot be reached is
+// ledger.ErrUnavailable (wrapped).
 func (s *Store) queryEvents(ctx context.Context, d *decoder, sql string, fn func(*ledger.Event) error, args ...any) error {
 	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {
-		return fmt.Errorf("read events: %w", err)
+		return fmt.Errorf("read events: %w", unreachable(err))
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -307,7 +308,7 @@ func (s *Store) queryEvents(ctx context.Context, d *decoder, sql string, fn func
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read events: %w", err)
+		return fmt.Errorf("read events: %w", unreachable(err))
 	}
 	return nil
 }

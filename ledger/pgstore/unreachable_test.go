@@ -11,9 +11,9 @@ import (
 	"github.com/vnntp/ledger/ledger"
 )
 
-// TestTokenLookupWhileUnreachable: a token lookup against a PostgreSQL that refuses the
-// connection is ledger.ErrUnavailable (the API's 503, retry), not an internal error; a
-// query error that is not about reaching the server stays what it is.
+// TestTokenLookupWhileUnreachable: a token lookup or an event read against a PostgreSQL
+// that refuses the connection is ledger.ErrUnavailable (the API's 503, retry), not an
+// internal error; a query error that is not about reaching the server stays what it is.
 func TestTokenLookupWhileUnreachable(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -29,6 +29,9 @@ func TestTokenLookupWhileUnreachable(t *testing.T) {
 	s := &Store{pool: pool}
 	if _, err := s.TokenBySecret(context.Background(), "some-secret"); !errors.Is(err, ledger.ErrUnavailable) {
 		t.Fatalf("token lookup with PostgreSQL unreachable: %v, want ledger.ErrUnavailable", err)
+	}
+	if _, err := s.Events(context.Background(), 0, 10); !errors.Is(err, ledger.ErrUnavailable) {
+		t.Fatalf("events with PostgreSQL unreachable: %v, want ledger.ErrUnavailable", err)
 	}
 	for _, code := range []string{"08006", "57P01", "57P03"} {
 		if !isUnreachable(&pgconn.PgError{Code: code}) {
