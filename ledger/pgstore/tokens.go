@@ -80,7 +80,7 @@ func (s *Store) CreateToken(ctx context.Context, spec ledger.TokenSpec, actor st
 		return auditToken(ctx, tx, "created", t, actor, t.CreatedAt)
 	})
 	if err != nil {
-		return nil, "", fmt.Errorf("create token %q: %w", spec.Name, err)
+		return nil, "", fmt.Errorf("create token %q: %w", spec.Name, unreachable(err))
 	}
 	return t, secret, nil
 }
@@ -115,7 +115,7 @@ func (s *Store) TokenBySecret(ctx context.Context, secret string) (*ledger.Token
 func (s *Store) Tokens(ctx context.Context) ([]*ledger.Token, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+tokenColumns+` FROM tokens ORDER BY created_at, id LIMIT $1`, TokensListMax)
 	if err != nil {
-		return nil, fmt.Errorf("list tokens: %w", err)
+		return nil, fmt.Errorf("list tokens: %w", unreachable(err))
 	}
 	defer rows.Close()
 	var out []*ledger.Token
@@ -127,7 +127,7 @@ func (s *Store) Tokens(ctx context.Context) ([]*ledger.Token, error) {
 		out = append(out, t)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list tokens: %w", err)
+		return nil, fmt.Errorf("list tokens: %w", unreachable(err))
 	}
 	return out, nil
 }
@@ -161,7 +161,7 @@ func (s *Store) RevokeToken(ctx context.Context, id uuid.UUID, actor string, now
 		return nil, ledger.ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("revoke token %s: %w", id, err)
+		return nil, fmt.Errorf("revoke token %s: %w", id, unreachable(err))
 	}
 	return t, nil
 }

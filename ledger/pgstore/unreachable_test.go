@@ -11,10 +11,11 @@ import (
 	"github.com/vnntp/ledger/ledger"
 )
 
-// TestTokenLookupWhileUnreachable: a token lookup or an event read against a PostgreSQL
-// that refuses the connection is ledger.ErrUnavailable (the API's 503, retry), not an
-// internal error; a query error that is not about reaching the server stays what it is.
-func TestTokenLookupWhileUnreachable(t *testing.T) {
+// TestStoreUnreachable: a token lookup, the token list or an event read against a
+// PostgreSQL that refuses the connection is ledger.ErrUnavailable (the API's 503, retry),
+// not an internal error; a query error that is not about reaching the server stays what
+// it is.
+func TestStoreUnreachable(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -32,6 +33,9 @@ func TestTokenLookupWhileUnreachable(t *testing.T) {
 	}
 	if _, err := s.Events(context.Background(), 0, 10); !errors.Is(err, ledger.ErrUnavailable) {
 		t.Fatalf("events with PostgreSQL unreachable: %v, want ledger.ErrUnavailable", err)
+	}
+	if _, err := s.Tokens(context.Background()); !errors.Is(err, ledger.ErrUnavailable) {
+		t.Fatalf("token list with PostgreSQL unreachable: %v, want ledger.ErrUnavailable", err)
 	}
 	for _, code := range []string{"08006", "57P01", "57P03"} {
 		if !isUnreachable(&pgconn.PgError{Code: code}) {
