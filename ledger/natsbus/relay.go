@@ -131,8 +131,6 @@ type Relay struct {
 	spare *nats.Msg
 	// ackEvery is ackEvery, or 1 for a replicated stream.
 	ackEvery int64
-	// resumed is the stream's last sequence when the session began (Run only).
-	resumed int64
 }
 
 // inflight is a publish awaiting its ack.
@@ -280,7 +278,6 @@ func (r *Relay) session(ctx context.Context) error {
 			StreamName, last, head)}
 	}
 	r.published.Store(last)
-	r.resumed = last
 	r.log.Info("relay publishing", "stream_last", last, "position", head)
 
 	sent := last
@@ -306,7 +303,16 @@ func (r *Relay) session(ctx context.Context) error {
 				if e.Position != sent+1 {
 					return fatalError{fmt.Errorf("store returned position %d after %d", e.Position, sent)}
 				}
-				if err := r.publish(ctx, e, prev); err != nil {
+				// The first message of the session expects no last message id: a NATS
+				// server restarted since the last publish may not know it (2.9, which
+				// Debian ships, knows it again only when it is younger than the duplicate
+				// window). The session has checked the stream's last message, and the
+				// expected last sequence refuses anything that came after it.
+				expect := prev
+				if e.Position == last+1 {
+					expect = uuid.Nil
+				}
+				if err := r.publish(ctx, e, expect); err != nil {
 					return err
 				}
 				sent, prev = e.Position, e.ID
@@ -347,9 +353,9 @@ func (r *Relay) readFrom(ctx context.Context, after int64, fn func(*ledger.Event
 	return r.cfg.Events.ReadFrom(ctx, after, fn)
 }
 
-// publish builds e's message, to follow the event prev, and holds it; it sends the
-// message held before, which has a successor, so needs an ack only on every
-// r.ackEvery-th position.
+// publish builds e's message, to follow the event prev (uuid.Nil: no expected last
+// message id), and holds it; it sends the message held before, which has a successor,
+// so needs an ack only on every r.ackEvery-th position.
 func (r *Relay) publish(ctx context.Context, e *ledger.Event, prev uuid.UUID) error {
 	subject, err := Subject(e, r.units)
 	if err != nil {
@@ -363,12 +369,7 @@ func (r *Relay) publish(ctx context.Context, e *ledger.Event, prev uuid.UUID) er
 	msg.Subject, msg.Data = subject, e.AppendJSON(msg.Data[:0])
 	setHeader(msg.Header, jetstream.MsgIDHeader, e.ID.String())
 	setHeader(msg.Header, jetstream.ExpectedLastSeqHeader, strconv.FormatInt(e.Position-1, 10))
-	// The first message of a session expects no last message id: a NATS server
-	// restarted since the last publish may not know it (2.9, which Debian ships, knows
-	// it again only when it is younger than the duplicate window). The session has
-	// checked the stream's last message, and the expected last sequence refuses
-	// anything that came after it.
-	if e.Position > r.resumed+1 && r.ackEvery > 1 {
+	if prev != uuid.Nil && r.ackEvery > 1 {
 		setHeader(msg.Header, jetstream.ExpectedLastMsgIDHeader, prev.String())
 	} else {
 		delete(msg.Header, jetstream.ExpectedLastMsgIDHeader)
