@@ -1,14 +1,19 @@
 package pgstore_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/vnntp/ledger/internal/testenv"
 	"github.com/vnntp/ledger/ledger"
 	"github.com/vnntp/ledger/ledger/pgstore"
@@ -71,35 +76,41 @@ func BenchmarkAppend(b *testing.B) {
 }
 
 // BenchmarkAppendSmall measures appends of commits of 16 events, the size of a group
-// commit of single requests under load, with as many idempotency keys (keyed: BEGIN,
-// COPY, COPY, COMMIT) and without (unkeyed: one COPY): the round trips per commit, not
-// the rows, are the cost.
+// commit of single requests under load, with as many idempotency keys (keyed) and
+// without (unkeyed).
 func BenchmarkAppendSmall(b *testing.B) {
 	for _, keyed := range []bool{true, false} {
 		name := "keyed"
 		if !keyed {
 			name = "unkeyed"
 		}
-		b.Run(name, func(b *testing.B) { benchAppendSmall(b, keyed) })
+		b.Run(name, func(b *testing.B) { benchAppend(b, keyed, 16) })
 	}
 }
 
-// benchAppendSmall appends commits of 16 events, with a key record each when keyed. It
-// reports events/s and the process's CPU time per commit (user and system, from
-// getrusage): the client's share of a commit, which wall time mixes with PostgreSQL's.
-func benchAppendSmall(b *testing.B, keyed bool) {
-	const smallCommit = 16
+// BenchmarkAppendSizes measures unkeyed appends of commits from a few events (single
+// requests under load) to a bulk request's, in the process and in PostgreSQL.
+func BenchmarkAppendSizes(b *testing.B) {
+	for _, n := range []int{16, 64, 128, 256, 512, 1000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) { benchAppend(b, false, n) })
+	}
+}
+
+// benchAppend appends commits of n events, with a key record each when keyed. It reports
+// events/s and the CPU time per commit (user and system) of the process, from getrusage,
+// and of PostgreSQL's backends, from /proc: wall time mixes the two.
+func benchAppend(b *testing.B, keyed bool, n int) {
 	s := benchStore(b)
 	w := benchWriter(b, s)
-	evs := disbursements(smallCommit)
+	evs := disbursements(n)
 	var keys []ledger.KeyRecord
 	if keyed {
-		keys = make([]ledger.KeyRecord, smallCommit)
+		keys = make([]ledger.KeyRecord, n)
 	}
 	var head int64
 	var prev [32]byte
 	b.ReportAllocs()
-	cpu0 := processCPU(b)
+	cpu0, pg0 := processCPU(b), backendsCPU(b, s)
 	for b.Loop() {
 		for i, e := range evs {
 			e.ID, e.RecordedAt = [16]byte{}, time.Time{}
@@ -114,7 +125,33 @@ func benchAppendSmall(b *testing.B, keyed bool) {
 		head, prev = evs[len(evs)-1].Position, evs[len(evs)-1].Hash
 	}
 	b.ReportMetric(float64((processCPU(b)-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
-	b.ReportMetric(float64(b.N*smallCommit)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64((backendsCPU(b, s)-pg0).Microseconds())/float64(b.N), "pg-cpu-µs/op")
+	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "events/s")
+}
+
+// backendsCPU is the user and system CPU time the PostgreSQL backends connected to s's
+// database have used, read from /proc: 0 when the server runs elsewhere.
+func backendsCPU(b *testing.B, s *pgstore.Store) time.Duration {
+	rows, err := s.Pool().Query(context.Background(), `SELECT pid FROM pg_stat_activity WHERE datname = current_database()`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		b.Fatal(err)
+	}
+	var total time.Duration
+	for _, pid := range pids {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+2:]))
+		utime, _ := strconv.ParseInt(f[11], 10, 64)
+		stime, _ := strconv.ParseInt(f[12], 10, 64)
+		total += time.Duration(utime+stime) * time.Second / 100 // clock ticks: USER_HZ is 100 on Linux
+	}
+	return total
 }
 
 // processCPU is the user and system CPU time the process has used.

@@ -159,7 +159,7 @@ func strictUnmarshal(b []byte, v any) error {
 }
 
 // columnMismatch compares the typed columns with what the writer derives from the data
-// (writer.go, eventRows.Values) and describes the first difference, or returns "".
+// (insert.go, inserter.encodeEvents) and describes the first difference, or returns "".
 func (d *verifyDecoder) columnMismatch(e *ledger.Event) string {
 	data := &e.Data
 	var wantAmount int64

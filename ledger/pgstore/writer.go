@@ -10,7 +10,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/vnntp/ledger/ledger"
 )
@@ -77,8 +76,8 @@ type WriterSession struct {
 	closed bool
 	// head is the last position stored, or headUnknown. While the session holds the writer
 	// lock only this writer's commits move it, so it is read once per session.
-	head int64
-	rows eventRows
+	head    int64
+	inserts inserter
 }
 
 // AcquireWriter connects a dedicated session and blocks, trying pg_try_advisory_lock
@@ -198,7 +197,7 @@ func (w *WriterSession) Append(ctx context.Context, events []*ledger.Event, keys
 			return fmt.Errorf("append at position %d: %w", first, err)
 		}
 	}
-	err := w.append(ctx, events, keys)
+	err := w.inserts.insert(ctx, w.conn, events, keys)
 	if err == nil {
 		if len(events) > 0 {
 			w.head = events[len(events)-1].Position
@@ -234,40 +233,6 @@ func (w *WriterSession) followHead(ctx context.Context, events []*ledger.Event) 
 	return nil
 }
 
-func (w *WriterSession) append(ctx context.Context, events []*ledger.Event, keys []ledger.KeyRecord) error {
-	if len(keys) == 0 {
-		// One statement is its own transaction: the COPY commits alone, without the round
-		// trips of BEGIN and COMMIT (syscalls cost the writer more than the rows of a small
-		// commit).
-		w.rows.reset(events)
-		_, err := w.conn.CopyFrom(ctx, pgx.Identifier{"events"}, eventCopyColumns, &w.rows)
-		return err
-	}
-	tx, err := w.conn.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		// A no-op after Commit. A failed rollback leaves the session broken, which Append
-		// notices (IsClosed) and drops.
-		rctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
-		defer cancel()
-		_ = tx.Rollback(rctx)
-	}()
-	if len(events) > 0 {
-		w.rows.reset(events)
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"events"}, eventCopyColumns, &w.rows); err != nil {
-			return err
-		}
-	}
-	if len(keys) > 0 {
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"idempotency_keys"}, keyCopyColumns, newKeyRows(keys)); err != nil {
-			return err
-		}
-	}
-	return tx.Commit(ctx)
-}
-
 // translate maps the driver errors callers can act on to ledger errors.
 func translate(err error) error {
 	var pgErr *pgconn.PgError
@@ -280,126 +245,6 @@ func translate(err error) error {
 		}
 	}
 	return err
-}
-
-var eventCopyColumns = []string{"position", "id", "type", "effective_date", "recorded_at", "amount", "line",
-	"counter_line", "original_id", "voucher_office", "voucher_type", "voucher_number", "voucher_date",
-	"data", "metadata", "prev_hash", "hash", "voucher_key"}
-
-// eventRows is a pgx.CopyFromSource over events that reuses one row of values and the
-// JSON buffers: pgx encodes each row before asking for the next. The values are pointers
-// into row, of pgtype types whose valuer methods pgx calls directly: filling a row then
-// allocates nothing (an int64 or a time stored in an interface is copied to the heap, a
-// *int64 is dereferenced by reflection, and a uuid.UUID, a driver.Valuer, is formatted
-// as text, fails to encode as binary and is parsed back).
-type eventRows struct {
-	events []*ledger.Event
-	i      int
-	values []any
-	row    copyRow
-	err    error
-}
-
-// copyRow holds the column values of the row being encoded.
-type copyRow struct {
-	position, amount                              pgtype.Int8
-	id, originalID                                pgtype.UUID
-	typ, line, counterLine, office, vType, number pgtype.Text
-	vKey                                          pgtype.Text
-	effective, vDate                              pgtype.Date
-	recorded                                      pgtype.Timestamptz
-	data, meta                                    []byte
-}
-
-func (r *eventRows) reset(events []*ledger.Event) {
-	r.events, r.i, r.err = events, -1, nil
-	if r.values == nil {
-		r.values = make([]any, len(eventCopyColumns))
-	}
-}
-
-func (r *eventRows) Next() bool {
-	r.i++
-	return r.i < len(r.events) && r.err == nil
-}
-
-func (r *eventRows) Err() error { return r.err }
-
-func text(t *pgtype.Text, s string) *pgtype.Text {
-	*t = pgtype.Text{String: s, Valid: true}
-	return t
-}
-
-func (r *eventRows) Values() ([]any, error) {
-	e := r.events[r.i]
-	v, w := r.values, &r.row
-	clear(v)
-	w.position = pgtype.Int8{Int64: e.Position, Valid: true}
-	w.id = pgtype.UUID{Bytes: e.ID, Valid: true}
-	w.effective = pgtype.Date{Time: e.EffectiveDate.Time(), Valid: true}
-	w.recorded = pgtype.Timestamptz{Time: e.RecordedAt, Valid: true}
-	v[0], v[1], v[2], v[3], v[4] = &w.position, &w.id, text(&w.typ, string(e.Type)), &w.effective, &w.recorded
-	d := &e.Data
-	if l := e.MainLine(); l != nil {
-		v[6] = text(&w.line, l.ID())
-		if e.Type != ledger.TypeDeadlineExtended { // it names a line and moves no money: no amount
-			w.amount = pgtype.Int8{Int64: d.Amount, Valid: true}
-			v[5] = &w.amount
-		}
-	}
-	if d.To != nil {
-		v[7] = text(&w.counterLine, d.To.ID())
-	}
-	if d.EventID != "" {
-		id, err := uuid.Parse(d.EventID)
-		if err != nil {
-			r.err = fmt.Errorf("event at position %d: event_id: %w", e.Position, err)
-			return nil, r.err
-		}
-		w.originalID = pgtype.UUID{Bytes: id, Valid: true}
-		v[8] = &w.originalID
-	}
-	if vo := d.Voucher; vo != nil {
-		v[9], v[10], v[11] = text(&w.office, vo.Office), text(&w.vType, vo.Type), text(&w.number, vo.Number)
-		if vo.Date != 0 {
-			w.vDate = pgtype.Date{Time: vo.Date.Time(), Valid: true}
-			v[12] = &w.vDate
-		}
-	}
-	w.data = ledger.AppendCanonicalData(w.data[:0], d)
-	w.meta = ledger.AppendCanonicalMeta(w.meta[:0], &e.Meta)
-	v[13], v[14] = w.data, w.meta
-	v[15], v[16] = e.PrevHash[:], e.Hash[:]
-	if vo := d.Voucher; vo != nil {
-		v[17] = text(&w.vKey, vo.Identity())
-	}
-	return v, nil
-}
-
-var keyCopyColumns = []string{"key", "request_hash", "first_position", "last_position", "rejections"}
-
-// keyRows is a pgx.CopyFromSource over key records.
-type keyRows struct {
-	keys   []ledger.KeyRecord
-	i      int
-	values []any
-}
-
-func newKeyRows(keys []ledger.KeyRecord) *keyRows {
-	return &keyRows{keys: keys, i: -1, values: make([]any, len(keyCopyColumns))}
-}
-
-func (r *keyRows) Next() bool { r.i++; return r.i < len(r.keys) }
-func (r *keyRows) Err() error { return nil }
-
-func (r *keyRows) Values() ([]any, error) {
-	k := &r.keys[r.i]
-	r.values[0], r.values[1], r.values[2], r.values[3] = k.Key, k.RequestHash[:], k.First, k.Last
-	r.values[4] = nil
-	if len(k.Rejections) > 0 {
-		r.values[4] = k.Rejections
-	}
-	return r.values, nil
 }
 
 // ReadFrom calls fn for every event with position > after, in position order; see
