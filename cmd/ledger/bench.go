@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -64,6 +65,8 @@ const (
 	benchMixedWriters  = 64
 	benchMixedReaders  = 16
 	benchMixedP99Ratio = 1.2
+	// benchFloorClients is the floor's load: the write path's goal load.
+	benchFloorClients = 64
 )
 
 // benchMixedReads are the reads of the mixed load, taken in turn by each reader: the
@@ -119,6 +122,7 @@ const (
 	benchRule2    = "rule2"     // the write path with availability at the head only, paired
 	benchMixed    = "mixed"     // the write path while clients read
 	benchBulk     = "bulk"      // POST /v1/batch
+	benchFloor    = "floor"     // echo on net/http alone, under the write path's load
 	benchLongLine = "long-line" // Decide + Apply on a long line, in-process
 	benchRebuild  = "rebuild"   // generated ledger: read-back, rebuild, in-process progress queries
 	benchServer   = "server"    // generated ledger: server start-up, relay, memory, progress over HTTP
@@ -126,7 +130,7 @@ const (
 	benchSnapshot = "snapshot"  // generated ledger: take a snapshot from scratch; the server then starts from it
 )
 
-var benchSections = []string{benchRaw, benchWrite, benchRule2, benchMixed, benchBulk, benchLongLine, benchRebuild, benchServer, benchLinesAt, benchSnapshot}
+var benchSections = []string{benchRaw, benchWrite, benchFloor, benchRule2, benchMixed, benchBulk, benchLongLine, benchRebuild, benchServer, benchLinesAt, benchSnapshot}
 
 // parseBenchOnly parses --only: nil for every section.
 func parseBenchOnly(v string) (map[string]bool, error) {
@@ -190,8 +194,15 @@ func bench(ctx context.Context, cfg *Config, stdout io.Writer) error {
 		defer drop()
 		return fn(dbURL)
 	}
-	for run := 1; run <= cfg.BenchRuns && (mode.runs(benchRaw) || mode.runs(benchWrite) || mode.runs(benchRule2) ||
-		mode.runs(benchMixed) || mode.runs(benchBulk)); run++ {
+	// record keeps a load's figures under k: rate, cpu, p50 and p99.
+	record := func(k string, f loadFigures) {
+		s.add(k, f.rate)
+		s.add(k+"cpu", f.cpu)
+		lat.add(k+"p50", f.p50)
+		lat.add(k+"p99", f.p99)
+	}
+	for run := 1; run <= cfg.BenchRuns && (mode.runs(benchRaw) || mode.runs(benchWrite) || mode.runs(benchFloor) ||
+		mode.runs(benchRule2) || mode.runs(benchMixed) || mode.runs(benchBulk)); run++ {
 		err := withDB(func(dbURL string) error {
 			if !mode.runs(benchRaw) {
 				return nil
@@ -217,20 +228,31 @@ func bench(ctx context.Context, cfg *Config, stdout io.Writer) error {
 			}
 			err := withDB(func(dbURL string) error {
 				profile := run == 1 && clients == cfg.BenchClients
-				rate, p50, p99, err := httpWriteLoad(ctx, cfg, dbURL, clients, profile)
+				f, err := httpWriteLoad(ctx, cfg, dbURL, clients, profile)
 				if err != nil {
 					return fmt.Errorf("write path, %d clients: %w", clients, err)
 				}
-				k := fmt.Sprintf("write%d", clients)
-				s.add(k, rate)
-				lat.add(k+"p50", p50)
-				lat.add(k+"p99", p99)
-				fmt.Fprintf(stdout, "run %d: write path, %d clients: %.0f events/s (p50 %.1f ms, p99 %.1f ms)\n", run, clients, rate, p50, p99)
+				record(fmt.Sprintf("write%d", clients), f)
+				fmt.Fprintf(stdout, "run %d: write path, %d clients: %.0f events/s (p50 %.1f ms, p99 %.1f ms, process CPU %.0f µs/event)\n",
+					run, clients, f.rate, f.p50, f.p99, f.cpu)
 				return nil
 			})
 			if err != nil {
 				return err
 			}
+		}
+		if mode.runs(benchFloor) {
+			profile := "" // the first run's, beside --cpuprofile
+			if run == 1 && cfg.CPUProfile != "" {
+				profile = cfg.CPUProfile + ".floor"
+			}
+			f, err := httpFloorLoad(ctx, cfg, benchFloorClients, profile)
+			if err != nil {
+				return fmt.Errorf("floor: %w", err)
+			}
+			record("floor", f)
+			fmt.Fprintf(stdout, "run %d: floor, echo alone, %d clients: %.0f requests/s (p50 %.1f ms, p99 %.1f ms, process CPU %.0f µs/request)\n",
+				run, benchFloorClients, f.rate, f.p50, f.p99, f.cpu)
 		}
 		err = withDB(func(dbURL string) error {
 			if !mode.runs(benchRule2) {
@@ -240,10 +262,11 @@ func bench(ctx context.Context, cfg *Config, stdout io.Writer) error {
 			// rule 2 at every business date costs (bench_rule2.go).
 			base := *cfg
 			base.availabilityAtHeadOnly = true
-			rate, p50, p99, err := httpWriteLoad(ctx, &base, dbURL, benchRule2Clients, false)
+			f, err := httpWriteLoad(ctx, &base, dbURL, benchRule2Clients, false)
 			if err != nil {
 				return fmt.Errorf("write path, head-only availability: %w", err)
 			}
+			rate, p50, p99 := f.rate, f.p50, f.p99
 			s.add("writeHeadOnly", rate)
 			lat.add("writeHeadOnlyp50", p50)
 			lat.add("writeHeadOnlyp99", p99)
@@ -292,15 +315,13 @@ func bench(ctx context.Context, cfg *Config, stdout io.Writer) error {
 					profile += ".bulk"
 				}
 			}
-			rate, p50, p99, err := httpBulkLoad(ctx, cfg, dbURL, profile)
+			f, err := httpBulkLoad(ctx, cfg, dbURL, profile)
 			if err != nil {
 				return fmt.Errorf("bulk: %w", err)
 			}
-			s.add("bulk", rate)
-			lat.add("bulkp50", p50)
-			lat.add("bulkp99", p99)
-			fmt.Fprintf(stdout, "run %d: bulk, %d clients × atomic batches of %d: %.0f events/s (p50 %.1f ms, p99 %.1f ms per batch)\n",
-				run, bulkClients, bulkBatch, rate, p50, p99)
+			record("bulk", f)
+			fmt.Fprintf(stdout, "run %d: bulk, %d clients × atomic batches of %d: %.0f events/s (p50 %.1f ms, p99 %.1f ms per batch, process CPU %.1f µs/event)\n",
+				run, bulkClients, bulkBatch, f.rate, f.p50, f.p99, f.cpu)
 			return nil
 		})
 		if err != nil {
@@ -383,6 +404,18 @@ func benchResults(cfg *Config, mode benchMode, s, lat samples, big *bigResult, c
 			r.Met = yes(r.Value >= 20_000 && r.P99Millis <= 20 && r.Ratio >= 1.2)
 		}
 		res = append(res, r)
+		if c == 64 {
+			res = append(res, benchResult{Name: "process CPU per request of that load (server and load generator)",
+				Value: s.med(k + "cpu"), Unit: "µs", Runs: runs})
+		}
+	}
+	if mode.runs(benchFloor) {
+		res = append(res, benchResult{Name: fmt.Sprintf("floor: echo on net/http alone, %d clients, the handler holds each request %d ms",
+			benchFloorClients, benchFloorWait.Milliseconds()), Value: s.med("floor"), Unit: "requests/s",
+			P50Millis: lat.med("floorp50"), P99Millis: lat.med("floorp99"), Runs: runs},
+			benchResult{Name: "process CPU per request of the floor (server and load generator)", Value: s.med("floorcpu"), Unit: "µs",
+				Baseline: s.med(fmt.Sprintf("write%dcpu", benchFloorClients)), BaseName: "the write path's", Runs: runs,
+				Ratio: ratio(s.med("floorcpu"), s.med(fmt.Sprintf("write%dcpu", benchFloorClients)))})
 	}
 	if checked, head := s.med(fmt.Sprintf("write%d", benchRule2Clients)), s.med("writeHeadOnly"); mode.runs(benchRule2) && head > 0 && checked > 0 {
 		ratio := s.med("rule2Ratio") // the median of the runs' paired ratios
@@ -413,7 +446,8 @@ func benchResults(cfg *Config, mode benchMode, s, lat samples, big *bigResult, c
 		res = append(res, benchResult{Name: fmt.Sprintf("bulk: POST /v1/batch, atomic batches of %d, %d clients", bulkBatch, bulkClients),
 			Value: s.med("bulk"), Unit: "events/s", Baseline: cp, BaseName: "raw COPY", Ratio: ratio(s.med("bulk"), cp),
 			P50Millis: lat.med("bulkp50"), P99Millis: lat.med("bulkp99"), Runs: runs,
-			Goal: "≥ 100,000 events/s, ≥ 0.55 × COPY", Met: yes(s.med("bulk") >= 100_000 && s.med("bulk")/cp >= 0.55)})
+			Goal: "≥ 100,000 events/s, ≥ 0.55 × COPY", Met: yes(s.med("bulk") >= 100_000 && s.med("bulk")/cp >= 0.55)},
+			benchResult{Name: "process CPU per event of the bulk load (server and load generator)", Value: s.med("bulkcpu"), Unit: "µs", Runs: runs})
 	}
 	if mode.runs(benchRebuild) {
 		res = append(res, benchResult{Name: "rebuild: store → ledger.State + projections.Progress", Value: big.rebuild, Unit: "events/s",
@@ -704,55 +738,78 @@ func startProfileAt(path string, on bool) (func(), error) {
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
-// latencyFigures returns the rate over elapsed and the p50 and p99 of lat in ms.
-func latencyFigures(lat [][]time.Duration, perOp int, elapsed time.Duration) (rate, p50, p99 float64, err error) {
+// loadFigures are the figures of a timed load: events/s, the p50 and p99 latency of one
+// request in ms, and the process's CPU time per event in µs (server and load generator:
+// `ledger bench --cpuprofile` tells them apart).
+type loadFigures struct {
+	rate, p50, p99, cpu float64
+}
+
+// latencyFigures returns the figures of requests that took lat, each of perOp events, in
+// elapsed, while the process used cpu.
+func latencyFigures(lat [][]time.Duration, perOp int, elapsed, cpu time.Duration) (loadFigures, error) {
 	var all []time.Duration
 	for _, l := range lat {
 		all = append(all, l...)
 	}
 	if len(all) == 0 {
-		return 0, 0, 0, fmt.Errorf("no request completed")
+		return loadFigures{}, fmt.Errorf("no request completed")
 	}
 	slices.Sort(all)
 	ms := func(q float64) float64 { return float64(all[int(q*float64(len(all)-1))]) / 1e6 }
-	return float64(len(all)*perOp) / elapsed.Seconds(), ms(0.50), ms(0.99), nil
+	events := float64(len(all) * perOp)
+	return loadFigures{rate: events / elapsed.Seconds(), p50: ms(0.50), p99: ms(0.99),
+		cpu: float64(cpu.Microseconds()) / events}, nil
+}
+
+// processCPU is the user and system CPU time the process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru) // cannot fail with RUSAGE_SELF
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // httpWriteLoad starts a node on dbURL behind a real loopback listener and runs clients
-// that each post one disbursement per request for cfg.BenchDuration. It returns events/s
-// and the p50 and p99 latency in milliseconds. profile turns --cpuprofile on.
-func httpWriteLoad(ctx context.Context, cfg *Config, dbURL string, clients int, profile bool) (rate, p50, p99 float64, err error) {
+// that each post one disbursement per request for cfg.BenchDuration. profile turns
+// --cpuprofile on.
+func httpWriteLoad(ctx context.Context, cfg *Config, dbURL string, clients int, profile bool) (loadFigures, error) {
 	bn, err := startBenchNode(ctx, cfg, dbURL, clients)
 	if err != nil {
-		return 0, 0, 0, err
+		return loadFigures{}, err
 	}
 	defer bn.close()
 	stop, err := startProfile(cfg, profile)
 	if err != nil {
-		return 0, 0, 0, err
+		return loadFigures{}, err
 	}
 	defer stop()
-	return timedLoad(ctx, bn, clients, cfg.BenchDuration, 1, func(c int) func(i int, body []byte) (string, []byte) {
-		line, _ := json.Marshal(bn.lines[c%len(bn.lines)])
+	return timedLoad(ctx, bn, clients, cfg.BenchDuration, 1, disbursementRequests(bn.lines))
+}
+
+// disbursementRequests builds the requests of the write path: client c posts
+// disbursements from lines[c % len(lines)], each with a voucher of its own.
+func disbursementRequests(lines []map[string]any) func(c int) func(i int, body []byte) (string, []byte) {
+	return func(c int) func(i int, body []byte) (string, []byte) {
+		line, _ := json.Marshal(lines[c%len(lines)])
 		return func(i int, body []byte) (string, []byte) {
 			return "/v1/disbursements", fmt.Appendf(body[:0], `{"line":%s,"amount":%d,"kind":"payment","effective_date":"2024-03-01","payee":"Nhà thầu","voucher":{"office":"KB01","type":"C2-02a","number":"b%d-%d","date":"2024-03-01"}}`,
 				line, benchDisburseDong, c, i)
 		}
-	})
+	}
 }
 
 // timedLoad runs clients that each post, on a connection of their own (benchConn), the
 // requests newClient(c) builds (path and body of request i, built into body) until d has
-// passed, timing every answer; each request records eventsPer events. It returns
-// events/s and the p50 and p99 latency of one request in milliseconds; any failed
+// passed, timing every answer; each request records eventsPer events. Any failed
 // request fails the measurement. The clients' goroutines carry the profiler label
 // bench=load: `go tool pprof -tagignore bench=load` shows the server's CPU alone.
 func timedLoad(ctx context.Context, bn *benchNode, clients int, d time.Duration, eventsPer int,
-	newClient func(c int) func(i int, body []byte) (string, []byte)) (rate, p50, p99 float64, err error) {
+	newClient func(c int) func(i int, body []byte) (string, []byte)) (loadFigures, error) {
 	conns := make([]*benchConn, clients)
 	for c := range conns {
+		var err error
 		if conns[c], err = dialBench(bn.addr, bn.officer); err != nil {
-			return 0, 0, 0, err
+			return loadFigures{}, err
 		}
 		defer conns[c].close()
 	}
@@ -760,7 +817,7 @@ func timedLoad(ctx context.Context, bn *benchNode, clients int, d time.Duration,
 	lat := make([][]time.Duration, clients)
 	var wg sync.WaitGroup
 	var failures atomic.Int64
-	start := time.Now()
+	start, cpu := time.Now(), processCPU()
 	for c := range clients {
 		wg.Add(1)
 		go pprof.Do(ctx, pprof.Labels("bench", "load"), func(context.Context) {
@@ -782,11 +839,11 @@ func timedLoad(ctx context.Context, bn *benchNode, clients int, d time.Duration,
 		})
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
+	elapsed, cpu := time.Since(start), processCPU()-cpu
 	if f := failures.Load(); f > 0 {
-		return 0, 0, 0, fmt.Errorf("%d requests failed", f)
+		return loadFigures{}, fmt.Errorf("%d requests failed", f)
 	}
-	return latencyFigures(lat, eventsPer, elapsed)
+	return latencyFigures(lat, eventsPer, elapsed, cpu)
 }
 
 // latency is the p50 and p99 of a load, in milliseconds.
@@ -819,7 +876,9 @@ func httpMixedLoad(ctx context.Context, cfg *Config, dbURL string) (mixedFigures
 			}
 		}
 	}
-	if _, m.alone.p50, m.alone.p99, err = timedLoad(ctx, bn, benchMixedWriters, cfg.BenchDuration, 1, writers("a")); err != nil {
+	alone, err := timedLoad(ctx, bn, benchMixedWriters, cfg.BenchDuration, 1, writers("a"))
+	m.alone = latency{alone.p50, alone.p99}
+	if err != nil {
 		return m, fmt.Errorf("writers alone: %w", err)
 	}
 	stop := make(chan struct{})
@@ -848,7 +907,8 @@ func httpMixedLoad(ctx context.Context, cfg *Config, dbURL string) (mixedFigures
 		}()
 	}
 	start := time.Now()
-	_, m.read.p50, m.read.p99, err = timedLoad(ctx, bn, benchMixedWriters, cfg.BenchDuration, 1, writers("r"))
+	read, err := timedLoad(ctx, bn, benchMixedWriters, cfg.BenchDuration, 1, writers("r"))
+	m.read = latency{read.p50, read.p99}
 	close(stop)
 	wg.Wait()
 	m.readsPerSec = float64(reads.Load()) / time.Since(start).Seconds()
@@ -881,17 +941,16 @@ func getStatus(ctx context.Context, hc *http.Client, url string) (int, error) {
 }
 
 // httpBulkLoad runs bulkClients clients that each post atomic batches of bulkBatch
-// disbursements to POST /v1/batch for cfg.BenchDuration. It returns events/s and the
-// p50 and p99 latency of one batch in milliseconds.
-func httpBulkLoad(ctx context.Context, cfg *Config, dbURL, profile string) (rate, p50, p99 float64, err error) {
+// disbursements to POST /v1/batch for cfg.BenchDuration; the latencies are a batch's.
+func httpBulkLoad(ctx context.Context, cfg *Config, dbURL, profile string) (loadFigures, error) {
 	bn, err := startBenchNode(ctx, cfg, dbURL, bulkClients)
 	if err != nil {
-		return 0, 0, 0, err
+		return loadFigures{}, err
 	}
 	defer bn.close()
 	stop, err := startProfileAt(profile, profile != "")
 	if err != nil {
-		return 0, 0, 0, err
+		return loadFigures{}, err
 	}
 	defer stop()
 	return timedLoad(ctx, bn, bulkClients, cfg.BenchDuration, bulkBatch, func(c int) func(i int, body []byte) (string, []byte) {

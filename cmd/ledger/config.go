@@ -104,7 +104,7 @@ func newConfig(fs *flag.FlagSet, cmd string) *Config {
 		fs.IntVar(&c.BenchEvents, "events", 0, "events of the generated ledger; 0: the mode's (1,000,000; BENCH_QUICK 100,000; BENCH_FULL 10,000,000) [LEDGER_BENCH_EVENTS]")
 		fs.StringVar(&c.BenchServerMemLimit, "server-memory-limit", "", "GOMEMLIMIT of the measured server process on the generated ledger, e.g. 1536MiB (the Go runtime's soft heap limit); empty: none")
 		c.envs["events"] = "LEDGER_BENCH_EVENTS"
-		fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of the first run's write-path load to this file, and of its bulk load (beside it with .bulk when both run; go tool pprof)")
+		fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of the first run's write-path load to this file, and of its bulk load and floor (beside it with .bulk and .floor; go tool pprof)")
 	}
 	return c
 }
