@@ -27,7 +27,7 @@ const (
 	// writerLockPoll is how often a standby retries the writer lock. A short interval
 	// makes fail-over quick; each try is one cheap query.
 	writerLockPoll = 250 * time.Millisecond
-	// cleanupTimeout bounds a rollback or an unlock on a session that may be broken.
+	// cleanupTimeout bounds the unlock of a session that may be broken.
 	cleanupTimeout = 5 * time.Second
 )
 
