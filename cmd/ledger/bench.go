@@ -266,17 +266,14 @@ func bench(ctx context.Context, cfg *Config, stdout io.Writer) error {
 			if err != nil {
 				return fmt.Errorf("write path, head-only availability: %w", err)
 			}
-			rate, p50, p99 := f.rate, f.p50, f.p99
-			s.add("writeHeadOnly", rate)
-			lat.add("writeHeadOnlyp50", p50)
-			lat.add("writeHeadOnlyp99", p99)
+			record("writeHeadOnly", f)
 			// Paired with the checked load of the same run, just before: on a shared
 			// machine the load moves more between runs than between two adjacent loads.
 			checked := s[fmt.Sprintf("write%d", benchRule2Clients)]
-			ratio := checked[len(checked)-1] / rate
+			ratio := checked[len(checked)-1] / f.rate
 			s.add("rule2Ratio", ratio)
 			fmt.Fprintf(stdout, "run %d: write path, %d clients, availability checked at the head only: %.0f events/s (p50 %.1f ms, p99 %.1f ms); checked / head only %.2f\n",
-				run, benchRule2Clients, rate, p50, p99, ratio)
+				run, benchRule2Clients, f.rate, f.p50, f.p99, ratio)
 			return nil
 		})
 		if err != nil {
@@ -783,17 +780,18 @@ func httpWriteLoad(ctx context.Context, cfg *Config, dbURL string, clients int, 
 		return loadFigures{}, err
 	}
 	defer stop()
-	return timedLoad(ctx, bn, clients, cfg.BenchDuration, 1, disbursementRequests(bn.lines))
+	return timedLoad(ctx, bn, clients, cfg.BenchDuration, 1, disbursementRequests(bn.lines, "b"))
 }
 
 // disbursementRequests builds the requests of the write path: client c posts
-// disbursements from lines[c % len(lines)], each with a voucher of its own.
-func disbursementRequests(lines []map[string]any) func(c int) func(i int, body []byte) (string, []byte) {
+// disbursements from lines[c % len(lines)], each with a voucher of its own, whose number
+// starts with phase (two loads on one node keep their vouchers apart).
+func disbursementRequests(lines []map[string]any, phase string) func(c int) func(i int, body []byte) (string, []byte) {
 	return func(c int) func(i int, body []byte) (string, []byte) {
 		line, _ := json.Marshal(lines[c%len(lines)])
 		return func(i int, body []byte) (string, []byte) {
-			return "/v1/disbursements", fmt.Appendf(body[:0], `{"line":%s,"amount":%d,"kind":"payment","effective_date":"2024-03-01","payee":"Nhà thầu","voucher":{"office":"KB01","type":"C2-02a","number":"b%d-%d","date":"2024-03-01"}}`,
-				line, benchDisburseDong, c, i)
+			return "/v1/disbursements", fmt.Appendf(body[:0], `{"line":%s,"amount":%d,"kind":"payment","effective_date":"2024-03-01","payee":"Nhà thầu","voucher":{"office":"KB01","type":"C2-02a","number":"%s%d-%d","date":"2024-03-01"}}`,
+				line, benchDisburseDong, phase, c, i)
 		}
 	}
 }
@@ -846,12 +844,9 @@ func timedLoad(ctx context.Context, bn *benchNode, clients int, d time.Duration,
 	return latencyFigures(lat, eventsPer, elapsed, cpu)
 }
 
-// latency is the p50 and p99 of a load, in milliseconds.
-type latency struct{ p50, p99 float64 }
-
 // mixedFigures is the write path's latency alone and under reads, and the reads' rate.
 type mixedFigures struct {
-	alone, read latency
+	alone, read loadFigures
 	readsPerSec float64
 }
 
@@ -866,19 +861,7 @@ func httpMixedLoad(ctx context.Context, cfg *Config, dbURL string) (mixedFigures
 		return m, err
 	}
 	defer bn.close()
-	// phase keeps the voucher numbers of the two loads apart.
-	writers := func(phase string) func(c int) func(i int, body []byte) (string, []byte) {
-		return func(c int) func(i int, body []byte) (string, []byte) {
-			line, _ := json.Marshal(bn.lines[c%len(bn.lines)])
-			return func(i int, body []byte) (string, []byte) {
-				return "/v1/disbursements", fmt.Appendf(body[:0], `{"line":%s,"amount":%d,"kind":"payment","effective_date":"2024-03-01","payee":"Nhà thầu","voucher":{"office":"KB01","type":"C2-02a","number":"%s%d-%d","date":"2024-03-01"}}`,
-					line, benchDisburseDong, phase, c, i)
-			}
-		}
-	}
-	alone, err := timedLoad(ctx, bn, benchMixedWriters, cfg.BenchDuration, 1, writers("a"))
-	m.alone = latency{alone.p50, alone.p99}
-	if err != nil {
+	if m.alone, err = timedLoad(ctx, bn, benchMixedWriters, cfg.BenchDuration, 1, disbursementRequests(bn.lines, "a")); err != nil {
 		return m, fmt.Errorf("writers alone: %w", err)
 	}
 	stop := make(chan struct{})
@@ -907,8 +890,7 @@ func httpMixedLoad(ctx context.Context, cfg *Config, dbURL string) (mixedFigures
 		}()
 	}
 	start := time.Now()
-	read, err := timedLoad(ctx, bn, benchMixedWriters, cfg.BenchDuration, 1, writers("r"))
-	m.read = latency{read.p50, read.p99}
+	m.read, err = timedLoad(ctx, bn, benchMixedWriters, cfg.BenchDuration, 1, disbursementRequests(bn.lines, "r"))
 	close(stop)
 	wg.Wait()
 	m.readsPerSec = float64(reads.Load()) / time.Since(start).Seconds()

@@ -51,5 +51,5 @@ func httpFloorLoad(ctx context.Context, cfg *Config, clients int, profile string
 	defer stop()
 	bn := &benchNode{addr: ln.Addr().String(), officer: "floor"}
 	line := map[string]any{"program": "GNBV", "year": 2024, "source": "NSTW-DTPT", "project": "DA1", "unit": "062"}
-	return timedLoad(ctx, bn, clients, cfg.BenchDuration, 1, disbursementRequests([]map[string]any{line}))
+	return timedLoad(ctx, bn, clients, cfg.BenchDuration, 1, disbursementRequests([]map[string]any{line}, "b"))
 }
